@@ -1,0 +1,44 @@
+"""Shared pieces of the CLI faces: the workspace option, JSON output, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+workspace_option = click.option(
+    "--workspace",
+    "workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="the current folder",
+    help="Workspace folder (holds gapwatch.yaml and the store).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on the last line.")
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities become null: JSON output never holds NaN (DESIGN.md)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    """Write exactly one compact JSON object as the last line of stdout."""
+    sys.stdout.write(json.dumps(_clean(obj), separators=(",", ":"), allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr naming the problem, then exit (2 for usage and bad input)."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)

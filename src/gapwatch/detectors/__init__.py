@@ -1,0 +1,3 @@
+"""detectors."""
+
+from __future__ import annotations

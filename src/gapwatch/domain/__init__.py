@@ -1,0 +1,3 @@
+"""domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""predict."""
+
+from __future__ import annotations
