@@ -1,0 +1,115 @@
+"""Rules that cross sections of `gapwatch.yaml`; each problem comes back with its YAML path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gapwatch.config.schema import FieldSpec, Source, WorkspaceConfig
+
+ALL_SEGMENTS = "all"
+
+
+def _values(spec: FieldSpec | None) -> list[Any]:
+    """The constant values a field spec can produce (a constant, or the targets of a map)."""
+    if spec is None:
+        return []
+    if spec.value is not None:
+        return [spec.value]
+    out = list((spec.map or {}).values())
+    if spec.default is not None:
+        out.append(spec.default)
+    return out
+
+
+def cross_check(config: WorkspaceConfig) -> list[tuple[str, str]]:
+    """Every cross-section problem as (path, message); empty when the config is coherent."""
+    return [*_lifecycle(config), *_expectations(config), *_sources(config), *_detection(config)]
+
+
+def _lifecycle(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
+    seen_stages: set[str] = set()
+    seen_moments: set[str] = set()
+    for i, stage in enumerate(config.lifecycle):
+        here = f"lifecycle[{i}]"
+        if stage.silo not in config.silos:
+            yield f"{here}.silo", f"unknown silo {stage.silo!r} (declared: {', '.join(config.silos)})"
+        if stage.stage in seen_stages:
+            yield f"{here}.stage", f"stage {stage.stage!r} is declared twice"
+        seen_stages.add(stage.stage)
+        for j, moment in enumerate(stage.moments):
+            if moment.key in seen_moments:
+                yield f"{here}.moments[{j}].key", f"moment {moment.key!r} is declared twice"
+            seen_moments.add(moment.key)
+            for k, metric in enumerate(moment.metrics):
+                if metric not in config.metrics:
+                    yield f"{here}.moments[{j}].metrics[{k}]", f"unknown metric {metric!r}"
+
+
+def _moment_metrics(config: WorkspaceConfig) -> dict[str, list[str]]:
+    return {m.key: m.metrics for stage in config.lifecycle for m in stage.moments}
+
+
+def _segment_ok(config: WorkspaceConfig, segment: Any) -> bool:
+    return segment == ALL_SEGMENTS or segment in config.segments
+
+
+def _expectations(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
+    moments = _moment_metrics(config)
+    spans: dict[tuple[str, str, str], list[tuple[int, Any, Any]]] = {}
+    for i, exp in enumerate(config.expectations):
+        here = f"expectations[{i}]"
+        if exp.moment not in moments:
+            yield f"{here}.moment", f"unknown moment {exp.moment!r}"
+        elif exp.metric not in moments[exp.moment]:
+            yield f"{here}.metric", f"moment {exp.moment!r} does not watch metric {exp.metric!r}"
+        if not _segment_ok(config, exp.segment):
+            yield f"{here}.segment", f"unknown segment {exp.segment!r}"
+        metric = config.metrics.get(exp.metric)
+        if metric is not None and metric.scale is not None:
+            low, high = metric.scale
+            for name in ("adequate", "desired"):
+                level = getattr(exp, name)
+                if not low <= level <= high:
+                    yield f"{here}.{name}", f"{level} lies outside the metric's scale {low}..{high}"
+        spans.setdefault((exp.moment, exp.segment, exp.metric), []).append((i, exp.valid_from, exp.valid_to))
+    for (moment, segment, metric), items in spans.items():
+        items.sort(key=lambda t: t[1])
+        for (_, _, end_a), (j, start_b, _) in zip(items, items[1:], strict=False):
+            if end_a is None or end_a > start_b:
+                yield (f"expectations[{j}].valid_from",
+                       f"overlaps another expectation for {moment}/{segment}/{metric}; "
+                       "close the earlier one with valid_to")
+
+
+def _sources(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
+    moments = _moment_metrics(config)
+    for name, source in config.sources.items():
+        yield from _source(config, f"sources.{name}", source, moments)
+
+
+def _source(config: WorkspaceConfig, here: str, source: Source,
+            moments: dict[str, list[str]]) -> Iterator[tuple[str, str]]:
+    for value in _values(source.moment):
+        if value not in moments:
+            yield f"{here}.moment", f"maps to unknown moment {value!r}"
+    for value in _values(source.segment):
+        if not _segment_ok(config, value):
+            yield f"{here}.segment", f"maps to unknown segment {value!r}"
+    declared_metrics = {m for ms in moments.values() for m in ms}
+    for i, exp in enumerate(source.experiences):
+        for value in _values(exp.metric):
+            if value not in declared_metrics:
+                yield f"{here}.experiences[{i}].metric", f"maps to unknown metric {value!r}"
+
+
+def _detection(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
+    moments = _moment_metrics(config)
+    for i, o in enumerate(config.detection.overrides):
+        here = f"detection.overrides[{i}]"
+        if o.moment not in moments:
+            yield f"{here}.moment", f"unknown moment {o.moment!r}"
+        elif o.metric is not None and o.metric not in moments[o.moment]:
+            yield f"{here}.metric", f"moment {o.moment!r} does not watch metric {o.metric!r}"
+        if o.segment is not None and not _segment_ok(config, o.segment):
+            yield f"{here}.segment", f"unknown segment {o.segment!r}"
