@@ -14,7 +14,7 @@ workspace_option = click.option(
     "--workspace",
     "workspace",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
+    default=Path(),
     show_default="the current folder",
     help="Workspace folder (holds gapwatch.yaml and the store).",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,13 +74,12 @@ def _expectations(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
                 if not low <= level <= high:
                     yield f"{here}.{name}", f"{level} lies outside the metric's scale {low}..{high}"
         spans.setdefault((exp.moment, exp.segment, exp.metric), []).append((i, exp.valid_from, exp.valid_to))
-    for (moment, segment, metric), items in spans.items():
+    for key, items in spans.items():
         items.sort(key=lambda t: t[1])
-        for (_, _, end_a), (j, start_b, _) in zip(items, items[1:], strict=False):
+        for (_, _, end_a), (j, start_b, _) in itertools.pairwise(items):
             if end_a is None or end_a > start_b:
                 yield (f"expectations[{j}].valid_from",
-                       f"overlaps another expectation for {moment}/{segment}/{metric}; "
-                       "close the earlier one with valid_to")
+                       f"overlaps another expectation for {'/'.join(key)}; close the earlier one with valid_to")
 
 
 def _sources(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
