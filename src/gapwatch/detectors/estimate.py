@@ -1,0 +1,79 @@
+"""Phase-I estimation helpers shared by the charts: moving ranges and revision.
+
+Moving ranges come in two conventions: plain (the mean of all moving ranges of span 2,
+as in R's qcc and Laney 2002) and screened (Nelson 1982, "Control charts for individual
+measurements", JQT 14(3): moving ranges at or above D4(2)·MR̄ = 3.267·MR̄ are dropped and
+MR̄ recomputed once; qicharts2's default).  Moving ranges are taken between consecutive
+*baseline* points of a stream, so excluded and missing points do not create spurious ranges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+
+from gapwatch.detectors.base import BoolArray, FloatArray
+from gapwatch.stats.constants import Constants, d2, d3
+
+__all__ = ["MRConvention", "compact", "moving_ranges", "mr_bar", "revise_baseline"]
+
+MRConvention = Literal["plain", "screened"]
+
+
+def compact(values: FloatArray, mask: BoolArray) -> FloatArray:
+    """Each stream's masked values moved to the front (in order), NaN after them."""
+    order = np.argsort(~mask, axis=1, kind="stable")
+    out = np.take_along_axis(np.where(mask, values, np.nan), order, axis=1)
+    return np.asarray(out, dtype=float)
+
+
+def moving_ranges(values: FloatArray) -> FloatArray:
+    """|x_t - x_{t-1}| with NaN first (one value per point), shape (S, T)."""
+    mr = np.full(values.shape, np.nan)
+    mr[:, 1:] = np.abs(np.diff(values, axis=1))
+    return mr
+
+
+def d4_2(constants: Constants) -> float:
+    """D4 for span-2 moving ranges: 1 + 3·d3(2)/d2(2) (3.267 as tabulated)."""
+    return 3.267 if constants == "table" else 1.0 + 3.0 * d3(2) / d2(2)
+
+
+def mr_bar(
+    values: FloatArray, mask: BoolArray, mr: MRConvention = "plain", constants: Constants = "exact"
+) -> FloatArray:
+    """Mean moving range per stream over consecutive baseline points (NaN if < 2 points)."""
+    ranges = moving_ranges(compact(values, mask))
+    ok = ~np.isnan(ranges)
+    cnt = ok.sum(axis=1)
+    total = np.where(ok, ranges, 0.0).sum(axis=1)
+    mean = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
+    if mr == "screened":
+        keep = ok & (ranges < d4_2(constants) * mean[:, None])
+        cnt = keep.sum(axis=1)
+        mean = np.where(cnt > 0, np.where(keep, ranges, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+    return np.asarray(mean, dtype=float)
+
+
+def revise_baseline(
+    mask: BoolArray, out_of_control: Callable[[BoolArray], BoolArray], max_iter: int = 100
+) -> BoolArray:
+    """Drop baseline points flagged out of control and re-estimate until stable.
+
+    ``out_of_control(mask)`` estimates limits from ``mask`` and returns the flagged points;
+    flagged baseline points leave the mask, for every stream at once, until no stream changes
+    (Montgomery, *Introduction to SQC*, "revised control limits").  A stream is never
+    reduced below two baseline points.
+    """
+    current = mask.copy()
+    for _ in range(max_iter):
+        flagged = out_of_control(current) & current
+        new = current & ~flagged
+        keep = new.sum(axis=1) >= 2
+        new = np.where(keep[:, None], new, current)
+        if np.array_equal(new, current):
+            break
+        current = new
+    return current
