@@ -1,0 +1,122 @@
+"""Build a whole simulated world in memory: no files, no clock; the seed decides everything."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gapwatch.config import WorkspaceConfig, default_config
+from gapwatch.simulate import incidents as incident_model
+from gapwatch.simulate.calendar import Floats
+from gapwatch.simulate.experiences import Rows, Values, expand
+from gapwatch.simulate.incidents import Incident
+from gapwatch.simulate.params import SEGMENTS, WorldParams
+from gapwatch.simulate.spec import WorldSpec
+from gapwatch.simulate.survey import Memory, Survey, answer, remember
+from gapwatch.simulate.touches import Context, Touches, make_touches
+from gapwatch.simulate.values import draw
+from gapwatch.simulate.world import Journeys, People, make_journeys, make_people
+
+Progress = Callable[[str], None]
+STEPS = ("people", "journeys", "touches", "incidents", "values", "survey")
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """Everything that happened, including what no file shows (the truth)."""
+
+    spec: WorldSpec
+    params: WorldParams
+    seed: int
+    start: dt.date
+    days: int
+    people: People
+    journeys: Journeys
+    touches: Touches
+    rows: Rows
+    values: Values
+    incidents: list[Incident]
+    memory: Memory
+    ended: Floats  # journey end for signed-up people whose journey ended in the window, else NaN
+    survey: Survey
+
+
+def simulate(
+    customers: int,
+    days: int,
+    seed: int,
+    start: dt.date = dt.date(2025, 1, 6),
+    incidents: int = 5,
+    config: WorkspaceConfig | None = None,
+    params: WorldParams | None = None,
+    progress: Progress | None = None,
+) -> World:
+    """Simulate ``customers`` people over ``days`` days starting ``start`` (deterministic per seed).
+
+    Examples
+    --------
+    >>> world = simulate(customers=300, days=60, seed=1, incidents=1)
+    >>> len(world.incidents), world.incidents[0].start_day >= 42
+    (1, True)
+    """
+    if customers < 1 or days < 1:
+        raise ValueError("customers and days must be positive")
+    params = params or WorldParams()
+    config = config or default_config()
+    spec = WorldSpec.from_config(config, SEGMENTS)
+    rng = dict(
+        zip(
+            STEPS,
+            (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(len(STEPS))),
+            strict=True,
+        )
+    )
+    step = progress or (lambda _: None)
+    step("people")
+    people = make_people(rng["people"], customers, days, start, params)
+    step("journeys")
+    journeys = make_journeys(rng["journeys"], people, spec.stages, params)
+    step("touches")
+    touches = make_touches(Context(rng["touches"], people, journeys, start, params), spec, days)
+    rows = expand(rng["touches"], spec, touches.moment, people.segment[touches.person], touches.t, params)
+    step("incidents")
+    placed = incident_model.place(
+        rng["incidents"], rows, spec, days, config.detection.baseline_days, incidents
+    )
+    step("values")
+    size = incident_model.multiplier(rows, placed)
+    values = draw(rng["values"], spec, rows, people.segment[touches.person], size, params, start)
+    step("survey")
+    person_of_row = touches.person[rows.touch]
+    memory = remember(person_of_row, values, customers, params.nps)
+    ended = _ended(journeys, touches, days)
+    survey = answer(rng["survey"], memory, values, people.segment, ended, days, params.nps)
+    return World(
+        spec,
+        params,
+        seed,
+        start,
+        days,
+        people,
+        journeys,
+        touches,
+        rows,
+        values,
+        placed,
+        memory,
+        ended,
+        survey,
+    )
+
+
+def _ended(journeys: Journeys, touches: Touches, days: int) -> Floats:
+    """When each signed-up person's journey ended (after its last touch), NaN if it goes on."""
+    last = np.full(journeys.exit.size, -np.inf)
+    np.maximum.at(last, touches.person, touches.t)
+    end = np.fmax(journeys.exit, last)
+    done = (end < days) & ~np.isnan(touches.signup)
+    result: Floats = np.where(done, end, np.nan)
+    return result
