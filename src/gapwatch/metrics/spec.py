@@ -1,0 +1,69 @@
+"""A metric spec: one named aggregate, written once as an Ibis expression.
+
+A spec knows how to reduce a table of experiences to one value per group; it holds no
+SQL string and no connection, so the same spec compiles for DuckDB, PostgreSQL or Spark
+and its compiled SQL can be snapshot-tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+__all__ = ["Aggregate", "count_rows", "count_where", "total", "total_squares"]
+
+Reducer = Callable[[ir.Table], ir.Scalar]
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """A named aggregate: ``build(table)`` returns the Ibis reduction for one group.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.table({"value": "float64"}, name="t")
+    >>> spec = total("sum_value", "value")
+    >>> spec.name, spec.build(t).type().is_floating()
+    ('sum_value', True)
+    """
+
+    name: str
+    build: Reducer
+    doc: str = ""
+
+
+def count_rows(name: str = "n") -> Aggregate:
+    """Number of rows in the group."""
+    return Aggregate(name, lambda t: t.count().cast("int64"), "rows in the group")
+
+
+def count_where(name: str, column: str, equals: int) -> Aggregate:
+    """Number of rows whose ``column`` equals ``equals`` (e.g. status = -1 for a miss)."""
+
+    def build(t: ir.Table) -> ir.Scalar:
+        return (t[column] == equals).ifelse(1, 0).sum().coalesce(0).cast("int64")
+
+    return Aggregate(name, build, f"rows with {column} = {equals}")
+
+
+def total(name: str, column: str) -> Aggregate:
+    """Sum of ``column``; 0 rather than NULL when the group holds no value."""
+
+    def build(t: ir.Table) -> ir.Scalar:
+        return t[column].cast("float64").sum().coalesce(ibis.literal(0.0))
+
+    return Aggregate(name, build, f"sum of {column}")
+
+
+def total_squares(name: str, column: str) -> Aggregate:
+    """Sum of ``column`` squared: with the count and the sum, the variance is recoverable."""
+
+    def build(t: ir.Table) -> ir.Scalar:
+        x = t[column].cast("float64")
+        return (x * x).sum().coalesce(ibis.literal(0.0))
+
+    return Aggregate(name, build, f"sum of squares of {column}")

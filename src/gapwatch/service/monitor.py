@@ -1,0 +1,134 @@
+"""Monitor every stream of a workspace: aggregate, choose baselines and charts, detect, store.
+
+The use case behind ``gapwatch detect`` and the demo::
+
+    experiences ─ stream_period_stats (Ibis, run by DuckDB) ─ arrays (streams × days)
+      ─ nested streams (moment as a whole + its segments) ─ plan (baseline, method, L)
+      ─ charts over all streams at once ─ signals ─ ``stream_periods`` and ``signals`` tables
+
+Detection sees only what is in the workspace (never a simulator's truth).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from gapwatch.config.schema import DetectionSection, WorkspaceConfig
+from gapwatch.metrics import data_horizon, stream_period_stats
+from gapwatch.service.monitor_engine import execute
+from gapwatch.service.monitor_arrays import ALL_SEGMENTS, from_aggregate, with_parents
+from gapwatch.service.monitor_charts import Signal, StreamView, run_charts
+from gapwatch.service.monitor_plan import baseline_masks, limit_multiplier, plan_streams
+
+__all__ = [
+    "ALL_SEGMENTS",
+    "MonitorResult",
+    "Signal",
+    "StreamView",
+    "aggregate",
+    "closed_through",
+    "detect_streams",
+    "run_monitor",
+]
+
+Clock = Literal["event", "wall"]
+EPISODE_GAP_DAYS = 14  # signals closer than this belong to one episode
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    """Streams with their charts, the signals, and the settings they were judged with."""
+
+    streams: list[StreamView]
+    signals: list[Signal]
+    L: float
+    closed_through: dt.date
+    first_period: dt.date | None
+    last_period: dt.date | None
+
+    def signals_of(self, key: tuple[str, str, str]) -> list[Signal]:
+        return [s for s in self.signals if (s.moment, s.segment, s.metric) == key]
+
+    def state(self, view: StreamView) -> tuple[str, dt.date | None]:
+        """("too thin" | "in control" | "signalled", since) for one stream."""
+        if not view.resolution:
+            return "too thin", None
+        days = sorted({s.period for s in self.signals_of(view.key)})
+        if not days or self.last_period is None:
+            return "in control", None
+        if (self.last_period - days[-1]).days > EPISODE_GAP_DAYS:
+            return "in control", None
+        since = days[-1]
+        for d in reversed(days[:-1]):
+            if (since - d).days > EPISODE_GAP_DAYS:
+                break
+            since = d
+        return "signalled", since
+
+
+def aggregate(con: Any, table: str = "experiences") -> pa.Table:
+    """Run the stream × day aggregate on a DuckDB connection (the store's)."""
+    return execute(con, stream_period_stats, table)
+
+
+def _horizon(con: Any, table: str = "experiences") -> dict[str, Any]:
+    row: dict[str, Any] = execute(con, data_horizon, table).to_pylist()[0]
+    return row
+
+
+def closed_through(
+    last_event: dt.datetime | None, timezone: str, clock: Clock, now: dt.datetime | None
+) -> dt.date:
+    """The last closed day: the day before the wall clock's today, or before the last event's day."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    if clock == "event" and last_event is not None:
+        ref = last_event if last_event.tzinfo else last_event.replace(tzinfo=dt.UTC)
+    else:
+        ref = now or dt.datetime.now(dt.UTC)
+    return ref.astimezone(zone).date() - dt.timedelta(days=1)
+
+
+def detect_streams(
+    table: pa.Table,
+    detection: DetectionSection,
+    *,
+    closed: dt.date,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> MonitorResult:
+    """Detection on an aggregate already in memory (no I/O): the core of ``run_monitor``."""
+    daily = with_parents(from_aggregate(table, first, last))
+    if not daily.keys:
+        return MonitorResult([], [], 3.0, closed, first, last)
+    base = baseline_masks(daily, detection)
+    plan = plan_streams(daily, base, detection)
+    L = limit_multiplier(plan, detection.false_alarms_per_week)
+    views, signals = run_charts(daily, plan, base, L, detection.ewma.lambda_, closed)
+    dates = daily.dates()
+    return MonitorResult(views, signals, L, closed, dates[0], dates[-1])
+
+
+def run_monitor(
+    con: Any,
+    config: WorkspaceConfig,
+    *,
+    clock: Clock = "wall",
+    now: dt.datetime | None = None,
+    store: bool = True,
+) -> MonitorResult:
+    """Aggregate the workspace's experiences, detect on every stream and store the results."""
+    horizon = _horizon(con)
+    closed = closed_through(horizon["last_event"], config.workspace.timezone, clock, now)
+    result = detect_streams(aggregate(con), config.detection, closed=closed,
+                            first=horizon["first_period"], last=horizon["last_period"])
+    if store:
+        from gapwatch.service.monitor_store import store_result
+
+        store_result(con, result)
+    return result

@@ -1,0 +1,134 @@
+"""Streams as arrays: the aggregate's long rows become (streams, periods) matrices.
+
+Every additive column of the aggregate (n, missed, …, Σvalue²) becomes one matrix with NaN
+where a stream saw nothing that period.  Because the columns are sums, a parent stream
+(the moment as a whole) is the sum of its segments and a week the sum of its days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from gapwatch.metrics import STREAM_KEYS, SUM_COLUMNS
+
+__all__ = ["ALL_SEGMENTS", "StreamArrays", "from_aggregate", "to_weeks", "with_parents"]
+
+FloatArray = NDArray[np.float64]
+ALL_SEGMENTS = "*"  # segment label of a moment x metric parent stream
+
+
+@dataclass(frozen=True)
+class StreamArrays:
+    """Additive statistics per stream (rows) and period (columns).
+
+    ``keys[i]`` is (moment, segment, metric); ``level[i]`` is "moment" for a stream that
+    watches the moment as a whole and "segment" for one segment under it.  ``periods`` are
+    the first days of each period; ``days`` is 1 (daily) or 7 (weekly).
+    """
+
+    keys: list[tuple[str, str, str]]
+    level: list[str]
+    periods: NDArray[np.datetime64]
+    sums: dict[str, FloatArray]
+    days: int = 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.keys), len(self.periods)
+
+    def period_end(self) -> NDArray[np.datetime64]:
+        """Last day of each period."""
+        return self.periods + np.timedelta64(self.days - 1, "D")
+
+    def dates(self) -> list[dt.date]:
+        return [d.item() for d in self.periods.astype("datetime64[D]")]
+
+    def take(self, rows: NDArray[np.intp]) -> StreamArrays:
+        """The streams at ``rows``, in that order."""
+        return replace(
+            self,
+            keys=[self.keys[i] for i in rows],
+            level=[self.level[i] for i in rows],
+            sums={k: v[rows] for k, v in self.sums.items()},
+        )
+
+
+def from_aggregate(
+    table: pa.Table, first: dt.date | None = None, last: dt.date | None = None
+) -> StreamArrays:
+    """Pivot the long aggregate (one row per stream and day) into daily matrices."""
+    cols = {k: table.column(k).to_pylist() for k in STREAM_KEYS}
+    keys = sorted(set(zip(cols["moment"], cols["segment"], cols["metric"], strict=True)))
+    days = np.asarray(table.column("period").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
+    lo = np.datetime64(first, "D") if first else (days.min() if days.size else np.datetime64("today"))
+    hi = np.datetime64(last, "D") if last else (days.max() if days.size else lo)
+    periods = np.arange(lo, hi + np.timedelta64(1, "D"), dtype="datetime64[D]")
+    row_of = {k: i for i, k in enumerate(keys)}
+    rows = np.fromiter(
+        (row_of[k] for k in zip(cols["moment"], cols["segment"], cols["metric"], strict=True)),
+        dtype=np.intp,
+        count=table.num_rows,
+    )
+    cols_idx = (days - lo).astype(np.intp)
+    keep = (cols_idx >= 0) & (cols_idx < len(periods))
+    sums: dict[str, FloatArray] = {}
+    for name in SUM_COLUMNS:
+        mat = np.full((len(keys), len(periods)), np.nan)
+        values = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
+        mat[rows[keep], cols_idx[keep]] = values[keep]
+        sums[name] = mat
+    return StreamArrays(keys, ["segment"] * len(keys), periods, sums)
+
+
+def _nansum_rows(mat: FloatArray, groups: NDArray[np.intp], n_groups: int) -> FloatArray:
+    """Sum rows by group, NaN only where every member is NaN."""
+    out = np.zeros((n_groups, mat.shape[1]))
+    seen = np.zeros((n_groups, mat.shape[1]), dtype=bool)
+    np.add.at(out, groups, np.nan_to_num(mat))
+    np.logical_or.at(seen, groups, np.isfinite(mat))
+    out[~seen] = np.nan
+    return out
+
+
+def with_parents(arrays: StreamArrays) -> StreamArrays:
+    """Add a moment x metric parent over segments where a moment has more than one segment.
+
+    A moment seen in one segment only keeps that stream, marked as the moment's level.
+    """
+    parents = sorted({(m, me) for m, _, me in arrays.keys})
+    group_of = {p: i for i, p in enumerate(parents)}
+    groups = np.array([group_of[(m, me)] for m, _, me in arrays.keys], dtype=np.intp)
+    members = np.bincount(groups, minlength=len(parents))
+    level = ["moment" if members[g] == 1 else "segment" for g in groups]
+    many = np.flatnonzero(members > 1)
+    parent_sums = {k: _nansum_rows(v, groups, len(parents))[many] for k, v in arrays.sums.items()}
+    keys = arrays.keys + [(parents[i][0], ALL_SEGMENTS, parents[i][1]) for i in many]
+    sums = {k: np.vstack([arrays.sums[k], parent_sums[k]]) for k in arrays.sums}
+    merged = StreamArrays(keys, level + ["moment"] * len(many), arrays.periods, sums, arrays.days)
+    order = np.array(sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][2], keys[i][1] != "*",
+                                                                  keys[i][1])), dtype=np.intp)
+    return merged.take(order)
+
+
+def to_weeks(arrays: StreamArrays) -> StreamArrays:
+    """Sum days into ISO weeks (Monday first); a partial first or last week keeps what it has."""
+    start = arrays.periods[0]
+    monday = start - ((start.astype("datetime64[D]").view("int64") - 4) % 7).astype("timedelta64[D]")
+    offset = int((start - monday).astype(int))
+    n_weeks = (offset + len(arrays.periods) + 6) // 7
+    week_of = (np.arange(len(arrays.periods)) + offset) // 7
+    sums = {}
+    for name, mat in arrays.sums.items():
+        out = np.zeros((mat.shape[0], n_weeks))
+        seen = np.zeros((mat.shape[0], n_weeks), dtype=bool)
+        np.add.at(out.T, week_of, np.nan_to_num(mat).T)
+        np.logical_or.at(seen.T, week_of, np.isfinite(mat).T)
+        out[~seen] = np.nan
+        sums[name] = out
+    periods = monday + np.arange(n_weeks) * np.timedelta64(7, "D")
+    return replace(arrays, periods=periods, sums=sums, days=7)
