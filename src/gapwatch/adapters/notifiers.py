@@ -1,0 +1,123 @@
+"""Webhook delivery off the request path: a background worker with retries and back-off.
+
+:meth:`Notifier.notify` only puts the alerts on a queue and returns at once, so ingest is
+never blocked by a slow or failing receiver. The worker posts each payload, retries with
+exponential back-off (``backoff``, ``2·backoff``, …) up to ``max_attempts``, and records
+every final outcome — delivered or failed — in ``webhook_deliveries`` through the writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+
+from gapwatch.adapters.writer import Writer
+from gapwatch.service.alerts import Alert
+from gapwatch.service.webhooks import Webhook, payload, record_delivery, subscribers
+
+log = logging.getLogger(__name__)
+Post = Callable[[str, dict[str, Any], float], int]
+
+
+def http_post(url: str, body: dict[str, Any], timeout: float) -> int:
+    """POST ``body`` as JSON; returns the HTTP status."""
+    return httpx.post(url, json=body, timeout=timeout).status_code
+
+
+class Notifier:
+    """Deliver alerts to their silo's webhooks in a background thread.
+
+    Parameters
+    ----------
+    writer
+        The service's writer (subscriptions are read and outcomes recorded through it).
+    max_attempts, backoff, timeout
+        Retry policy: at most ``max_attempts`` tries, waiting ``backoff·2^k`` seconds.
+    post
+        How to send one request (replaced in tests).
+    """
+
+    def __init__(
+        self,
+        writer: Writer,
+        *,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 5.0,
+        post: Post = http_post,
+        maxsize: int = 10_000,
+    ) -> None:
+        self.writer = writer
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.timeout = timeout
+        self.post = post
+        self._queue: queue.Queue[Alert | None] = queue.Queue(maxsize=maxsize)
+        self._thread = threading.Thread(target=self._run, name="gapwatch-notifier", daemon=True)
+        self._thread.start()
+
+    def notify(self, alerts: Iterable[Alert]) -> None:
+        """Queue alerts for delivery; never blocks (a full queue drops and logs)."""
+        for alert in alerts:
+            try:
+                self._queue.put_nowait(alert)
+            except queue.Full:
+                log.warning("notifier queue full; alert %s not delivered", alert.id)
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=timeout)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every queued alert has been handled (for tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        while True:
+            alert = self._queue.get()
+            try:
+                if alert is None:
+                    return
+                hooks = self.writer.call(lambda con, a=alert: subscribers(con, a))  # type: ignore[misc]
+                for hook in hooks:
+                    self._deliver(hook, alert)
+            except Exception:
+                log.exception("webhook delivery failed")
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, hook: Webhook, alert: Alert) -> None:
+        body = payload(alert, hook.kind)
+        status: int | None = None
+        error: str | None = None
+        attempt = 0
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                status = self.post(hook.url, body, self.timeout)
+                error = None if 200 <= status < 300 else f"HTTP {status}"
+            except Exception as exc:
+                status, error = None, f"{type(exc).__name__}: {exc}"
+            if error is None:
+                break
+            if attempt < self.max_attempts:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+        outcome = "delivered" if error is None else "failed"
+        self.writer.call(
+            lambda con: record_delivery(
+                con,
+                webhook_id=hook.id,
+                alert_id=alert.id,
+                attempts=attempt,
+                status=outcome,
+                http_status=status,
+                error=error,
+            )
+        )

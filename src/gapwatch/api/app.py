@@ -1,0 +1,49 @@
+"""The FastAPI application: routes under ``/v1``, OpenAPI at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gapwatch.api import errors
+from gapwatch.api.limits import BodyLimitMiddleware
+from gapwatch.api.routers import alerts, cases, customers, events, lifecycle, tokens, webhooks
+from gapwatch.api.runtime import Runtime
+
+API_PREFIX = "/v1"
+ROUTERS = (events, alerts, cases, customers, webhooks, tokens, lifecycle)
+
+
+def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
+    """Build the HTTP face over ``runtime``.
+
+    Parameters
+    ----------
+    runtime
+        The service's moving parts (configuration, connection, writer, notifier).
+    close_on_shutdown
+        Stop the writer and notifier when the application shuts down.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_on_shutdown:
+            runtime.close()
+
+    app = FastAPI(
+        title="gapwatch",
+        version="1",
+        summary="Statistical quality control for the customer lifecycle, during the fact.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    errors.install(app, runtime.settings.retry_after_seconds)
+    for module in ROUTERS:
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    return app

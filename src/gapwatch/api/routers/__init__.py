@@ -1,0 +1,3 @@
+"""One router module per resource."""
+
+from __future__ import annotations

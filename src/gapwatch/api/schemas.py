@@ -1,0 +1,401 @@
+"""Request and response schemas of the HTTP API, kept apart from the domain objects.
+
+``*Create`` / ``*Update`` are what clients send, ``*Public`` what the API answers. Every
+error answer, whatever its status, is an :class:`ErrorPublic`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from gapwatch.domain.access import Role
+from gapwatch.domain.alerts import AlertState, Severity, Verdict
+from gapwatch.domain.cases import ActionKind, CaseAction, CaseState
+from gapwatch.service.webhooks import WebhookKind
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int] = Field(default_factory=list, description="Where in the request the problem is.")
+    msg: str
+    type: str
+
+
+class ErrorPublic(BaseModel):
+    """Every error answer: a stable code, a sentence for people, and details when useful."""
+
+    code: str = Field(description="Stable machine-readable error code.", examples=["not_found"])
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+# ---- events ------------------------------------------------------------------------------------------
+
+
+class EventRecord(BaseModel):
+    """One experience record (DESIGN.md). Each field is checked by the ingest path itself, so a
+    bad value rejects that event with a reason instead of failing the whole batch."""
+
+    model_config = ConfigDict(extra="allow")
+
+    event_id: JsonValue = Field(None, description="Required; ≤ 128 characters; unique per source.")
+    customer_id: JsonValue = Field(None, description="Customer id; this or anonymous_id is required.")
+    anonymous_id: JsonValue = Field(None, description="Anonymous id (prospects).")
+    occurred_at: JsonValue = Field(None, description="ISO 8601; naive times are read in the workspace zone.")
+    moment: JsonValue = Field(None, description="A moment-of-truth key of gapwatch.yaml.")
+    metric: JsonValue = Field(None, description="A metric of that moment.")
+    value: JsonValue = Field(None, description="The observed value (a number).")
+    segment: JsonValue = Field(None, description="Optional segment; default from attributes or 'all'.")
+    expected: JsonValue = Field(None, description="Optional stated expectation (replaces adequate).")
+    text: JsonValue = Field(None, description="Optional comment, ≤ 4,000 characters.")
+    attributes: JsonValue = Field(None, description="Optional object, kept as JSON.")
+
+
+class EventBatchCreate(BaseModel):
+    source: Name | None = Field(
+        None,
+        description="Source of the events; an ingest key's own source when omitted (required for admin).",
+    )
+    events: list[EventRecord] = Field(min_length=1, max_length=1000)
+
+
+EventStatus = Literal["accepted", "duplicate", "rejected"]
+
+
+class EventResultPublic(BaseModel):
+    index: int = Field(description="Position of the event in the request.")
+    event_id: str | None
+    status: EventStatus
+    reason_code: str | None = None
+    reason: str | None = None
+
+
+class EventBatchPublic(BaseModel):
+    """``received == accepted + duplicate + rejected``; every event has one result, in request order."""
+
+    source: str
+    received: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    results: list[EventResultPublic]
+
+
+# ---- alerts ------------------------------------------------------------------------------------------
+
+
+class AlertPublic(Public):
+    """An alert that explains itself."""
+
+    id: str
+    case_id: str
+    silo: str
+    stage: str
+    moment: str
+    segment: str
+    metric: str
+    stream: str = Field(description="moment/segment/metric")
+    period: dt.date
+    rule: str = Field(description="The rule that fired.")
+    chart: str = Field(description="The chart (method) that watched the stream.")
+    statistic: float
+    center: float | None
+    lcl: float | None
+    ucl: float | None
+    n: int = Field(description="Sample size of the judged period.")
+    baseline_start: dt.date | None
+    baseline_end: dt.date | None
+    provisional: bool = Field(description="Judged on a partial period.")
+    arl0: float | None = Field(description="Designed in-control average run length (periods).")
+    false_alarm_rate: float = Field(description="Designed false alarms per period (1/ARL₀).")
+    adequate: float | None = Field(description="The expectation's adequate level.")
+    desired: float | None = Field(description="The expectation's desired level.")
+    kano: str | None = Field(description="Kano class of the expectation.")
+    severity: Severity
+    state: AlertState
+    verdict: Verdict | None
+    verdict_by: str | None
+    verdict_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class AlertListPublic(BaseModel):
+    items: list[AlertPublic]
+    count: int
+
+
+class VerdictCreate(BaseModel):
+    verdict: Verdict
+
+
+class FalseAlarmsPublic(Public):
+    designed_per_period: float
+    designed_per_week: float
+    observed_per_week: float | None
+    alerts: int
+    marked_true: int
+    marked_false: int
+    unmarked: int
+    weeks_observed: float
+
+
+# ---- cases -------------------------------------------------------------------------------------------
+
+
+class CaseEventPublic(Public):
+    seq: int
+    recorded_at: dt.datetime
+    actor: str
+    action: str
+    from_state: CaseState | None
+    to_state: CaseState
+    detail: dict[str, str | int | float | bool | None]
+
+
+class CasePublic(Public):
+    id: str
+    silo: str
+    stage: str
+    moment: str
+    segment: str
+    metric: str
+    state: CaseState
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    acknowledged_by: str | None
+    acknowledged_at: dt.datetime | None
+    cause: str | None
+    action_kind: ActionKind | None
+    action: str | None
+    expectation_version: str | None
+    verify_from: dt.date | None
+    closed_at: dt.datetime | None
+    reopen_count: int
+    last_signal_period: dt.date | None
+
+
+class CaseDetailPublic(CasePublic):
+    allowed_actions: list[CaseAction]
+    events: list[CaseEventPublic] = Field(description="The audit trail: who did what, when.")
+
+
+class CaseListPublic(BaseModel):
+    items: list[CasePublic]
+    count: int
+
+
+class CaseActionCreate(BaseModel):
+    action: Literal["acknowledge", "record_action", "verify", "close", "comment"]
+    note: str | None = Field(None, max_length=4000)
+    cause: str | None = Field(None, max_length=4000)
+    action_kind: ActionKind | None = None
+    action_text: str | None = Field(None, max_length=4000, description="What was done.")
+    expectation_version: str | None = Field(None, max_length=128)
+    verify_from: dt.date | None = None
+
+
+# ---- webhooks ----------------------------------------------------------------------------------------
+
+
+class WebhookCreate(BaseModel):
+    silo: Name
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
+    kind: WebhookKind = WebhookKind.JSON
+    min_severity: Severity = Severity.MINOR
+
+
+class WebhookPublic(Public):
+    id: str
+    silo: str
+    url: str
+    kind: WebhookKind
+    min_severity: Severity
+    created_by: str
+    created_at: dt.datetime
+
+
+class WebhookListPublic(BaseModel):
+    items: list[WebhookPublic]
+
+
+class DeliveryPublic(Public):
+    id: str
+    alert_id: str
+    attempts: int
+    status: str
+    http_status: int | None
+    error: str | None
+    attempted_at: dt.datetime
+
+
+class DeliveryListPublic(BaseModel):
+    items: list[DeliveryPublic]
+
+
+# ---- tokens ------------------------------------------------------------------------------------------
+
+
+class TokenCreate(BaseModel):
+    role: Role
+    silo: Name | None = None
+    source: Name | None = None
+    label: str = Field("", max_length=200)
+
+
+class TokenPublic(Public):
+    id: str
+    role: Role
+    silo: str | None
+    source: str | None
+    label: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class TokenCreatedPublic(BaseModel):
+    """The plain token is shown here once and never again."""
+
+    token: str
+    id: str
+    role: Role
+
+
+class TokenListPublic(BaseModel):
+    items: list[TokenPublic]
+
+
+# ---- lifecycle ---------------------------------------------------------------------------------------
+
+
+class MomentPublic(BaseModel):
+    key: str
+    name: str
+    stage: str
+    silo: str
+    metrics: list[str]
+
+
+class StagePublic(BaseModel):
+    stage: str
+    silo: str
+    moments: list[MomentPublic]
+
+
+class LifecyclePublic(BaseModel):
+    """The lifecycle map: ordered stages, owning silos, moments of truth."""
+
+    silos: list[str]
+    segments: list[str]
+    stages: list[StagePublic]
+
+
+# ---- customers ---------------------------------------------------------------------------------------
+
+
+class JourneyStepPublic(Public):
+    occurred_at: dt.datetime
+    period: dt.date
+    source: str
+    event_id: str
+    silo: str
+    stage: str
+    moment: str
+    segment: str
+    metric: str
+    value: float
+    expected: float | None
+    adequate: float
+    desired: float
+    gap: float = Field(description="Signed gap (negative is worse), in the metric's unit.")
+    gap_norm: float | None = Field(description="Gap ÷ zone width: 0 at adequate, 1 at desired.")
+    status: Literal["missed", "met", "exceeded"]
+    late: bool
+
+
+class CustomerPublic(BaseModel):
+    """One customer's journey across every silo."""
+
+    customer_id: str
+    stage_now: str | None
+    silo_now: str | None
+    silos: list[str] = Field(description="Silos the journey touched, in order of first touch.")
+    steps: list[JourneyStepPublic]
+    open_cases: list[CasePublic] = Field(
+        description="Active cases on streams this customer's experiences fed."
+    )
+
+
+class IdentityExport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    customer_key: str
+    customer_id: str
+    kind: str
+    first_seen: dt.datetime
+
+
+class ExperienceExport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    source: str
+    event_id: str
+    occurred_at: dt.datetime
+    moment: str
+    segment: str
+    metric: str
+    value: float
+    expected: float | None
+    gap: float
+    status: int
+    text: str | None
+    attributes: str | None = Field(description="As stored (JSON text).")
+    ingested_at: dt.datetime
+
+
+class OutcomeExport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    source: str
+    event_id: str
+    occurred_at: dt.datetime
+    outcome: str
+    value: float
+
+
+class RejectedExport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    source: str
+    event_id: str | None
+    raw: str | None = Field(description="The raw payload as received (JSON text).")
+    reason: str
+    reason_code: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    times: int
+
+
+class CustomerExportPublic(BaseModel):
+    """All personal data held about one customer."""
+
+    customer_id: str
+    identities: list[IdentityExport]
+    experiences: list[ExperienceExport]
+    outcomes: list[OutcomeExport]
+    rejected: list[RejectedExport]
+
+
+class ErasurePublic(Public):
+    customer_id: str
+    identities: int = Field(description="Identity rows deleted.")
+    texts: int = Field(description="Free-text comments removed.")
+    experiences_unlinked: int = Field(
+        description="Experiences kept for the statistics, unlinked from the person."
+    )
+    outcomes_unlinked: int
+    rejected: int = Field(description="Rejected raw rows deleted.")
+    suppressed: bool = Field(description="Events sent again for this customer will be suppressed.")

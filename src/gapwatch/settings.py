@@ -1,0 +1,58 @@
+"""One typed settings object for the service: the only place environment variables are read.
+
+Every field can be set with an environment variable ``GAPWATCH_<FIELD>`` (upper case), or
+passed directly, which wins over the environment.
+
+Examples
+--------
+>>> s = Settings.from_env({"GAPWATCH_MAX_BATCH_EVENTS": "500"})
+>>> s.max_batch_events, s.max_body_bytes
+(500, 1048576)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "GAPWATCH_"
+
+
+class Settings(BaseModel):
+    """Service settings (limits, queues, back-off, case verification)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workspace: Path | None = Field(None, description="Workspace folder the service owns.")
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body; larger gets 413.")
+    max_batch_events: int = Field(1000, ge=1, description="Most events in one POST /v1/events.")
+    write_queue_batches: int = Field(64, ge=1, description="Batches waiting for the writer before 503.")
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 429 and 503 answers.")
+    rate_limit_events_per_second: float = Field(
+        0.0, ge=0.0, description="Per-token ingest rate limit (429 above it); 0 turns it off."
+    )
+    write_timeout_seconds: float = Field(30.0, gt=0.0, description="How long a request waits for its commit.")
+    verify_periods: int = Field(7, ge=1, description="In-control periods before a verifying case may close.")
+    webhook_max_attempts: int = Field(5, ge=1)
+    webhook_backoff_seconds: float = Field(
+        0.5, gt=0.0, description="First retry delay; doubles each attempt."
+    )
+    webhook_timeout_seconds: float = Field(5.0, gt=0.0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``GAPWATCH_*`` variables, then ``overrides``."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
