@@ -101,7 +101,7 @@ def command(
             return
         files = write_world(world, out, dirty, progress=step)
     seconds = time.perf_counter() - began
-    summary = Table(title=f"simulated world in {out} ({seconds:.1f} s)")
+    summary = Table(title="simulated world", caption=f"{out} · {seconds:.1f} s")
     for column in ("file", "rows"):
         summary.add_column(column, justify="right" if column == "rows" else "left")
     for name, rows in files.items():

@@ -108,13 +108,13 @@ class NpsModel:
     Calibrated so a late delivery costs about 1.7 points on olist's 1-5 scale (see docs/simulate.md).
     """
 
-    base: Triple = (8.3, 8.6, 8.0)
+    base: Triple = (9.4, 9.7, 9.1)
     peak: float = 1.0
     end: float = 0.5
-    jump: float = 3.0
-    slope: float = 2.2
+    jump: float = 5.3
+    slope: float = 2.5
     cap: float = 3.0
-    kano: tuple[tuple[str, float], ...] = (("must-be", 1.0), ("one-dimensional", 0.45), ("attractive", 0.2))
+    kano: tuple[tuple[str, float], ...] = (("must-be", 1.0), ("one-dimensional", 0.3), ("attractive", 0.2))
     exceeded_bonus: float = 0.4
     noise: float = 1.4
     response: Triple = (0.18, 0.24, 0.15)
