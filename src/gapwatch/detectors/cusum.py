@@ -30,7 +30,7 @@ class CUSUM:
     --------
     >>> res = CUSUM(k=0.5, h=4.0).fit_judge([0.2, -0.1, 1.5, 1.8, 1.2, 1.6], target=0.0, sigma=1.0)
     >>> res.signal_list()
-    [(4, 'cusum-upper'), (5, 'cusum-upper')]
+    [(5, 'cusum-upper')]
     """
 
     def __init__(

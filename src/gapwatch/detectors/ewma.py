@@ -58,10 +58,10 @@ class EWMA:
     Examples
     --------
     >>> import numpy as np
-    >>> x = np.array([[0.1, -0.3, 0.2, 0.0, 1.5, 1.8, 2.0]])
+    >>> x = np.array([[0.1, -0.3, 0.2, 0.0, 2.5, 3.0, 3.0]])
     >>> res = EWMA(lam=0.2, L=3.0).fit_judge(x, target=0.0, sigma=1.0)
     >>> np.flatnonzero(res.signals["ewma"][0]).tolist()
-    [6]
+    [5, 6]
     """
 
     def __init__(

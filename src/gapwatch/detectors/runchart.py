@@ -66,7 +66,7 @@ class RunChart:
     --------
     >>> res = RunChart().fit_judge([1, 2, 1, 2, 1, 2, 5, 6, 5, 6, 7, 6, 5, 6, 7, 8])
     >>> res.runs["signal"].tolist(), int(res.runs["longest_run"][0])
-    ([True], 10)
+    ([True], 7)
     """
 
     def __init__(self) -> None:
