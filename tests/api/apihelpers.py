@@ -8,13 +8,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
 import uvicorn
 from fastapi import FastAPI
 
-import gapwatch.adapters
+from gapwatch.adapters.duckdb_store import DuckDBStore
+from gapwatch.adapters.notifiers import Post, http_post
 from gapwatch.api import Runtime
 from gapwatch.config import default_config
 from gapwatch.domain.alerts import SignalFacts
@@ -33,12 +32,10 @@ class Tokens:
     ingest_crm: str
 
 
-def make_runtime(**settings: object) -> Runtime:
-    con = duckdb.connect(":memory:")
-    schema = Path(gapwatch.adapters.__file__).with_name("schema.sql")
-    if schema.exists():  # the store's tables, until the store offers an in-memory workspace
-        con.execute(schema.read_text(encoding="utf-8"))
-    return Runtime(Settings(**settings), default_config(), con, SECRET)  # type: ignore[arg-type]
+def make_runtime(post: Post = http_post, **settings: object) -> Runtime:
+    config = default_config()
+    store = DuckDBStore(timezone=config.workspace.timezone, secret=SECRET)
+    return Runtime(Settings.model_validate(settings), config, store, post=post)
 
 
 def signal(

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 
-from gapwatch.adapters.writer import Writer
 from gapwatch.service.alerts import Alert
 from gapwatch.service.webhooks import Webhook, payload, record_delivery, subscribers
 
@@ -35,8 +34,8 @@ class Notifier:
 
     Parameters
     ----------
-    writer
-        The service's writer (subscriptions are read and outcomes recorded through it).
+    runtime
+        The service (subscriptions are read with its readers, outcomes recorded by its writer).
     max_attempts, backoff, timeout
         Retry policy: at most ``max_attempts`` tries, waiting ``backoff·2^k`` seconds.
     post
@@ -45,7 +44,7 @@ class Notifier:
 
     def __init__(
         self,
-        writer: Writer,
+        runtime: Any,
         *,
         max_attempts: int = 5,
         backoff: float = 0.5,
@@ -53,7 +52,7 @@ class Notifier:
         post: Post = http_post,
         maxsize: int = 10_000,
     ) -> None:
-        self.writer = writer
+        self.runtime = runtime
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.timeout = timeout
@@ -86,7 +85,8 @@ class Notifier:
             try:
                 if alert is None:
                     return
-                hooks = self.writer.call(lambda con, a=alert: subscribers(con, a))  # type: ignore[misc]
+                with self.runtime.reader() as con:
+                    hooks = subscribers(con, alert)
                 for hook in hooks:
                     self._deliver(hook, alert)
             except Exception:
@@ -110,7 +110,7 @@ class Notifier:
             if attempt < self.max_attempts:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
         outcome = "delivered" if error is None else "failed"
-        self.writer.call(
+        self.runtime.write(
             lambda con: record_delivery(
                 con,
                 webhook_id=hook.id,

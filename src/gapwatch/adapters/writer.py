@@ -1,25 +1,23 @@
-"""The single writer: one dedicated connection fed by a bounded queue (DESIGN.md, "Storage").
+"""The single writer: one dedicated thread fed by a bounded queue (DESIGN.md, "Storage").
 
 Every write of the live service — event batches, alerts, cases, tokens — is a job run by
-one thread inside its own transaction. A job's future resolves only after COMMIT, so a
-caller acknowledges only what is durable. When the queue is full, :meth:`Writer.submit`
+one thread on the store's writer connection; each job commits its own transaction(s)
+before it returns. A job's future resolves only after that, so a caller acknowledges
+only what is durable. When the queue is full, :meth:`Writer.submit`
 raises :class:`WriteQueueFull` at once instead of waiting, so the API can answer 503 with
 ``Retry-After`` and hold no half-written state.
 """
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from gapwatch.service.sqlport import Sql
-
 T = TypeVar("T")
-Job = tuple[Callable[[Sql], Any], "Future[Any]"]
+Job = tuple[Callable[[], Any], "Future[Any]"]
 
 
 class WriteQueueFull(RuntimeError):
@@ -31,18 +29,15 @@ class WriterClosed(RuntimeError):
 
 
 class Writer:
-    """Run write jobs one at a time on ``con``, each in a transaction.
+    """Run write jobs one at a time on one thread.
 
     Parameters
     ----------
-    con
-        The write connection (owned by the writer from now on).
     maxsize
         Jobs that may wait; beyond that :meth:`submit` raises :class:`WriteQueueFull`.
     """
 
-    def __init__(self, con: Any, maxsize: int = 64) -> None:
-        self.con = con
+    def __init__(self, maxsize: int = 64) -> None:
         self.maxsize = maxsize
         self._queue: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
         self._closed = False
@@ -54,7 +49,7 @@ class Writer:
         """Jobs waiting now."""
         return self._queue.qsize()
 
-    def submit(self, job: Callable[[Sql], T], *, wait: bool = False, timeout: float = 30.0) -> Future[T]:
+    def submit(self, job: Callable[[], T], *, wait: bool = False, timeout: float = 30.0) -> Future[T]:
         """Queue ``job``; its future gives the job's result after the commit.
 
         With ``wait=False`` (ingest) a full queue raises :class:`WriteQueueFull` at once;
@@ -69,7 +64,7 @@ class Writer:
             raise WriteQueueFull(f"write queue full ({self.maxsize} jobs waiting)") from exc
         return future
 
-    def call(self, job: Callable[[Sql], T], timeout: float = 30.0) -> T:
+    def call(self, job: Callable[[], T], timeout: float = 30.0) -> T:
         """Run ``job`` through the queue and wait for its committed result."""
         return self.submit(job, wait=True, timeout=timeout).result(timeout=timeout)
 
@@ -90,15 +85,8 @@ class Writer:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                self.con.execute("BEGIN TRANSACTION")
-                result = job(self.con)
-                self.con.execute("COMMIT")
+                result = job()
             except BaseException as exc:  # the job's error belongs to its caller
-                self._rollback()
                 future.set_exception(exc)
             else:
                 future.set_result(result)
-
-    def _rollback(self) -> None:
-        with contextlib.suppress(Exception):
-            self.con.execute("ROLLBACK")

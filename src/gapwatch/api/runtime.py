@@ -1,8 +1,8 @@
-"""What a running service holds: configuration, the owning connection, the writer, the notifier.
+"""What a running service holds: configuration, the store it owns, the writer, the notifier.
 
-:class:`Runtime` is built once per process (``gapwatch serve``) or per test (in-memory
-DuckDB). Reads use short-lived cursors of the owning connection; writes go through the
-single :class:`~gapwatch.adapters.writer.Writer`.
+:class:`Runtime` is built once per process (``gapwatch serve``) or per test (an in-memory
+store). Reads use short-lived cursors; every write is a job on the single
+:class:`~gapwatch.adapters.writer.Writer`, which commits before it answers.
 """
 
 from __future__ import annotations
@@ -12,16 +12,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gapwatch.adapters.notifiers import Notifier, Post, http_post
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.adapters.writer import Writer
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
-from gapwatch.service.events import BatchOutcome, IngestContext, IngestFn, ingest_records
+from gapwatch.service.alerts import sync_from_signals
+from gapwatch.service.events import BatchOutcome, LiveStore, ingest_records
+from gapwatch.service.expectations import sync_expectations
 from gapwatch.service.sqlport import Sql
 from gapwatch.settings import Settings
+
+T = TypeVar("T")
 
 
 class RateLimiter:
@@ -48,13 +52,23 @@ class RateLimiter:
 
 @dataclass
 class Runtime:
-    """The live service's moving parts."""
+    """The live service's moving parts.
+
+    Parameters
+    ----------
+    settings
+        Limits, queue sizes, back-off.
+    config
+        The workspace configuration.
+    store
+        The store this process owns (a :class:`~gapwatch.adapters.duckdb_store.DuckDBStore`).
+    post
+        How webhooks are sent (replaced in tests).
+    """
 
     settings: Settings
     config: WorkspaceConfig
-    con: Any
-    secret: bytes
-    ingest: IngestFn = ingest_records
+    store: LiveStore
     post: Post = http_post
     lifecycle: Lifecycle = field(init=False)
     writer: Writer = field(init=False)
@@ -63,36 +77,45 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
-        ensure_service_schema(self.con)
-        self.writer = Writer(self.con, maxsize=self.settings.write_queue_batches)
+        with self.store.transaction() as con:
+            ensure_service_schema(con)
+        sync_expectations(self.store, self.config)
+        self.writer = Writer(maxsize=self.settings.write_queue_batches)
         s = self.settings
-        self.notifier = Notifier(
-            self.writer,
-            max_attempts=s.webhook_max_attempts,
-            backoff=s.webhook_backoff_seconds,
-            timeout=s.webhook_timeout_seconds,
-            post=self.post,
-        )
+        self.notifier = Notifier(self, max_attempts=s.webhook_max_attempts, backoff=s.webhook_backoff_seconds,
+                                 timeout=s.webhook_timeout_seconds, post=self.post)
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
 
     @contextmanager
     def reader(self) -> Iterator[Sql]:
         """A cursor for reads on this thread; it sees every committed write."""
-        cur = self.con.cursor()
+        cur = self.store.reader()
         try:
             yield cur
         finally:
             cur.close()
 
-    def write(self, job: Callable[[Sql], Any]) -> Any:
-        """Run an administrative write through the writer and wait for its commit."""
-        return self.writer.call(job, timeout=self.settings.write_timeout_seconds)
+    def transact(self, job: Callable[[Sql], T]) -> Callable[[], T]:
+        """``job`` wrapped in one transaction of the store's writer connection."""
 
-    def ingest_job(self, records: Sequence[dict[str, Any]], source: str) -> Callable[[Sql], BatchOutcome]:
-        """The writer job that ingests one batch and raises the alerts it causes."""
+        def run() -> T:
+            with self.store.transaction() as con:
+                return job(con)
 
-        def job(con: Sql) -> BatchOutcome:
-            return self.ingest(con, records, source, IngestContext(self.config, self.secret))
+        return run
+
+    def write(self, job: Callable[[Sql], T]) -> T:
+        """Run ``job`` in one transaction through the writer and wait for its commit."""
+        return self.writer.call(self.transact(job), timeout=self.settings.write_timeout_seconds)
+
+    def ingest_job(self, records: Sequence[dict[str, Any]], source: str) -> Callable[[], BatchOutcome]:
+        """The writer job that ingests one batch, then raises the alerts new signals call for."""
+
+        def job() -> BatchOutcome:
+            outcome = ingest_records(self.store, records, source, self.config)
+            # Incremental detection slots in here: update the touched streams, store their signals.
+            outcome.alerts = self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
+            return outcome
 
         return job
 
