@@ -38,7 +38,8 @@ def iso(t: Floats, start: dt.date, offset_minutes: int = 0) -> pa.Array:
     """ISO 8601 with offset, e.g. ``2025-01-06T14:03:11+01:00``, for times in days since ``start``."""
     base = (start - dt.date(1970, 1, 1)).days * 86400
     seconds = base + np.round(t * 86400.0).astype(np.int64) + offset_minutes * 60
-    text = pc.strftime(pa.array(seconds.astype("datetime64[s]")), format="%Y-%m-%dT%H:%M:%S")
+    # a cast is several times faster than strftime: "YYYY-MM-DD HH:MM:SS" -> ISO with a "T"
+    text = pc.replace_substring(pc.cast(pa.array(seconds.astype("datetime64[s]")), pa.string()), " ", "T")
     sign = "+" if offset_minutes >= 0 else "-"
     hours, minutes = divmod(abs(offset_minutes), 60)
     return pc.binary_join_element_wise(text, f"{sign}{hours:02d}:{minutes:02d}", "")
@@ -87,8 +88,8 @@ def source_table(world: World, name: str, source: Source, who: People) -> pa.Tab
         _column(source.occurred_at),
         stamp(t) if not source.occurred_at.format else _fmt(t, world.start, source.occurred_at.format),
     )
-    _labelled(cols, source.moment, np.array([m.key for m in spec.moments], dtype=object)[moment])
-    _labelled(cols, source.segment, np.array(spec.segments, dtype=object)[world.people.segment[person]])
+    _labelled(cols, source.moment, moment.astype(np.int64), [m.key for m in spec.moments])
+    _labelled(cols, source.segment, world.people.segment[person].astype(np.int64), list(spec.segments))
     elapsed = _experiences(world, source, sel, moment, cols)
     missed = _missed(world)[sel]
     ctx = RowContext(
@@ -124,7 +125,7 @@ def _experiences(
         if entry.expected is not None and entry.expected.column:
             _put(cols, entry.expected.column, _number(np.where(found, world.values.expected[pos], np.nan)))
         if entry.metric.column and entry.metric.column not in cols:
-            _labelled(cols, entry.metric, np.array(world.rows.metric, dtype=object)[np.maximum(metric, 0)])
+            _labelled(cols, entry.metric, np.maximum(metric, 0), list(world.rows.metric))
         days = np.array([world.spec.config.metrics[m].unit == "days" for m in world.rows.metric])
         elapsed = np.where(
             found & days[np.maximum(metric, 0)] & (elapsed == 0), np.nan_to_num(value), elapsed
@@ -173,14 +174,13 @@ def _number(value: Floats, scale: float | None = None, integer: bool = False) ->
     return pa.array(np.round(value, 2), mask=~present)
 
 
-def _labelled(cols: dict[str, pa.Array], spec: FieldSpec | None, keys: npt.NDArray[np.object_]) -> None:
-    """A mapped column gets the raw label of each key; a constant field writes nothing."""
+def _labelled(cols: dict[str, pa.Array], spec: FieldSpec | None, codes: Ints, keys: list[str]) -> None:
+    """A mapped column gets the raw label of each row's key (``keys[code]``); a constant writes nothing."""
     if spec is None or spec.column is None or spec.column in cols:
         return
     labels = reverse_map(spec)
-    unique, inverse = np.unique(keys.astype(str), return_inverse=True)
-    raw = np.array([labels.get(str(k), str(k)) for k in unique], dtype=object)[inverse]
-    _put(cols, spec.column, pa.array(raw, type=pa.string()))
+    raw = pa.array([labels.get(k, k) for k in keys], type=pa.string())
+    _put(cols, spec.column, raw.take(pa.array(codes)))
 
 
 def _column(spec: FieldSpec) -> str:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gapwatch.domain.gap import Status
+from gapwatch.simulate import tables
 from gapwatch.simulate.calendar import Floats
 from gapwatch.simulate.generate import World
 
 STATUS = {int(s): s.label for s in Status}
 
 
-def truth(world: World, visitor_ids: list[str]) -> dict[str, Any]:
+def truth(world: World, visitor_ids: pa.Array) -> dict[str, Any]:
     """A JSON-ready description of what really happened (dates are ISO, ``end`` is inclusive)."""
     return {
         "generator": "gapwatch simulate",
@@ -85,52 +90,57 @@ def streams(world: World) -> list[dict[str, Any]]:
     ]
 
 
-def customers(world: World, visitor_ids: list[str]) -> list[dict[str, Any]]:
+def customers(world: World, visitor_ids: pa.Array) -> list[dict[str, Any]]:
     """Per person, over every experience lived up to the window's end (the warm-up included)."""
     n = world.people.segment.size
     person_of_row = world.touches.person[world.rows.touch]
-    count = np.bincount(person_of_row, minlength=n)
-    misses = np.bincount(person_of_row[world.values.status == Status.MISSED], minlength=n)
+    missed = world.values.status == Status.MISSED
     worst = np.full(n, np.inf)
     np.minimum.at(worst, person_of_row, world.values.normalised)
     last = world.memory.last_row
-    stage = world.journeys.last_stage
     reached = np.sum(world.journeys.entry < world.days, axis=1)
-    nps = np.full(n, -1)
+    stage = np.minimum(world.journeys.last_stage, reached - 1)
+    nps, answered = np.full(n, np.nan), np.full(n, np.nan)
     nps[world.survey.person] = world.survey.score
-    answered = np.full(n, np.nan)
     answered[world.survey.person] = world.survey.answered_at
-    return [
-        {
-            "customer_id": f"C{i + 1:07d}" if not np.isnan(world.touches.signup[i]) else None,
-            "visitor_id": visitor_ids[i],
-            "segment": world.spec.segments[world.people.segment[i]],
-            "signed_up": _day(world, world.touches.signup[i]),
-            "stage": world.spec.stages[min(int(stage[i]), int(reached[i]) - 1)] if reached[i] else None,
-            "stages_reached": int(reached[i]),
-            "experiences": int(count[i]),
-            "misses": int(misses[i]),
-            "worst_gap": round(float(worst[i]), 3) if np.isfinite(worst[i]) else None,
-            "last_moment": _last_moment(world, int(last[i])),
-            "last_status": STATUS[int(world.values.status[last[i]])] if last[i] >= 0 else None,
-            "journey_ended": _day(world, world.ended[i]),
-            "nps": int(nps[i]) if nps[i] >= 0 else None,
-            "nps_answered": _day(world, answered[i]),
-        }
-        for i in range(n)
-    ]
+    signed = ~np.isnan(world.touches.signup)
+    moment_of_last = world.touches.moment[world.rows.touch[np.maximum(last, 0)]]
+    columns = {
+        "customer_id": _masked(tables.ids("C", np.arange(1, n + 1)), ~signed),
+        "visitor_id": visitor_ids,
+        "segment": _names(world.spec.segments, world.people.segment),
+        "signed_up": _dates(world, world.touches.signup),
+        "stage": _masked(_names(world.spec.stages, np.maximum(stage, 0)), reached == 0),
+        "stages_reached": pa.array(reached.astype(np.int64)),
+        "experiences": pa.array(np.bincount(person_of_row, minlength=n)),
+        "misses": pa.array(np.bincount(person_of_row[missed], minlength=n)),
+        "worst_gap": pa.array(np.round(worst, 3), mask=~np.isfinite(worst)),
+        "last_moment": _masked(_names([m.key for m in world.spec.moments], moment_of_last), last < 0),
+        "last_status": _masked(
+            _names([STATUS[k] for k in (-1, 0, 1)], world.values.status[np.maximum(last, 0)] + 1), last < 0
+        ),
+        "journey_ended": _dates(world, world.ended),
+        "nps": pa.array(np.nan_to_num(nps).astype(np.int64), mask=np.isnan(nps)),
+        "nps_answered": _dates(world, answered),
+    }
+    rows: list[dict[str, Any]] = pa.table(columns).to_pylist()
+    return rows
 
 
-def _last_moment(world: World, row: int) -> str | None:
-    if row < 0:
-        return None
-    return world.spec.moments[int(world.touches.moment[world.rows.touch[row]])].key
+def _names(names: Sequence[str], codes: npt.NDArray[Any]) -> pa.Array:
+    return pa.array(list(names), type=pa.string()).take(pa.array(codes.astype(np.int64)))
+
+
+def _masked(array: pa.Array, hide: npt.NDArray[np.bool_]) -> pa.Array:
+    return pc.if_else(pa.array(hide), pa.nulls(len(array), array.type), array)
+
+
+def _dates(world: World, t: Floats) -> pa.Array:
+    """ISO dates for times in days (null where NaN)."""
+    known = ~np.isnan(t)
+    days = np.datetime64(world.start, "D") + np.floor(np.nan_to_num(t)).astype(np.int64)
+    return pa.array(days.astype(str), mask=~known)
 
 
 def _date(world: World, day: int) -> str:
     return (world.start + dt.timedelta(days=int(day))).isoformat()
-
-
-def _day(world: World, t: float | Floats) -> str | None:
-    value = float(t)
-    return None if np.isnan(value) else _date(world, int(np.floor(value)))

@@ -37,7 +37,7 @@ def survey_table(world: World, customer_ids: pa.Array) -> pa.Table | None:
     return pa.table(cols)
 
 
-def tables(world: World) -> tuple[dict[str, pa.Table], list[str]]:
+def tables(world: World) -> tuple[dict[str, pa.Table], pa.Array]:
     """Every source's table (experience sources, then the survey) and the visitor ids."""
     who = people_ids(world)
     out = {
@@ -48,7 +48,7 @@ def tables(world: World) -> tuple[dict[str, pa.Table], list[str]]:
     found = world.spec.outcome_source()
     if survey is not None and found is not None:
         out[found[0]] = survey
-    return out, who.visitor.to_pylist()
+    return out, who.visitor
 
 
 def write_world(
