@@ -1,0 +1,193 @@
+"""Access matrix: every route × every role × objects of every silo, generated from the OpenAPI spec.
+
+The oracle below is DESIGN.md's "Who may do what" table, copied by hand (not imported), so
+the server is checked against the design rather than against itself. A route in the spec
+without an access policy, or without a request recipe here, fails the test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from apihelpers import bearer, serve, signal
+
+from gapwatch.api import Runtime, create_app
+from gapwatch.domain.access import POLICY
+from gapwatch.domain.alerts import SignalFacts
+from gapwatch.service import alerts as alert_svc
+from gapwatch.service import webhooks as hook_svc
+from gapwatch.service.events import ingest_records
+from gapwatch.service.tokens import create_token, revoke_token
+
+ORACLE: dict[str, dict[str, str]] = {
+    "ingest": {"admin": "all", "ingest": "own_source"},
+    "read": {"admin": "all", "analyst": "all", "member": "all"},
+    "act": {"admin": "all", "analyst": "all", "member": "own_silo"},
+    "privacy": {"admin": "all"},
+    "admin": {"admin": "all"},
+}
+SILOS = ("marketing", "sales", "delivery", "success")
+SOURCES = ("crm", "web", "crm", "web")  # one per silo variant
+MOMENT_OF = {"marketing": "demo_request", "sales": "quote", "delivery": "delivery", "success": "support_ticket"}
+METRIC_OF = {"demo_request": "response_hours", "quote": "quote_turnaround_hours", "delivery": "delivery_days",
+             "support_ticket": "first_response_hours"}
+REPEATS = 2
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    role: str | None  # None: no valid token
+    silo: str | None = None
+    source: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    runtime: Runtime
+    alerts: dict[str, str] = field(default_factory=dict)
+    cases: dict[str, str] = field(default_factory=dict)
+    hooks: dict[str, str] = field(default_factory=dict)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+
+    def write(self, job: Callable[[Any], Any]) -> Any:
+        return self.runtime.write(job)
+
+    def fresh_hook(self, silo: str) -> str:
+        return str(self.write(lambda c: hook_svc.create_webhook(
+            c, silo=silo, url="http://127.0.0.1:9/hook", kind=hook_svc.WebhookKind.JSON,
+            min_severity=hook_svc.Severity.MINOR, actor="test")).id)
+
+    customers: dict[str, list[str]] = field(default_factory=dict)
+
+    def seed_customers(self, silo: str, n: int) -> None:
+        ids = [f"C-{silo}-{i}" for i in range(n)]
+        events = [_event(cid, silo, cid) for cid in ids]
+        self.runtime.writer.call(lambda: ingest_records(self.runtime.store, events, "crm", self.runtime.config))
+        self.customers[silo] = ids
+
+    def fresh_customer(self, silo: str) -> str:
+        return self.customers[silo].pop()
+
+    def fresh_token(self) -> str:
+        from gapwatch.domain.access import Role
+        return str(self.write(lambda c: create_token(c, Role.ANALYST))[1].id)
+
+
+def _event(event_id: str, silo: str, customer: str = "C-1", source_day: int = 3) -> dict[str, Any]:
+    moment = MOMENT_OF[silo]
+    return {"event_id": event_id, "customer_id": customer, "occurred_at": f"2026-03-{source_day:02d}T10:00:00Z",
+            "moment": moment, "metric": METRIC_OF[moment], "value": 3.0}
+
+
+Recipe = Callable[[World, str, str], tuple[dict[str, str], dict[str, str], Any]]
+NONE: dict[str, str] = {}
+RECIPES: dict[str, Recipe] = {
+    "ingest_events": lambda w, silo, src: (NONE, NONE, {"source": src, "events": [
+        _event(f"m-{next(w.counter)}", silo)]}),
+    "list_alerts": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "false_alarm_rate": lambda w, silo, src: (NONE, NONE, None),
+    "get_alert": lambda w, silo, src: ({"alert_id": w.alerts[silo]}, NONE, None),
+    "mark_alert": lambda w, silo, src: ({"alert_id": w.alerts[silo]}, NONE, {"verdict": "true_alarm"}),
+    "list_cases": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "get_case": lambda w, silo, src: ({"case_id": w.cases[silo]}, NONE, None),
+    "act_on_case": lambda w, silo, src: ({"case_id": w.cases[silo]}, NONE, {"action": "comment", "note": "x"}),
+    "get_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
+    "export_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
+    "erase_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
+    "list_webhooks": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "create_webhook": lambda w, silo, src: (NONE, NONE, {"silo": silo, "url": "http://127.0.0.1:9/x"}),
+    "get_webhook": lambda w, silo, src: ({"webhook_id": w.hooks[silo]}, NONE, None),
+    "delete_webhook": lambda w, silo, src: ({"webhook_id": w.fresh_hook(silo)}, NONE, None),
+    "list_webhook_deliveries": lambda w, silo, src: ({"webhook_id": w.hooks[silo]}, NONE, None),
+    "list_tokens": lambda w, silo, src: (NONE, NONE, None),
+    "create_token": lambda w, silo, src: (NONE, NONE, {"role": "member", "silo": silo}),
+    "revoke_token": lambda w, silo, src: ({"token_id": w.fresh_token()}, NONE, None),
+    "get_lifecycle": lambda w, silo, src: (NONE, NONE, None),
+    "get_config": lambda w, silo, src: (NONE, NONE, None),
+}
+
+
+def _callers(world: World) -> list[Caller]:
+    from gapwatch.domain.access import Role
+
+    def token(role: Role, **kw: str) -> str:
+        return str(world.write(lambda c: create_token(c, role, **kw))[0])
+
+    revoked_plain, revoked = world.write(lambda c: create_token(c, Role.ADMIN))
+    world.write(lambda c: revoke_token(c, revoked.id))
+    callers = [Caller("admin", "admin", headers=bearer(token(Role.ADMIN))),
+               Caller("analyst", "analyst", headers=bearer(token(Role.ANALYST)))]
+    callers += [Caller(f"member:{s}", "member", silo=s, headers=bearer(token(Role.MEMBER, silo=s))) for s in SILOS]
+    callers += [Caller(f"ingest:{s}", "ingest", source=s, headers=bearer(token(Role.INGEST, source=s)))
+                for s in ("crm", "web")]
+    callers += [Caller("anonymous", None), Caller("unknown token", None, headers=bearer("gw_x_unknown")),
+                Caller("revoked admin", None, headers=bearer(revoked_plain)),
+                Caller("basic scheme", None, headers={"Authorization": "Basic YWRtaW46YWRtaW4="})]
+    return callers
+
+
+def _expected(group: str, caller: Caller, silo: str, source: str) -> bool:
+    scope = ORACLE.get(group, {}).get(caller.role or "")
+    if scope is None:
+        return False
+    if scope == "own_silo":
+        return caller.silo == silo
+    if scope == "own_source":
+        return caller.source == source
+    return True
+
+
+def _seed(world: World) -> None:
+    for silo in SILOS:
+        moment = MOMENT_OF[silo]
+        facts: SignalFacts = signal(moment=moment, segment="all", metric=METRIC_OF[moment],
+                                    period=dt.date(2026, 3, 2))
+        alert = world.write(lambda c, f=facts: alert_svc.raise_alert(c, f, world.runtime.lifecycle,
+                                                                     world.runtime.config))
+        world.alerts[silo], world.cases[silo] = alert.id, alert.case_id
+        world.hooks[silo] = world.fresh_hook(silo)
+        world.seed_customers(silo, 3 * 16 * REPEATS)
+
+
+def test_policy_table_is_the_design_table() -> None:
+    assert {g.value: {r.value: s.value for r, s in roles.items()} for g, roles in POLICY.items()} == ORACLE
+
+
+def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
+    world = World(runtime)
+    _seed(world)
+    callers = _callers(world)
+    spec = create_app(runtime, close_on_shutdown=False).openapi()
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()]
+    missing = [op["operationId"] for _, _, op in operations
+               if "x-gapwatch-access" not in op or op["operationId"] not in RECIPES]
+    assert missing == [], f"routes without an access policy or a recipe in this test: {missing}"
+    attempts, wrongly_allowed, wrongly_denied = 0, [], []
+    app = create_app(runtime, close_on_shutdown=False)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for _, (path, method, op), caller, (silo, source) in itertools.product(
+            range(REPEATS), operations, callers, zip(SILOS, SOURCES, strict=True)
+        ):
+            params, query, body = RECIPES[op["operationId"]](world, silo, source)
+            r = client.request(method.upper(), path.format(**params), params=query, json=body,
+                               headers=caller.headers)
+            attempts += 1
+            label = f"{method.upper()} {path} as {caller.name} on {silo}/{source}: {r.status_code}"
+            allowed = _expected(op["x-gapwatch-access"], caller, silo, source)
+            if allowed and not 200 <= r.status_code < 300:
+                wrongly_denied.append(f"{label} {r.text[:200]}")
+            if not allowed and r.status_code not in ((401,) if caller.role is None else (401, 403)):
+                wrongly_allowed.append(f"{label} {r.text[:200]}")
+            assert r.status_code < 500, label
+    print(f"access matrix: {attempts} attempts, {len(wrongly_allowed)} wrongly allowed, "
+          f"{len(wrongly_denied)} wrongly denied")
+    assert attempts >= 2000
+    assert wrongly_allowed == []
+    assert wrongly_denied == []
