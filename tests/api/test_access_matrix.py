@@ -33,9 +33,18 @@ ORACLE: dict[str, dict[str, str]] = {
 }
 SILOS = ("marketing", "sales", "delivery", "success")
 SOURCES = ("crm", "web", "crm", "web")  # one per silo variant
-MOMENT_OF = {"marketing": "demo_request", "sales": "quote", "delivery": "delivery", "success": "support_ticket"}
-METRIC_OF = {"demo_request": "response_hours", "quote": "quote_turnaround_hours", "delivery": "delivery_days",
-             "support_ticket": "first_response_hours"}
+MOMENT_OF = {
+    "marketing": "demo_request",
+    "sales": "quote",
+    "delivery": "delivery",
+    "success": "support_ticket",
+}
+METRIC_OF = {
+    "demo_request": "response_hours",
+    "quote": "quote_turnaround_hours",
+    "delivery": "delivery_days",
+    "support_ticket": "first_response_hours",
+}
 REPEATS = 2
 
 
@@ -60,16 +69,27 @@ class World:
         return self.runtime.write(job)
 
     def fresh_hook(self, silo: str) -> str:
-        return str(self.write(lambda c: hook_svc.create_webhook(
-            c, silo=silo, url="http://127.0.0.1:9/hook", kind=hook_svc.WebhookKind.JSON,
-            min_severity=hook_svc.Severity.MINOR, actor="test")).id)
+        return str(
+            self.write(
+                lambda c: hook_svc.create_webhook(
+                    c,
+                    silo=silo,
+                    url="http://127.0.0.1:9/hook",
+                    kind=hook_svc.WebhookKind.JSON,
+                    min_severity=hook_svc.Severity.MINOR,
+                    actor="test",
+                )
+            ).id
+        )
 
     customers: dict[str, list[str]] = field(default_factory=dict)
 
     def seed_customers(self, silo: str, n: int) -> None:
         ids = [f"C-{silo}-{i}" for i in range(n)]
         events = [_event(cid, silo, cid) for cid in ids]
-        self.runtime.writer.call(lambda: ingest_records(self.runtime.store, events, "crm", self.runtime.config))
+        self.runtime.writer.call(
+            lambda: ingest_records(self.runtime.store, events, "crm", self.runtime.config)
+        )
         self.customers[silo] = ids
 
     def fresh_customer(self, silo: str) -> str:
@@ -77,27 +97,41 @@ class World:
 
     def fresh_token(self) -> str:
         from gapwatch.domain.access import Role
+
         return str(self.write(lambda c: create_token(c, Role.ANALYST))[1].id)
 
 
 def _event(event_id: str, silo: str, customer: str = "C-1", source_day: int = 3) -> dict[str, Any]:
     moment = MOMENT_OF[silo]
-    return {"event_id": event_id, "customer_id": customer, "occurred_at": f"2026-03-{source_day:02d}T10:00:00Z",
-            "moment": moment, "metric": METRIC_OF[moment], "value": 3.0}
+    return {
+        "event_id": event_id,
+        "customer_id": customer,
+        "occurred_at": f"2026-03-{source_day:02d}T10:00:00Z",
+        "moment": moment,
+        "metric": METRIC_OF[moment],
+        "value": 3.0,
+    }
 
 
 Recipe = Callable[[World, str, str], tuple[dict[str, str], dict[str, str], Any]]
 NONE: dict[str, str] = {}
 RECIPES: dict[str, Recipe] = {
-    "ingest_events": lambda w, silo, src: (NONE, NONE, {"source": src, "events": [
-        _event(f"m-{next(w.counter)}", silo)]}),
+    "ingest_events": lambda w, silo, src: (
+        NONE,
+        NONE,
+        {"source": src, "events": [_event(f"m-{next(w.counter)}", silo)]},
+    ),
     "list_alerts": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "false_alarm_rate": lambda w, silo, src: (NONE, NONE, None),
     "get_alert": lambda w, silo, src: ({"alert_id": w.alerts[silo]}, NONE, None),
     "mark_alert": lambda w, silo, src: ({"alert_id": w.alerts[silo]}, NONE, {"verdict": "true_alarm"}),
     "list_cases": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "get_case": lambda w, silo, src: ({"case_id": w.cases[silo]}, NONE, None),
-    "act_on_case": lambda w, silo, src: ({"case_id": w.cases[silo]}, NONE, {"action": "comment", "note": "x"}),
+    "act_on_case": lambda w, silo, src: (
+        {"case_id": w.cases[silo]},
+        NONE,
+        {"action": "comment", "note": "x"},
+    ),
     "get_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
     "export_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
     "erase_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
@@ -122,14 +156,23 @@ def _callers(world: World) -> list[Caller]:
 
     revoked_plain, revoked = world.write(lambda c: create_token(c, Role.ADMIN))
     world.write(lambda c: revoke_token(c, revoked.id))
-    callers = [Caller("admin", "admin", headers=bearer(token(Role.ADMIN))),
-               Caller("analyst", "analyst", headers=bearer(token(Role.ANALYST)))]
-    callers += [Caller(f"member:{s}", "member", silo=s, headers=bearer(token(Role.MEMBER, silo=s))) for s in SILOS]
-    callers += [Caller(f"ingest:{s}", "ingest", source=s, headers=bearer(token(Role.INGEST, source=s)))
-                for s in ("crm", "web")]
-    callers += [Caller("anonymous", None), Caller("unknown token", None, headers=bearer("gw_x_unknown")),
-                Caller("revoked admin", None, headers=bearer(revoked_plain)),
-                Caller("basic scheme", None, headers={"Authorization": "Basic YWRtaW46YWRtaW4="})]
+    callers = [
+        Caller("admin", "admin", headers=bearer(token(Role.ADMIN))),
+        Caller("analyst", "analyst", headers=bearer(token(Role.ANALYST))),
+    ]
+    callers += [
+        Caller(f"member:{s}", "member", silo=s, headers=bearer(token(Role.MEMBER, silo=s))) for s in SILOS
+    ]
+    callers += [
+        Caller(f"ingest:{s}", "ingest", source=s, headers=bearer(token(Role.INGEST, source=s)))
+        for s in ("crm", "web")
+    ]
+    callers += [
+        Caller("anonymous", None),
+        Caller("unknown token", None, headers=bearer("gw_x_unknown")),
+        Caller("revoked admin", None, headers=bearer(revoked_plain)),
+        Caller("basic scheme", None, headers={"Authorization": "Basic YWRtaW46YWRtaW4="}),
+    ]
     return callers
 
 
@@ -147,10 +190,12 @@ def _expected(group: str, caller: Caller, silo: str, source: str) -> bool:
 def _seed(world: World) -> None:
     for silo in SILOS:
         moment = MOMENT_OF[silo]
-        facts: SignalFacts = signal(moment=moment, segment="all", metric=METRIC_OF[moment],
-                                    period=dt.date(2026, 3, 2))
-        alert = world.write(lambda c, f=facts: alert_svc.raise_alert(c, f, world.runtime.lifecycle,
-                                                                     world.runtime.config))
+        facts: SignalFacts = signal(
+            moment=moment, segment="all", metric=METRIC_OF[moment], period=dt.date(2026, 3, 2)
+        )
+        alert = world.write(
+            lambda c, f=facts: alert_svc.raise_alert(c, f, world.runtime.lifecycle, world.runtime.config)
+        )
         world.alerts[silo], world.cases[silo] = alert.id, alert.case_id
         world.hooks[silo] = world.fresh_hook(silo)
         world.seed_customers(silo, 3 * 16 * REPEATS)
@@ -166,8 +211,11 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
     callers = _callers(world)
     spec = create_app(runtime, close_on_shutdown=False).openapi()
     operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()]
-    missing = [op["operationId"] for _, _, op in operations
-               if "x-gapwatch-access" not in op or op["operationId"] not in RECIPES]
+    missing = [
+        op["operationId"]
+        for _, _, op in operations
+        if "x-gapwatch-access" not in op or op["operationId"] not in RECIPES
+    ]
     assert missing == [], f"routes without an access policy or a recipe in this test: {missing}"
     attempts, wrongly_allowed, wrongly_denied = 0, [], []
     app = create_app(runtime, close_on_shutdown=False)
@@ -176,8 +224,9 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
             range(REPEATS), operations, callers, zip(SILOS, SOURCES, strict=True)
         ):
             params, query, body = RECIPES[op["operationId"]](world, silo, source)
-            r = client.request(method.upper(), path.format(**params), params=query, json=body,
-                               headers=caller.headers)
+            r = client.request(
+                method.upper(), path.format(**params), params=query, json=body, headers=caller.headers
+            )
             attempts += 1
             label = f"{method.upper()} {path} as {caller.name} on {silo}/{source}: {r.status_code}"
             allowed = _expected(op["x-gapwatch-access"], caller, silo, source)
@@ -186,8 +235,10 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
             if not allowed and r.status_code not in ((401,) if caller.role is None else (401, 403)):
                 wrongly_allowed.append(f"{label} {r.text[:200]}")
             assert r.status_code < 500, label
-    print(f"access matrix: {attempts} attempts, {len(wrongly_allowed)} wrongly allowed, "
-          f"{len(wrongly_denied)} wrongly denied")
+    print(
+        f"access matrix: {attempts} attempts, {len(wrongly_allowed)} wrongly allowed, "
+        f"{len(wrongly_denied)} wrongly denied"
+    )
     assert attempts >= 2000
     assert wrongly_allowed == []
     assert wrongly_denied == []

@@ -10,17 +10,31 @@ from httpx import Client
 
 from gapwatch.api import Runtime
 
-BAD_KINDS = ("unknown_moment", "unknown_metric", "missing_customer", "bad_value", "bad_time", "no_event_id",
-             "long_event_id", "unknown_segment")
+BAD_KINDS = (
+    "unknown_moment",
+    "unknown_metric",
+    "missing_customer",
+    "bad_value",
+    "bad_time",
+    "no_event_id",
+    "long_event_id",
+    "unknown_segment",
+)
 
 
 def _good(i: int, rng: random.Random) -> dict[str, Any]:
     day = 1 + i % 28
-    return {"event_id": f"ev-{i}", "customer_id": f"C{rng.randrange(300)}",
-            "occurred_at": f"2026-02-{day:02d}T{rng.randrange(24):02d}:15:00+01:00", "moment": "support_ticket",
-            "metric": "first_response_hours", "value": round(rng.uniform(0.5, 40), 2),
-            "segment": rng.choice(["standard", "premium", "business"]), "text": "thanks",
-            "attributes": {"channel": rng.choice(["mail", "chat"])}}
+    return {
+        "event_id": f"ev-{i}",
+        "customer_id": f"C{rng.randrange(300)}",
+        "occurred_at": f"2026-02-{day:02d}T{rng.randrange(24):02d}:15:00+01:00",
+        "moment": "support_ticket",
+        "metric": "first_response_hours",
+        "value": round(rng.uniform(0.5, 40), 2),
+        "segment": rng.choice(["standard", "premium", "business"]),
+        "text": "thanks",
+        "attributes": {"channel": rng.choice(["mail", "chat"])},
+    }
 
 
 def _bad(event: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -67,7 +81,7 @@ def test_received_equals_stored_plus_duplicate_plus_rejected(
     events = mixed_stream(4000)
     totals = {"received": 0, "accepted": 0, "duplicate": 0, "rejected": 0}
     for start in range(0, len(events), 500):
-        batch = events[start:start + 500]
+        batch = events[start : start + 500]
         r = client.post("/v1/events", json={"events": batch}, headers=bearer(tokens.ingest_crm))
         assert r.status_code == 200, r.text
         body = r.json()
