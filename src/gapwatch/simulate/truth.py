@@ -53,6 +53,7 @@ def incidents(world: World) -> list[dict[str, Any]]:
                 "segment": inc.segment,
                 "metric": inc.metric,
                 "silo": inc.silo,
+                "stage": world.spec.stages[world.spec.moments[world.spec.moment_index(inc.moment)].stage],
                 "source": inc.source,
                 "start": _date(world, inc.start_day),
                 "end": _date(world, inc.end_day),
