@@ -19,9 +19,9 @@ import pyarrow as pa
 
 from gapwatch.config.schema import DetectionSection, WorkspaceConfig
 from gapwatch.metrics import data_horizon, stream_period_stats
-from gapwatch.service.monitor_engine import execute
 from gapwatch.service.monitor_arrays import ALL_SEGMENTS, from_aggregate, with_parents
 from gapwatch.service.monitor_charts import Signal, StreamView, run_charts
+from gapwatch.service.monitor_engine import execute
 from gapwatch.service.monitor_plan import baseline_masks, limit_multiplier, plan_streams
 
 __all__ = [

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from gapwatch.metrics import STREAM_KEYS, SUM_COLUMNS
@@ -62,18 +63,11 @@ def from_aggregate(
     table: pa.Table, first: dt.date | None = None, last: dt.date | None = None
 ) -> StreamArrays:
     """Pivot the long aggregate (one row per stream and day) into daily matrices."""
-    cols = {k: table.column(k).to_pylist() for k in STREAM_KEYS}
-    keys = sorted(set(zip(cols["moment"], cols["segment"], cols["metric"], strict=True)))
+    keys, rows = _stream_index(table)
     days = np.asarray(table.column("period").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
     lo = np.datetime64(first, "D") if first else (days.min() if days.size else np.datetime64("today"))
     hi = np.datetime64(last, "D") if last else (days.max() if days.size else lo)
     periods = np.arange(lo, hi + np.timedelta64(1, "D"), dtype="datetime64[D]")
-    row_of = {k: i for i, k in enumerate(keys)}
-    rows = np.fromiter(
-        (row_of[k] for k in zip(cols["moment"], cols["segment"], cols["metric"], strict=True)),
-        dtype=np.intp,
-        count=table.num_rows,
-    )
     cols_idx = (days - lo).astype(np.intp)
     keep = (cols_idx >= 0) & (cols_idx < len(periods))
     sums: dict[str, FloatArray] = {}
@@ -85,12 +79,29 @@ def from_aggregate(
     return StreamArrays(keys, ["segment"] * len(keys), periods, sums)
 
 
+def _stream_index(table: pa.Table) -> tuple[list[tuple[str, str, str]], NDArray[np.intp]]:
+    """Sorted distinct (moment, segment, metric) keys and each row's index into them (vectorised)."""
+    codes, names = [], []
+    for k in STREAM_KEYS:
+        enc = pc.dictionary_encode(table.column(k)).combine_chunks()
+        names.append(enc.dictionary.to_pylist())
+        codes.append(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
+    combined = (codes[0] * len(names[1]) + codes[1]) * len(names[2]) + codes[2]
+    uniq, inverse = np.unique(combined, return_inverse=True)
+    raw = [(names[0][c // (len(names[1]) * len(names[2]))], names[1][(c // len(names[2])) % len(names[1])],
+            names[2][c % len(names[2])]) for c in uniq.tolist()]
+    order = sorted(range(len(raw)), key=raw.__getitem__)
+    rank = np.empty(len(raw), dtype=np.intp)
+    rank[order] = np.arange(len(raw))
+    return [raw[i] for i in order], rank[inverse.reshape(-1)]
+
+
 def _nansum_rows(mat: FloatArray, groups: NDArray[np.intp], n_groups: int) -> FloatArray:
     """Sum rows by group, NaN only where every member is NaN."""
-    out = np.zeros((n_groups, mat.shape[1]))
-    seen = np.zeros((n_groups, mat.shape[1]), dtype=bool)
-    np.add.at(out, groups, np.nan_to_num(mat))
-    np.logical_or.at(seen, groups, np.isfinite(mat))
+    order = np.argsort(groups, kind="stable")
+    starts = np.searchsorted(groups[order], np.arange(n_groups))
+    out = np.add.reduceat(np.nan_to_num(mat[order]), starts, axis=0)
+    seen = np.logical_or.reduceat(np.isfinite(mat[order]), starts, axis=0)
     out[~seen] = np.nan
     return out
 
@@ -122,13 +133,11 @@ def to_weeks(arrays: StreamArrays) -> StreamArrays:
     offset = int((start - monday).astype(int))
     n_weeks = (offset + len(arrays.periods) + 6) // 7
     week_of = (np.arange(len(arrays.periods)) + offset) // 7
+    starts = np.searchsorted(week_of, np.arange(n_weeks))
     sums = {}
     for name, mat in arrays.sums.items():
-        out = np.zeros((mat.shape[0], n_weeks))
-        seen = np.zeros((mat.shape[0], n_weeks), dtype=bool)
-        np.add.at(out.T, week_of, np.nan_to_num(mat).T)
-        np.logical_or.at(seen.T, week_of, np.isfinite(mat).T)
-        out[~seen] = np.nan
+        out = np.add.reduceat(np.nan_to_num(mat), starts, axis=1)
+        out[~np.logical_or.reduceat(np.isfinite(mat), starts, axis=1)] = np.nan
         sums[name] = out
     periods = monday + np.arange(n_weeks) * np.timedelta64(7, "D")
     return replace(arrays, periods=periods, sums=sums, days=7)

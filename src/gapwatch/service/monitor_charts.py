@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from gapwatch.service.monitor_arrays import StreamArrays, to_weeks
 from gapwatch.service.monitor_detect import ChartResult, mean_gap_chart, miss_rate_chart
@@ -79,6 +80,7 @@ class Signal:
     baseline_start: dt.date | None
     baseline_end: dt.date | None
     provisional: bool
+    arl0: float  # in-control average run length of one point at these limits (Shewhart form)
 
 
 def _batch(
@@ -126,32 +128,38 @@ def _run_batch(
     signals: list[Signal],
 ) -> None:
     arr, base = _batch(daily, base_daily, rows, resolution)
+    arl0 = float(1.0 / (2.0 * stats.norm.sf(L)))
     s = arr.sums
     closed = arr.period_end() <= np.datetime64(closed_through, "D")
-    laney = [LANEY_MODE.get(plan.override[i], "auto") for i in rows]
+    # Over-dispersion is estimated from moving ranges of the baseline's points: a few weeks are too
+    # few for that (and weekly sums have no weekday pattern left), so weekly charts stay classic.
+    by_day = resolution == "day"
+    laney = [LANEY_MODE.get(plan.override[i], "auto" if by_day else "never") for i in rows]
     p_chart = miss_rate_chart(s["missed"], s["n"], base, L, laney=laney)
     open_nan = np.where(closed[None, :], 1.0, np.nan)
-    ewma = mean_gap_chart(s["sum_gap_norm"] * open_nan, s["sum_gap_norm2"], s["n"] * open_nan, base, L, lam)
+    ewma = mean_gap_chart(s["sum_gap_norm"] * open_nan, s["sum_gap_norm2"], s["n"] * open_nan, base, L, lam,
+                          over_dispersion=by_day)
     dates, ends = arr.dates(), _signal_days(arr, daily.dates()[-1])
+    p_flags, e_flags = p_chart.flags, ewma.flags
     for j, i in enumerate(rows):
         charts: dict[str, Series] = {}
         if plan.p_chart[i]:
-            charts["miss_rate"] = _series(p_chart, j)
+            charts["miss_rate"] = _series(p_chart, p_flags, j)
         if plan.ewma[i] and ewma.chart[j]:
-            charts["mean_gap"] = _series(ewma, j)
+            charts["mean_gap"] = _series(ewma, e_flags, j)
         view = StreamView(daily.keys[i], daily.level[i], resolution, plan.describe(i), dates,
                           {k: v[j] for k, v in s.items()},
                           base[j], plan.baseline_start[i], plan.baseline_end[i], charts)
         views[int(i)] = view
-        signals.extend(_signals(view, ends, closed))
+        signals.extend(_signals(view, ends, closed, arl0))
 
 
-def _series(chart: ChartResult, j: int) -> Series:
+def _series(chart: ChartResult, flags: BoolArray, j: int) -> Series:
     return Series(str(chart.chart[j]), chart.statistic[j], chart.center[j], chart.lcl[j], chart.ucl[j],
-                  chart.flags[j])
+                  flags[j])
 
 
-def _signals(view: StreamView, ends: list[dt.date], closed: BoolArray) -> list[Signal]:
+def _signals(view: StreamView, ends: list[dt.date], closed: BoolArray, arl0: float) -> list[Signal]:
     out: list[Signal] = []
     after = np.array([view.baseline_end is not None and d > view.baseline_end for d in view.periods])
     for name, series in view.charts.items():
@@ -163,6 +171,6 @@ def _signals(view: StreamView, ends: list[dt.date], closed: BoolArray) -> list[S
                 series.chart, "ewma" if name == "mean_gap" else "we1", "worse" if worse else "better",
                 float(series.statistic[t]), float(series.center[t]), float(series.lcl[t]),
                 float(series.ucl[t]), int(view.n[t]), view.baseline_start, view.baseline_end,
-                bool(not closed[t]),
+                bool(not closed[t]), arl0,
             ))
     return out

@@ -8,9 +8,10 @@
   EWMA on its mean gap only; one with fewer than ``MIN_BASELINE_EVENTS`` scored events in
   its baseline is "too thin" and not judged yet.
 * Limits: one false-alarm budget per workspace (``false_alarms_per_week``) is spread evenly
-  over every point judged in a week, so the per-point two-sided risk is
-  α = budget / points-per-week and L = Φ⁻¹(1 − α/2).  The EWMA uses the same L, which gives
-  it a longer in-control run length than the Shewhart chart at that L (conservative).
+  over every point judged in a week (the SPC engine's ``limits_for_budget``), so the per-point
+  two-sided risk is α = budget / points-per-week and L = Φ⁻¹(1 − α/2).  The EWMA uses the same
+  L, which gives it a longer in-control run length than the Shewhart chart at that L
+  (conservative, and it spares solving the EWMA's Markov chain on every run).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 from gapwatch.config.schema import DetectionSection
+from gapwatch.detectors.budget import limits_for_budget
 from gapwatch.service.monitor_arrays import StreamArrays
 
 __all__ = ["MIN_BASELINE_EVENTS", "Plan", "baseline_masks", "limit_multiplier", "plan_streams"]
@@ -128,5 +129,5 @@ def limit_multiplier(plan: Plan, budget_per_week: float) -> float:
         points += per_week * (int(plan.p_chart[i]) + int(plan.ewma[i]))
     if points <= 0:
         return 3.0
-    alpha = min(budget_per_week / points, 0.05)
-    return float(stats.norm.isf(alpha / 2))
+    budget = limits_for_budget(max(round(points), 1), 1.0, min(budget_per_week, 0.05 * points), "shewhart")
+    return float(budget.L or 3.0)

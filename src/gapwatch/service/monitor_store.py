@@ -70,7 +70,7 @@ def signals_table(signals: list[Signal]) -> pa.Table:
         *(pa.field(n, pa.float64()) for n in ("statistic", "center", "lcl", "ucl")),
         pa.field("n", pa.int64()),
         pa.field("baseline_start", pa.date32()), pa.field("baseline_end", pa.date32()),
-        pa.field("provisional", pa.bool_()),
+        pa.field("provisional", pa.bool_()), pa.field("arl0", pa.float64()),
     ])
     return pa.table({n: cols[n] for n in names}, schema=schema)
 
