@@ -24,6 +24,8 @@ MRConvention = Literal["plain", "screened"]
 
 def compact(values: FloatArray, mask: BoolArray) -> FloatArray:
     """Each stream's masked values moved to the front (in order), NaN after them."""
+    if np.array_equal(mask, np.logical_and.accumulate(mask, axis=1)):  # already a prefix per row
+        return np.where(mask, values, np.nan)
     order = np.argsort(~mask, axis=1, kind="stable")
     out = np.take_along_axis(np.where(mask, values, np.nan), order, axis=1)
     return np.asarray(out, dtype=float)

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gapwatch.detectors.base import BoolArray, FloatArray
 
@@ -60,16 +61,30 @@ def parse_rules(spec: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _run_length(cond: BoolArray) -> FloatArray:
-    """Length of the run of True ending at each position (0 where False)."""
-    idx = np.arange(cond.shape[1])
-    last_false = np.maximum.accumulate(np.where(cond, -1, idx), axis=1)
-    return np.asarray(idx - last_false, dtype=float)
+def _run_length(cond: BoolArray) -> NDArray[np.int64]:
+    """Length of the run of True ending at each position (0 where False).
+
+    Computed on the flattened array with cumulative sums (numpy's add.accumulate is much
+    faster than maximum.accumulate): the last False at or before each position, per row.
+    """
+    s, t = cond.shape
+    flat_false = ~cond.ravel()
+    seen = np.cumsum(flat_false)
+    where_false = np.concatenate([[-1], np.flatnonzero(flat_false)])
+    pos = np.arange(s * t).reshape(s, t)
+    last = where_false[seen].reshape(s, t)
+    row_start = (np.arange(s) * t)[:, None]
+    return np.asarray(pos - np.maximum(last, row_start - 1), dtype=np.int64)
 
 
-def _window_count(cond: BoolArray, w: int) -> FloatArray:
+def _full_run(cond: BoolArray, n: int) -> BoolArray:
+    """True where the last ``n`` positions (this one included) are all True."""
+    return np.asarray(_window_count(cond, n) >= n, dtype=bool)
+
+
+def _window_count(cond: BoolArray, w: int) -> NDArray[np.int32]:
     """Number of True among the last ``w`` positions ending at each position."""
-    c = np.cumsum(cond, axis=1, dtype=float)
+    c = np.cumsum(cond, axis=1, dtype=np.int32)
     out = c.copy()
     out[:, w:] -= c[:, :-w]
     return out
@@ -81,13 +96,13 @@ def _zone(z: FloatArray, k: float, need: int, of: int) -> BoolArray:
 
 
 def _side_run(z: FloatArray, n: int) -> BoolArray:
-    return (_run_length(z > 0) >= n) | (_run_length(z < 0) >= n)
+    return _full_run(z > 0, n) | _full_run(z < 0, n)
 
 
 def _trend(x: FloatArray, n: int = 6) -> BoolArray:
     d = np.diff(x, axis=1)
     out = np.zeros(x.shape, dtype=bool)
-    out[:, 1:] = (_run_length(d > 0) >= n - 1) | (_run_length(d < 0) >= n - 1)
+    out[:, 1:] = _full_run(d > 0, n - 1) | _full_run(d < 0, n - 1)
     return out
 
 
@@ -95,21 +110,16 @@ def _alternating(x: FloatArray, n: int = 14) -> BoolArray:
     d = np.diff(x, axis=1)
     alt = ((d[:, 1:] > 0) & (d[:, :-1] < 0)) | ((d[:, 1:] < 0) & (d[:, :-1] > 0))
     out = np.zeros(x.shape, dtype=bool)
-    out[:, 2:] = _run_length(alt) >= n - 2
+    out[:, 2:] = _full_run(alt, n - 2)
     return out
 
 
 def _mixture(z: FloatArray, n: int = 8) -> BoolArray:
-    beyond = np.abs(z) > 1
-    run = _run_length(beyond).astype(int)
-    t = np.arange(z.shape[1])
-    start = t - run + 1  # first point of the run (t + 1 when there is none)
-    cpos = np.concatenate([np.zeros((z.shape[0], 1)), np.cumsum(z > 1, axis=1)], axis=1)
-    cneg = np.concatenate([np.zeros((z.shape[0], 1)), np.cumsum(z < -1, axis=1)], axis=1)
-    rows = np.arange(z.shape[0])[:, None]
-    pos = cpos[rows, t + 1] - cpos[rows, start]
-    neg = cneg[rows, t + 1] - cneg[rows, start]
-    return np.asarray((run >= n) & (pos > 0) & (neg > 0), dtype=bool)
+    run = _run_length(np.abs(z) > 1)
+    # a side occurs within the current run iff the distance since it last occurred is < run
+    pos_in_run = _run_length(~(z > 1)) < run
+    neg_in_run = _run_length(~(z < -1)) < run
+    return np.asarray((run >= n) & pos_in_run & neg_in_run, dtype=bool)
 
 
 def _compute(name: str, x: FloatArray, z: FloatArray, lcl: FloatArray, ucl: FloatArray) -> BoolArray:
@@ -121,7 +131,7 @@ def _compute(name: str, x: FloatArray, z: FloatArray, lcl: FloatArray, ucl: Floa
         "nelson2": lambda: _side_run(z, 9),
         "nelson3": lambda: _trend(x),
         "nelson4": lambda: _alternating(x),
-        "nelson7": lambda: _run_length(np.abs(z) < 1) >= 15,
+        "nelson7": lambda: _full_run(np.abs(z) < 1, 15),
         "nelson8": lambda: _mixture(z),
     }
     alias = {"nelson1": "we1", "nelson5": "we2", "nelson6": "we3"}
@@ -152,8 +162,7 @@ def evaluate_rules(
     shape = x.shape
     obs = ~np.isnan(x)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (x - center) / np.where(se > 0, se, 1.0), np.sign(x - center) * np.inf)
-    z = np.where(obs, z, np.nan)
+        z = (x - center) / se  # se = 0 gives ±inf (beyond every zone) or NaN (on the centre)
     arrays = [x, z, np.broadcast_to(lcl, shape), np.broadcast_to(ucl, shape)]
     order = None
     if not obs.all():  # move each stream's points to the front so gaps do not break runs
