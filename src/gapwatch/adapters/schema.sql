@@ -1,0 +1,89 @@
+-- gapwatch store schema (DuckDB). Idempotent: run at every open of a writable store.
+-- Analytics tables hold only keyed pseudonymous ids; `identities` is the one table with real ids.
+-- Other tables (stream_periods, signals, alerts, cases, ...) are created by their own modules.
+
+CREATE TABLE IF NOT EXISTS gapwatch_meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS expectations (
+    id INTEGER NOT NULL,
+    moment VARCHAR NOT NULL,
+    segment VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    version INTEGER NOT NULL,
+    adequate DOUBLE NOT NULL,
+    desired DOUBLE NOT NULL,
+    direction VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    kano VARCHAR NOT NULL,
+    valid_from DATE NOT NULL,
+    valid_to DATE,
+    recorded_at TIMESTAMPTZ NOT NULL,
+    superseded_at TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS experiences (
+    source VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+    customer_key VARCHAR,
+    anonymous_key VARCHAR,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    period DATE NOT NULL,
+    moment VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    silo VARCHAR NOT NULL,
+    segment VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    value DOUBLE NOT NULL,
+    expected DOUBLE,
+    expectation_id INTEGER NOT NULL,
+    adequate DOUBLE NOT NULL,
+    desired DOUBLE NOT NULL,
+    gap DOUBLE NOT NULL,
+    gap_norm DOUBLE,
+    status TINYINT NOT NULL,
+    text VARCHAR,
+    attributes JSON,
+    payload_hash UBIGINT NOT NULL,
+    ingested_at TIMESTAMPTZ NOT NULL,
+    late BOOLEAN NOT NULL,
+    key_hash UBIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS outcomes (
+    source VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+    customer_key VARCHAR,
+    anonymous_key VARCHAR,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    period DATE NOT NULL,
+    outcome VARCHAR NOT NULL,
+    value DOUBLE NOT NULL,
+    payload_hash UBIGINT NOT NULL,
+    ingested_at TIMESTAMPTZ NOT NULL,
+    key_hash UBIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rejected (
+    source VARCHAR NOT NULL,
+    event_id VARCHAR,
+    file VARCHAR NOT NULL,
+    row_number BIGINT,
+    raw JSON,
+    reason VARCHAR NOT NULL,
+    reason_code VARCHAR NOT NULL,
+    customer_key VARCHAR,
+    first_seen TIMESTAMPTZ NOT NULL,
+    last_seen TIMESTAMPTZ NOT NULL,
+    times INTEGER NOT NULL,
+    raw_hash UBIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS identities (
+    customer_key VARCHAR NOT NULL,
+    customer_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL
+);

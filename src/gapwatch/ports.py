@@ -1,0 +1,77 @@
+"""The small interfaces the services work against (DESIGN.md, "Storage").
+
+The embedded DuckDB store implements them today; a PostgreSQL store or a Spark-run
+aggregation can implement them later without touching ``domain/`` or ``service/``.
+Capabilities are separate Protocols, so an adapter states what it can do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from gapwatch.domain.experience import ExpectationVersion, IngestCounts, IngestJob, MalformedRow
+
+
+class Clock(Protocol):
+    """Where services read the time; the wall clock by default, event time for replays."""
+
+    def now(self) -> dt.datetime: ...
+
+
+class WallClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+@runtime_checkable
+class ReadStore(Protocol):
+    """Read access to the stored tables, as Arrow."""
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table: ...
+
+    def table(self, name: str) -> pa.Table: ...
+
+    def count(self, name: str) -> int: ...
+
+
+@runtime_checkable
+class ExpectationStore(Protocol):
+    """Versioned expectations: history is appended to, never rewritten."""
+
+    def expectation_versions(self, *, current_only: bool = True) -> list[ExpectationVersion]: ...
+
+    def record_expectations(
+        self, new: Sequence[ExpectationVersion], superseded: Sequence[int], at: dt.datetime
+    ) -> None: ...
+
+
+@runtime_checkable
+class EventStore(ReadStore, Protocol):
+    """Where experiences, outcomes, rejected rows and identities are written.
+
+    ``prepare_ingest`` compiles a job once; ``write_chunk`` stores one chunk in one
+    transaction (whole or not at all) and returns its counts.
+    """
+
+    timezone: str
+
+    def prepare_ingest(self, job: IngestJob) -> Any: ...
+
+    def write_chunk(self, prepared: Any, chunk: pa.Table) -> IngestCounts: ...
+
+    def write_malformed(self, job: IngestJob, rows: Sequence[MalformedRow]) -> IngestCounts: ...
+
+    def pseudonym(self, identifier: str) -> str: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Store(EventStore, ExpectationStore, Protocol):
+    """Everything the ingest and expectation services need from one store."""
