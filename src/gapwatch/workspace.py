@@ -31,8 +31,9 @@ def read_secret(folder: Path) -> bytes:
     try:
         return bytes.fromhex(path.read_text(encoding="ascii").strip())
     except (OSError, ValueError) as exc:
-        raise FileNotFoundError(f"{path}: the workspace secret is missing or damaged ({exc}); "
-                                "run `gapwatch init` on a new folder") from exc
+        raise FileNotFoundError(
+            f"{path}: the workspace secret is missing or damaged ({exc}); run `gapwatch init` on a new folder"
+        ) from exc
 
 
 def _write_secret(path: Path) -> None:
@@ -69,7 +70,9 @@ def init_workspace(folder: str | Path, *, force: bool = False, config_text: str 
     root = Path(folder)
     existing = [name for name in (CONFIG_FILE, DB_FILE, SECRET_FILE) if (root / name).exists()]
     if existing and not force:
-        raise WorkspaceExists(f"{root} already holds a workspace ({', '.join(existing)}); use --force to replace it")
+        raise WorkspaceExists(
+            f"{root} already holds a workspace ({', '.join(existing)}); use --force to replace it"
+        )
     root.mkdir(parents=True, exist_ok=True)
     (root / CONFIG_FILE).write_text(config_text or default_config_text(), encoding="utf-8")
     _write_secret(root / SECRET_FILE)
@@ -115,8 +118,9 @@ class Workspace:
         config = load_config(root)
         if not (root / DB_FILE).exists():
             raise FileNotFoundError(f"{root / DB_FILE}: no store here; run `gapwatch init {root}` first")
-        store = DuckDBStore(root / DB_FILE, timezone=config.workspace.timezone, secret=read_secret(root),
-                            read_only=read_only)
+        store = DuckDBStore(
+            root / DB_FILE, timezone=config.workspace.timezone, secret=read_secret(root), read_only=read_only
+        )
         if not read_only:
             sync_expectations(store, config)
         return cls(root, config, Lifecycle.from_config(config), store)

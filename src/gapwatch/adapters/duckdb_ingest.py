@@ -27,8 +27,9 @@ CHUNK = "__gw_chunk"
 LINE = "__gw_line"
 CURRENT = "(SELECT * FROM expectations WHERE superseded_at IS NULL)"
 EXPERIENCE_COLUMNS = (
-    "event_id, customer_key, anonymous_key, occurred_at, period, moment, stage, silo, segment, metric, value, "
-    "expected, expectation_id, adequate, desired, gap, gap_norm, status, text, attributes, payload_hash, late, "
+    "event_id, customer_key, anonymous_key, occurred_at, period, moment, stage, silo, segment, metric, "
+    "value, expected, expectation_id, adequate, desired, gap, gap_norm, status, text, attributes, "
+    "payload_hash, late, "
     "key_hash"
 )
 OUTCOME_COLUMNS = "event_id, customer_key, anonymous_key, occurred_at, period, value, payload_hash, key_hash"
@@ -86,8 +87,10 @@ def _scored(job: IngestJob, mapped: str) -> str:
         "m.code IS NULL AND {x}.moment = m.moment AND {x}.metric = m.metric AND {x}.segment = {seg} "
         "AND {x}.valid_from <= m.period AND ({x}.valid_to IS NULL OR m.period < {x}.valid_to)"
     )
-    pick = ", ".join(f"CASE WHEN x1.id IS NOT NULL THEN x1.{c} ELSE x2.{c} END AS x_{c}"
-                     for c in ("id", "adequate", "desired", "direction"))
+    pick = ", ".join(
+        f"CASE WHEN x1.id IS NOT NULL THEN x1.{c} ELSE x2.{c} END AS x_{c}"
+        for c in ("id", "adequate", "desired", "direction")
+    )
     joined = (
         f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key, {pick} FROM ({mapped}) m {_KEYS} "
         f"LEFT JOIN {CURRENT} x1 ON {in_force.format(x='x1', seg='m.segment')} "
@@ -118,8 +121,9 @@ def _hashes(target: str) -> str:
     )
 
 
-def write_chunk(con: Any, prep: PreparedIngest, chunk: pa.Table, pads: tuple[bytes, bytes],
-                now: dt.datetime) -> IngestCounts:
+def write_chunk(
+    con: Any, prep: PreparedIngest, chunk: pa.Table, pads: tuple[bytes, bytes], now: dt.datetime
+) -> IngestCounts:
     """Key, stage, dedupe and store one chunk; ``chunk`` carries ``__gw_row``."""
     source = prep.job.source_name
     con.register(CHUNK, chunk)
@@ -164,7 +168,8 @@ WITH ok AS (SELECT pos, key_hash, event_id, payload_hash FROM __gw_stage WHERE c
 multi AS (SELECT key_hash FROM ok GROUP BY key_hash HAVING count(*) > 1),
 old AS (SELECT key_hash, event_id, payload_hash FROM {target}
         WHERE source = $source AND key_hash IN (SELECT key_hash FROM ok)),
-cand AS (SELECT * FROM ok WHERE key_hash IN (SELECT key_hash FROM multi) OR key_hash IN (SELECT key_hash FROM old)),
+cand AS (SELECT * FROM ok
+         WHERE key_hash IN (SELECT key_hash FROM multi) OR key_hash IN (SELECT key_hash FROM old)),
 ranked AS (SELECT *, row_number() OVER w AS rn, first_value(payload_hash) OVER w AS first_hash FROM cand
            WINDOW w AS (PARTITION BY key_hash, event_id ORDER BY pos))
 SELECT r.pos, r.event_id, CASE
@@ -200,11 +205,13 @@ def _rejects(prep: PreparedIngest, columns: list[str]) -> str:
     """Rejected candidates and conflicts, with the whole raw row, into ``__gw_rej_in``."""
     conflict = (
         "'the event id ''' || left(s.event_id, 60) || ''' was already received from source ' "
-        f"|| {lit(repr(prep.job.source_name))} || ' with a different payload (a conflict; the first one is kept)'"
+        f"|| {lit(repr(prep.job.source_name))} "
+        "|| ' with a different payload (a conflict; the first one is kept)'"
     )
     bad = (
         "SELECT s.*, NULL AS outcome FROM __gw_stage s WHERE s.code IS NOT NULL UNION ALL BY NAME "
-        "SELECT s.*, d.outcome FROM __gw_stage s JOIN __gw_dup d ON d.pos = s.pos WHERE d.outcome = 'conflict'"
+        "SELECT s.*, d.outcome FROM __gw_stage s JOIN __gw_dup d ON d.pos = s.pos "
+        "WHERE d.outcome = 'conflict'"
     )
     return (
         "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT $source AS source, s.event_id, $file AS file, "
@@ -234,8 +241,9 @@ def upsert_rejects(con: Any, now: dt.datetime) -> None:
         {"now": now},
     )
     con.execute(
-        "INSERT INTO rejected SELECT source, event_id, file, row_number, raw, reason, reason_code, customer_key, "
-        f"$now, $now, times, raw_hash FROM __gw_rej j WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE {same})",
+        "INSERT INTO rejected SELECT source, event_id, file, row_number, raw, reason, reason_code, "
+        "customer_key, $now, $now, times, raw_hash FROM __gw_rej j "
+        f"WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE {same})",
         {"now": now},
     )
 
@@ -265,7 +273,8 @@ def write_malformed(con: Any, job: IngestJob, rows: pa.Table, now: dt.datetime) 
     con.register("__gw_malformed", rows)
     try:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT $source AS source, NULL::VARCHAR AS event_id, "
+            "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT $source AS source, "
+            "NULL::VARCHAR AS event_id, "
             "$file AS file, row_number, to_json(text) AS raw, reason, "
             f"{lit(RejectCode.MALFORMED_ROW.value)} AS reason_code, NULL::VARCHAR AS customer_key "
             "FROM __gw_malformed",

@@ -26,8 +26,10 @@ from gapwatch.domain.experience import (
 ROW = "__gw_row"
 PAIR = "(moment || '/' || metric)"
 # Columns every stage query yields (experience sources add moment, segment, metric, expected, text).
-STAGED = (f"{ROW}, entry, code, message, event_id, customer_id, anonymous_id, occurred_at, period, value, "
-          "attributes")
+STAGED = (
+    f"{ROW}, entry, code, message, event_id, customer_id, anonymous_id, occurred_at, period, value, "
+    "attributes"
+)
 OK = "__gw_ok"
 
 
@@ -58,7 +60,9 @@ class Cells:
         # Only '' is made NULL here: trimming every cell costs more than parsing it, and
         # TRY_CAST to a number ignores surrounding blanks anyway. Labels, ids and times
         # are trimmed where they are used (``field(trim=True)``).
-        return ", ".join(f"NULLIF(CAST({ident(name)} AS VARCHAR), '') AS {alias}" for name, alias in self.alias.items())
+        return ", ".join(
+            f"NULLIF(CAST({ident(name)} AS VARCHAR), '') AS {alias}" for name, alias in self.alias.items()
+        )
 
     def field(self, spec: FieldSpec | None, fallback: str | None = None, *, trim: bool = True) -> Field:
         """Compile one field spec; ``fallback`` is the value when the spec is absent or empty."""
@@ -72,9 +76,15 @@ class Cells:
         default = spec.default if spec.default is not None else fallback
         if spec.map is None:
             return Field(f"coalesce({cell}, {lit(default)})", cell, "FALSE", where)
-        cases = " ".join(f"WHEN {lit(k)} THEN {lit(None if v is None else str(v))}" for k, v in spec.map.items())
+        cases = " ".join(
+            f"WHEN {lit(k)} THEN {lit(None if v is None else str(v))}" for k, v in spec.map.items()
+        )
         mapped = f"(CASE {cell} {cases} ELSE {lit(default)} END)"
-        unmapped = "FALSE" if default is not None else f"({cell} IS NOT NULL AND NOT {in_list(cell, list(spec.map))})"
+        unmapped = (
+            "FALSE"
+            if default is not None
+            else f"({cell} IS NOT NULL AND NOT {in_list(cell, list(spec.map))})"
+        )
         return Field(mapped, cell, unmapped, where)
 
 
@@ -134,26 +144,51 @@ class Compiler:
         checks = []
         if self.job.layout == "jsonl":
             checks.append(Check(RejectCode.NOT_JSON, f"NOT {OK}", lit("the line is not a JSON object")))
-        return [*checks,
-            Check(RejectCode.MISSING_EVENT_ID, "__gw_eid IS NULL", lit(f"the event id is empty (column(s) {cols})")),
-            Check(RejectCode.EVENT_ID_TOO_LONG, f"length(event_id) > {MAX_EVENT_ID}",
-                  f"'the event id ' || {shown('event_id', 40)} || '... is ' || length(event_id) || "
-                  f"' characters long; at most {MAX_EVENT_ID} are allowed'"),
-            Check(RejectCode.UNMAPPED_LABEL, self.customer.unmapped,
-                  _unmapped(self.customer.raw, lit(self.customer.where), "customer id")),
-            Check(RejectCode.MISSING_CUSTOMER, "customer_id IS NULL AND anonymous_id IS NULL",
-                  lit(f"no customer: the customer id ({self.customer.where}) and the anonymous id "
-                      f"({self.anonymous.where}) are both empty")),
-            Check(RejectCode.MISSING_TIMESTAMP, "__gw_ts_raw IS NULL", lit(f"occurred_at is empty ({self.when.where})")),
-            Check(RejectCode.BAD_TIMESTAMP, "occurred_at IS NULL",
-                  f"'occurred_at ' || {shown('__gw_ts_raw')} || ' in ' || {lit(self.when.where)} || "
-                  f"' is not a date and time ({hint})'"),
+        return [
+            *checks,
+            Check(
+                RejectCode.MISSING_EVENT_ID,
+                "__gw_eid IS NULL",
+                lit(f"the event id is empty (column(s) {cols})"),
+            ),
+            Check(
+                RejectCode.EVENT_ID_TOO_LONG,
+                f"length(event_id) > {MAX_EVENT_ID}",
+                f"'the event id ' || {shown('event_id', 40)} || '... is ' || length(event_id) || "
+                f"' characters long; at most {MAX_EVENT_ID} are allowed'",
+            ),
+            Check(
+                RejectCode.UNMAPPED_LABEL,
+                self.customer.unmapped,
+                _unmapped(self.customer.raw, lit(self.customer.where), "customer id"),
+            ),
+            Check(
+                RejectCode.MISSING_CUSTOMER,
+                "customer_id IS NULL AND anonymous_id IS NULL",
+                lit(
+                    f"no customer: the customer id ({self.customer.where}) and the anonymous id "
+                    f"({self.anonymous.where}) are both empty"
+                ),
+            ),
+            Check(
+                RejectCode.MISSING_TIMESTAMP,
+                "__gw_ts_raw IS NULL",
+                lit(f"occurred_at is empty ({self.when.where})"),
+            ),
+            Check(
+                RejectCode.BAD_TIMESTAMP,
+                "occurred_at IS NULL",
+                f"'occurred_at ' || {shown('__gw_ts_raw')} || ' in ' || {lit(self.when.where)} || "
+                f"' is not a date and time ({hint})'",
+            ),
         ]
 
     def _row_fields(self) -> list[str]:
         attrs = self.job.source.attributes
         attributes = (
-            "json_object(" + ", ".join(f"{lit(a)}, {self.cells.alias[a]}" for a in attrs) + ")" if attrs else "NULL"
+            "json_object(" + ", ".join(f"{lit(a)}, {self.cells.alias[a]}" for a in attrs) + ")"
+            if attrs
+            else "NULL"
         )
         return [
             f"{self._event_id()} AS __gw_eid",
@@ -176,20 +211,24 @@ class Compiler:
         """Distinct (id, kind) of the chunk's customer and anonymous ids, to key them once."""
         parts = [
             f"SELECT DISTINCT {f.sql} AS id, {lit(kind)} AS kind FROM ({self._inner()})"
-            for f, kind in ((self.customer, "customer"), (self.anonymous, "anonymous")) if f.sql != "NULL"
+            for f, kind in ((self.customer, "customer"), (self.anonymous, "anonymous"))
+            if f.sql != "NULL"
         ]
         return f"SELECT id, kind FROM ({' UNION ALL '.join(parts)}) WHERE id IS NOT NULL"
 
     def _assemble(self, fields: list[str], outer: list[str], checks: list[Check], entries: int) -> str:
         inner = self._inner()
         code = "CASE " + " ".join(f"WHEN {c.when} THEN {lit(c.code.value)}" for c in checks) + " END"
-        message = "CASE code " + " ".join(f"WHEN {lit(c.code.value)} THEN {c.message}" for c in checks) + " END"
+        message = (
+            "CASE code " + " ".join(f"WHEN {lit(c.code.value)} THEN {c.message}" for c in checks) + " END"
+        )
         expand = "" if entries <= 1 else f" CROSS JOIN range({entries}) AS __gw_e(__gw_entry)"
         entry = "0" if entries <= 1 else "__gw_entry"
         return (
             f"SELECT *, {message} AS message FROM ("
             f"SELECT *, {code} AS code FROM ("
-            f"SELECT *, {entry}::INTEGER AS entry, CAST(occurred_at AS DATE) AS period, {', '.join(outer)} FROM ("
+            f"SELECT *, {entry}::INTEGER AS entry, CAST(occurred_at AS DATE) AS period, "
+            f"{', '.join(outer)} FROM ("
             f"SELECT *, {', '.join(fields)} FROM ({inner})){expand}))"
         )
 
@@ -222,36 +261,64 @@ class ExperienceCompiler(Compiler):
         segment = self.cells.field(src.segment, ALL_SEGMENTS)
         text = self.cells.field(src.text, trim=False)
         entries = [self._entry(i) for i in range(len(src.experiences))]
-        fields = [*self._row_fields(), f"{moment.sql} AS moment", f"{segment.sql} AS segment",
-                  f"{text.sql} AS text"]
+        fields = [
+            *self._row_fields(),
+            f"{moment.sql} AS moment",
+            f"{segment.sql} AS segment",
+            f"{text.sql} AS text",
+        ]
         for i, e in enumerate(entries):
-            fields += [f"{e.metric.sql} AS __gw_m{i}", f"{e.value.sql} AS __gw_v{i}", f"{e.number} AS __gw_n{i}",
-                       f"{e.expected.sql} AS __gw_x{i}", f"{e.expected_number} AS __gw_xn{i}",
-                       f"{e.present} AS __gw_p{i}"]
+            fields += [
+                f"{e.metric.sql} AS __gw_m{i}",
+                f"{e.value.sql} AS __gw_v{i}",
+                f"{e.number} AS __gw_n{i}",
+                f"{e.expected.sql} AS __gw_x{i}",
+                f"{e.expected_number} AS __gw_xn{i}",
+                f"{e.present} AS __gw_p{i}",
+            ]
         n = len(entries)
 
         def pick(prefix: str) -> str:
             return _per_entry([f"{prefix}{i}" for i in range(n)], "__gw_entry")
 
-        event_id = "__gw_eid" if n == 1 else f"__gw_eid || {lit(METRIC_SUFFIX)} || coalesce({pick('__gw_m')}, '?')"
+        event_id = (
+            "__gw_eid" if n == 1 else f"__gw_eid || {lit(METRIC_SUFFIX)} || coalesce({pick('__gw_m')}, '?')"
+        )
         none = " AND ".join(f"NOT __gw_p{i}" for i in range(n))
-        outer = [f"{pick('__gw_m')} AS metric", f"{pick('__gw_v')} AS __gw_value_raw", f"{pick('__gw_n')} AS value",
-                 f"{pick('__gw_x')} AS __gw_expected_raw", f"{pick('__gw_xn')} AS expected",
-                 f"{event_id} AS event_id", f"({none}) AS __gw_none"]
-        checks = [*self._common_checks(),
-                  *self._vocabulary_checks(moment, segment, entries), *self._value_checks(entries, text)]
+        outer = [
+            f"{pick('__gw_m')} AS metric",
+            f"{pick('__gw_v')} AS __gw_value_raw",
+            f"{pick('__gw_n')} AS value",
+            f"{pick('__gw_x')} AS __gw_expected_raw",
+            f"{pick('__gw_xn')} AS expected",
+            f"{event_id} AS event_id",
+            f"({none}) AS __gw_none",
+        ]
+        checks = [
+            *self._common_checks(),
+            *self._vocabulary_checks(moment, segment, entries),
+            *self._value_checks(entries, text),
+        ]
         query = self._assemble(fields, outer, checks, n)
         keep = " OR ".join(f"(entry = {i} AND __gw_p{i})" for i in range(n))
-        return f"SELECT {STAGED}, moment, segment, metric, expected, text FROM ({query}) " \
-               f"WHERE {keep} OR (entry = 0 AND __gw_none)"
+        return (
+            f"SELECT {STAGED}, moment, segment, metric, expected, text FROM ({query}) "
+            f"WHERE {keep} OR (entry = 0 AND __gw_none)"
+        )
 
     def _entry(self, i: int) -> Entry:
         spec = self.job.source.experiences[i]
         value = self.cells.field(spec.value, trim=False)
         expected = self.cells.field(spec.expected, trim=False)
         present = "TRUE" if not spec.optional else f"(NULLIF(trim({value.raw}), '') IS NOT NULL)"
-        return Entry(self.cells.field(spec.metric), value, expected, _number(value, spec.value),
-                     _number(expected, spec.expected), present)
+        return Entry(
+            self.cells.field(spec.metric),
+            value,
+            expected,
+            _number(value, spec.value),
+            _number(expected, spec.expected),
+            present,
+        )
 
     def _vocabulary_checks(self, moment: Field, segment: Field, entries: list[Entry]) -> list[Check]:
         vocab = self.job.vocabulary
@@ -259,36 +326,70 @@ class ExperienceCompiler(Compiler):
         metric_where = _per_entry([lit(e.metric.where) for e in entries])
         empty = ", ".join(e.value.where for e in entries)
         return [
-            Check(RejectCode.UNMAPPED_LABEL, moment.unmapped, _unmapped(moment.raw, lit(moment.where), "moment")),
-            Check(RejectCode.UNKNOWN_MOMENT, f"moment IS NULL OR NOT {in_list('moment', tuple(vocab.moment_metrics))}",
-                  f"'the moment ' || coalesce({shown('moment')}, '(empty)') || ' from ' || {lit(moment.where)} "
-                  "|| ' is not declared in gapwatch.yaml'"),
-            Check(RejectCode.UNMAPPED_LABEL, segment.unmapped, _unmapped(segment.raw, lit(segment.where), "segment")),
-            Check(RejectCode.UNKNOWN_SEGMENT, f"NOT {in_list('segment', vocab.segments)}",
-                  f"'the segment ' || {shown('segment')} || ' from ' || {lit(segment.where)} "
-                  "|| ' is not declared in gapwatch.yaml'"),
-            Check(RejectCode.NO_EXPERIENCE, "__gw_none", lit(f"the row yields no experience: {empty} are all empty")),
-            Check(RejectCode.UNMAPPED_LABEL, _per_entry([e.metric.unmapped for e in entries]),
-                  _unmapped(_per_entry([e.metric.raw for e in entries]), metric_where, "metric")),
-            Check(RejectCode.UNKNOWN_METRIC, f"metric IS NULL OR NOT {in_list(PAIR, pairs)}",
-                  f"'the metric ' || coalesce({shown('metric')}, '(empty)') || ' is not watched at moment ' "
-                  f"|| {shown('moment')}"),
+            Check(
+                RejectCode.UNMAPPED_LABEL, moment.unmapped, _unmapped(moment.raw, lit(moment.where), "moment")
+            ),
+            Check(
+                RejectCode.UNKNOWN_MOMENT,
+                f"moment IS NULL OR NOT {in_list('moment', tuple(vocab.moment_metrics))}",
+                f"'the moment ' || coalesce({shown('moment')}, '(empty)') || ' from ' || {lit(moment.where)} "
+                "|| ' is not declared in gapwatch.yaml'",
+            ),
+            Check(
+                RejectCode.UNMAPPED_LABEL,
+                segment.unmapped,
+                _unmapped(segment.raw, lit(segment.where), "segment"),
+            ),
+            Check(
+                RejectCode.UNKNOWN_SEGMENT,
+                f"NOT {in_list('segment', vocab.segments)}",
+                f"'the segment ' || {shown('segment')} || ' from ' || {lit(segment.where)} "
+                "|| ' is not declared in gapwatch.yaml'",
+            ),
+            Check(
+                RejectCode.NO_EXPERIENCE,
+                "__gw_none",
+                lit(f"the row yields no experience: {empty} are all empty"),
+            ),
+            Check(
+                RejectCode.UNMAPPED_LABEL,
+                _per_entry([e.metric.unmapped for e in entries]),
+                _unmapped(_per_entry([e.metric.raw for e in entries]), metric_where, "metric"),
+            ),
+            Check(
+                RejectCode.UNKNOWN_METRIC,
+                f"metric IS NULL OR NOT {in_list(PAIR, pairs)}",
+                f"'the metric ' || coalesce({shown('metric')}, '(empty)') || ' is not watched at moment ' "
+                f"|| {shown('moment')}",
+            ),
         ]
 
     def _value_checks(self, entries: list[Entry], text: Field) -> list[Check]:
         value_where = _per_entry([lit(e.value.where) for e in entries])
         expected_where = _per_entry([lit(e.expected.where) for e in entries])
         return [
-            Check(RejectCode.MISSING_VALUE, "__gw_value_raw IS NULL",
-                  f"'the value of metric ' || {shown('metric')} || ' is empty (' || {value_where} || ')'"),
-            Check(RejectCode.BAD_VALUE, "value IS NULL OR NOT isfinite(value)",
-                  f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {value_where} || ' is not a number'"),
-            Check(RejectCode.BAD_EXPECTED, _bad_number("__gw_expected_raw", "expected"),
-                  f"'the stated expectation ' || {shown('__gw_expected_raw')} || ' in ' || {expected_where} "
-                  "|| ' is not a number'"),
-            Check(RejectCode.TEXT_TOO_LONG, f"length(text) > {MAX_TEXT}",
-                  f"'the text in ' || {lit(text.where)} || ' is ' || length(text) || "
-                  f"' characters long; at most {MAX_TEXT:,} are allowed'"),
+            Check(
+                RejectCode.MISSING_VALUE,
+                "__gw_value_raw IS NULL",
+                f"'the value of metric ' || {shown('metric')} || ' is empty (' || {value_where} || ')'",
+            ),
+            Check(
+                RejectCode.BAD_VALUE,
+                "value IS NULL OR NOT isfinite(value)",
+                f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {value_where} || ' is not a number'",
+            ),
+            Check(
+                RejectCode.BAD_EXPECTED,
+                _bad_number("__gw_expected_raw", "expected"),
+                f"'the stated expectation ' || {shown('__gw_expected_raw')} || ' in ' || {expected_where} "
+                "|| ' is not a number'",
+            ),
+            Check(
+                RejectCode.TEXT_TOO_LONG,
+                f"length(text) > {MAX_TEXT}",
+                f"'the text in ' || {lit(text.where)} || ' is ' || length(text) || "
+                f"' characters long; at most {MAX_TEXT:,} are allowed'",
+            ),
         ]
 
 
@@ -299,13 +400,22 @@ class OutcomeCompiler(Compiler):
         spec = self.job.source.value
         assert spec is not None  # guaranteed by Source validation
         value = self.cells.field(spec, trim=False)
-        fields = [*self._row_fields(), "__gw_eid AS event_id", f"{value.sql} AS __gw_value_raw",
-                  f"{_number(value, spec)} AS value"]
+        fields = [
+            *self._row_fields(),
+            "__gw_eid AS event_id",
+            f"{value.sql} AS __gw_value_raw",
+            f"{_number(value, spec)} AS value",
+        ]
         checks = [
             *self._common_checks(),
-            Check(RejectCode.MISSING_VALUE, "__gw_value_raw IS NULL", f"'the value is empty ({value.where})'"),
-            Check(RejectCode.BAD_VALUE, "value IS NULL OR NOT isfinite(value)",
-                  f"'the value ' || {shown('__gw_value_raw')} || ' in {value.where} is not a number'"),
+            Check(
+                RejectCode.MISSING_VALUE, "__gw_value_raw IS NULL", f"'the value is empty ({value.where})'"
+            ),
+            Check(
+                RejectCode.BAD_VALUE,
+                "value IS NULL OR NOT isfinite(value)",
+                f"'the value ' || {shown('__gw_value_raw')} || ' in {value.where} is not a number'",
+            ),
         ]
         return f"SELECT {STAGED} FROM ({self._assemble(fields, ['NULL::VARCHAR AS __gw_unused'], checks, 1)})"
 

@@ -77,8 +77,18 @@ CANARY = "hash('gapwatch canary', 42::DOUBLE, NULL::VARCHAR, TIMESTAMPTZ '2025-0
 
 # What makes two experiences (or outcomes) with the same event id the same event.
 PAYLOAD = {
-    "experiences": ("customer_key", "anonymous_key", "occurred_at", "moment", "segment", "metric", "value",
-                    "expected", "text", "CAST(attributes AS VARCHAR)"),
+    "experiences": (
+        "customer_key",
+        "anonymous_key",
+        "occurred_at",
+        "moment",
+        "segment",
+        "metric",
+        "value",
+        "expected",
+        "text",
+        "CAST(attributes AS VARCHAR)",
+    ),
     "outcomes": ("customer_key", "anonymous_key", "occurred_at", "value"),
 }
 

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from gapwatch.adapters import duckdb_ingest
+from gapwatch.adapters.duckdb_schema import SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
 from gapwatch.domain.experience import (
     ExpectationVersion,
@@ -35,11 +35,6 @@ from gapwatch.domain.experience import (
 
 MEMORY = ":memory:"
 TABLES = ("expectations", "experiences", "outcomes", "rejected", "identities")
-
-
-def schema_sql() -> str:
-    """The DDL of the store's own tables (idempotent)."""
-    return resources.files("gapwatch.adapters").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 def _pads(secret: bytes) -> tuple[bytes, bytes]:
@@ -71,8 +66,14 @@ class DuckDBStore:
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path = MEMORY, *, timezone: str = "UTC", secret: bytes | None = None,
-                 read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path = MEMORY,
+        *,
+        timezone: str = "UTC",
+        secret: bytes | None = None,
+        read_only: bool = False,
+    ) -> None:
         self.path = str(path)
         self.timezone = timezone
         self.read_only = read_only
@@ -82,20 +83,21 @@ class DuckDBStore:
         self._con = duckdb.connect(self.path, read_only=read_only)
         self._con.execute(f"SET TimeZone = {lit(timezone)}")
         if not read_only:
-            self._con.execute(schema_sql())
+            self._con.execute(SCHEMA)
             self._check_hash_canary()
 
     def _check_hash_canary(self) -> None:
         """Rehash stored rows if DuckDB's ``hash`` changed (an upgrade), so dedupe stays exact."""
-        now = str(self._con.execute(f"SELECT {CANARY}").fetchone()[0])
+        now = str(self._con.execute(f"SELECT {CANARY}").fetchall()[0][0])
         row = self._con.execute("SELECT value FROM gapwatch_meta WHERE key = 'hash_canary'").fetchone()
         if row is not None and row[0] == now:
             return
         with self.transaction() as con:
             if row is not None:
                 for table, parts in PAYLOAD.items():
-                    con.execute(f"UPDATE {table} SET key_hash = {hash64('event_id')}, "
-                                f"payload_hash = {hash64(*parts)}")
+                    con.execute(
+                        f"UPDATE {table} SET key_hash = {hash64('event_id')}, payload_hash = {hash64(*parts)}"
+                    )
                 con.execute(f"UPDATE rejected SET raw_hash = {hash64('CAST(raw AS VARCHAR)')}")
             con.execute("INSERT OR REPLACE INTO gapwatch_meta VALUES ('hash_canary', $v)", {"v": now})
 
@@ -165,13 +167,16 @@ class DuckDBStore:
             cursor.close()
         return [ExpectationVersion(*row) for row in rows]
 
-    def record_expectations(self, new: Sequence[ExpectationVersion], superseded: Sequence[int],
-                            at: dt.datetime) -> None:
+    def record_expectations(
+        self, new: Sequence[ExpectationVersion], superseded: Sequence[int], at: dt.datetime
+    ) -> None:
         """Supersede versions and append new ones, in one transaction."""
         with self.transaction() as con:
             if superseded:
-                con.execute("UPDATE expectations SET superseded_at = $at WHERE list_contains($ids, id)",
-                            {"at": at, "ids": list(superseded)})
+                con.execute(
+                    "UPDATE expectations SET superseded_at = $at WHERE list_contains($ids, id)",
+                    {"at": at, "ids": list(superseded)},
+                )
             if new:
                 names = [f.name for f in fields(ExpectationVersion)]
                 rows = [astuple(v) for v in new]
@@ -199,11 +204,13 @@ class DuckDBStore:
         if not rows:
             return counts
         counts.reasons[RejectCode.MALFORMED_ROW.value] = len(rows)
-        table = pa.table({
-            "row_number": pa.array([r.row_number for r in rows], pa.int64()),
-            "text": pa.array([r.text for r in rows], pa.string()),
-            "reason": pa.array([r.reason for r in rows], pa.string()),
-        })
+        table = pa.table(
+            {
+                "row_number": pa.array([r.row_number for r in rows], pa.int64()),
+                "text": pa.array([r.text for r in rows], pa.string()),
+                "reason": pa.array([r.reason for r in rows], pa.string()),
+            }
+        )
         now = dt.datetime.now(dt.UTC)
         with self.transaction() as con:
             duckdb_ingest.write_malformed(con, job, table, now)

@@ -28,10 +28,19 @@ def command(workspace: Path, as_json: bool) -> None:
                 click.echo(f"  {p}", err=True)
         raise SystemExit(2) from exc
     moments = sum(len(stage.moments) for stage in config.lifecycle)
-    summary = {"ok": True, "file": str(workspace / "gapwatch.yaml"), "problems": [], "stages": len(config.lifecycle),
-               "moments": moments, "expectations": len(config.expectations), "sources": len(config.sources)}
+    summary = {
+        "ok": True,
+        "file": str(workspace / "gapwatch.yaml"),
+        "problems": [],
+        "stages": len(config.lifecycle),
+        "moments": moments,
+        "expectations": len(config.expectations),
+        "sources": len(config.sources),
+    }
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"gapwatch.yaml is valid: {len(config.lifecycle)} stages, {moments} moments, "
-                   f"{len(config.expectations)} expectations, {len(config.sources)} sources")
+        click.echo(
+            f"gapwatch.yaml is valid: {len(config.lifecycle)} stages, {moments} moments, "
+            f"{len(config.expectations)} expectations, {len(config.sources)} sources"
+        )

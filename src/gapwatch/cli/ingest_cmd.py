@@ -13,12 +13,21 @@ from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
 @click.command("ingest")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", "source", required=True, help="The source mapping in gapwatch.yaml.")
-@click.option("--chunk-rows", type=click.IntRange(min=1), default=500_000, show_default=True,
-              help="Rows per chunk (one transaction each).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=500_000,
+    show_default=True,
+    help="Rows per chunk (one transaction each).",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal)."
+)
 @workspace_option
 @json_option
-def command(file: Path, source: str, chunk_rows: int, progress: bool | None, workspace: Path, as_json: bool) -> None:
+def command(
+    file: Path, source: str, chunk_rows: int, progress: bool | None, workspace: Path, as_json: bool
+) -> None:
     """Ingest FILE (CSV, CSV.gz, Parquet, JSONL) with the source mapping NAME.
 
     Prints `accepted / duplicate / rejected` (counts of experiences). Rows that cannot be

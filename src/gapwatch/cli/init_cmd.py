@@ -10,7 +10,7 @@ from gapwatch.cli.common import emit_json, fail, json_option
 
 
 @click.command("init")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=Path())
 @click.option("--force", is_flag=True, help="Replace an existing workspace (deletes its data).")
 @json_option
 def command(folder: Path, force: bool, as_json: bool) -> None:

@@ -35,16 +35,28 @@ def declared_versions(config: WorkspaceConfig) -> list[ExpectationVersion]:
     out = []
     for e in config.expectations:
         metric = config.metrics[e.metric]
-        out.append(ExpectationVersion(
-            id=0, moment=e.moment, segment=e.segment, metric=e.metric, version=0,
-            adequate=float(e.adequate), desired=float(e.desired), direction=metric.direction, unit=metric.unit,
-            kano=e.kano, valid_from=e.valid_from, valid_to=e.valid_to,
-        ))
+        out.append(
+            ExpectationVersion(
+                id=0,
+                moment=e.moment,
+                segment=e.segment,
+                metric=e.metric,
+                version=0,
+                adequate=float(e.adequate),
+                desired=float(e.desired),
+                direction=metric.direction,
+                unit=metric.unit,
+                kano=e.kano,
+                valid_from=e.valid_from,
+                valid_to=e.valid_to,
+            )
+        )
     return out
 
 
-def sync_expectations(store: ExpectationStore, config: WorkspaceConfig,
-                      at: dt.datetime | None = None) -> SyncResult:
+def sync_expectations(
+    store: ExpectationStore, config: WorkspaceConfig, at: dt.datetime | None = None
+) -> SyncResult:
     """Bring the stored expectations in line with ``config``; history is kept.
 
     Parameters
@@ -77,8 +89,24 @@ def sync_expectations(store: ExpectationStore, config: WorkspaceConfig,
         if old is not None:
             result.superseded.append(old.id)
         version = latest.get(d.key, 0) + 1
-        new.append(ExpectationVersion(next_id, d.moment, d.segment, d.metric, version, d.adequate, d.desired,
-                                      d.direction, d.unit, d.kano, d.valid_from, d.valid_to, at, None))
+        new.append(
+            ExpectationVersion(
+                next_id,
+                d.moment,
+                d.segment,
+                d.metric,
+                version,
+                d.adequate,
+                d.desired,
+                d.direction,
+                d.unit,
+                d.kano,
+                d.valid_from,
+                d.valid_to,
+                at,
+                None,
+            )
+        )
         result.added.append(next_id)
         next_id += 1
     keys = {d.key for d in declared}
@@ -88,8 +116,9 @@ def sync_expectations(store: ExpectationStore, config: WorkspaceConfig,
     return result
 
 
-def expectation_in_force(versions: list[ExpectationVersion], moment: str, segment: str, metric: str,
-                         day: dt.date) -> ExpectationVersion | None:
+def expectation_in_force(
+    versions: list[ExpectationVersion], moment: str, segment: str, metric: str, day: dt.date
+) -> ExpectationVersion | None:
     """The version that scores an experience: same moment and metric, the segment's own
     zone else the one for ``all``, with ``day`` in [valid_from, valid_to); current versions only.
 
@@ -104,7 +133,12 @@ def expectation_in_force(versions: list[ExpectationVersion], moment: str, segmen
     """
     for seg in (segment, ALL_SEGMENTS):
         for v in versions:
-            if (v.superseded_at is None and v.moment == moment and v.metric == metric and v.segment == seg
-                    and v.in_force(day)):
+            if (
+                v.superseded_at is None
+                and v.moment == moment
+                and v.metric == metric
+                and v.segment == seg
+                and v.in_force(day)
+            ):
                 return v
     return None

@@ -67,8 +67,12 @@ class IngestResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Counts first (``accepted``, ``duplicate``, ``rejected``), then details."""
-        return {**self.counts.as_dict(), "source": self.source, "file": self.file,
-                "seconds": round(self.seconds, 3)}
+        return {
+            **self.counts.as_dict(),
+            "source": self.source,
+            "file": self.file,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _resolve(target: Workspace | Store, config: WorkspaceConfig | None) -> tuple[Store, WorkspaceConfig]:
@@ -101,12 +105,20 @@ def _check_columns(job: IngestJob, columns: Iterable[str]) -> None:
     missing = [c for c in mapped_columns(job) if c not in have]
     if missing:
         cols = ", ".join(repr(c) for c in missing)
-        raise IngestError(f"{job.file}: the source mapping {job.source_name!r} reads column(s) {cols}, "
-                          f"which the file does not have (it has: {', '.join(sorted(have)) or 'none'})")
+        raise IngestError(
+            f"{job.file}: the source mapping {job.source_name!r} reads column(s) {cols}, "
+            f"which the file does not have (it has: {', '.join(sorted(have)) or 'none'})"
+        )
 
 
-def _run(store: Store, config: WorkspaceConfig, job: IngestJob, chunks: Iterator[readers.Chunk],
-         total: int, show_progress: bool) -> IngestResult:
+def _run(
+    store: Store,
+    config: WorkspaceConfig,
+    job: IngestJob,
+    chunks: Iterator[readers.Chunk],
+    total: int,
+    show_progress: bool,
+) -> IngestResult:
     started = time.perf_counter()
     if not getattr(store, "read_only", False):
         sync_expectations(store, config)
@@ -126,9 +138,16 @@ def _run(store: Store, config: WorkspaceConfig, job: IngestJob, chunks: Iterator
     return result
 
 
-def ingest_file(target: Workspace | Store, path: str | Path, source: str | Source, *,
-                config: WorkspaceConfig | None = None, chunk_rows: int = CHUNK_ROWS, progress: bool = False,
-                closed_through: dt.date | None = None) -> IngestResult:
+def ingest_file(
+    target: Workspace | Store,
+    path: str | Path,
+    source: str | Source,
+    *,
+    config: WorkspaceConfig | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: bool = False,
+    closed_through: dt.date | None = None,
+) -> IngestResult:
     """Ingest one file (CSV, CSV.gz, Parquet or JSONL) with a source mapping.
 
     Parameters
@@ -187,9 +206,16 @@ def _parquet_rows(path: Path) -> int:
     return int(pq.ParquetFile(str(path)).metadata.num_rows)
 
 
-def ingest_table(target: Workspace | Store, table: Any, source: str | Source, *,
-                 config: WorkspaceConfig | None = None, chunk_rows: int = CHUNK_ROWS, label: str = "<table>",
-                 closed_through: dt.date | None = None) -> IngestResult:
+def ingest_table(
+    target: Workspace | Store,
+    table: Any,
+    source: str | Source,
+    *,
+    config: WorkspaceConfig | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    label: str = "<table>",
+    closed_through: dt.date | None = None,
+) -> IngestResult:
     """Ingest a pandas, Polars or Arrow table with a source mapping (same rules as files).
 
     Examples

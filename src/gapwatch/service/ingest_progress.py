@@ -15,8 +15,13 @@ def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Callable[[in
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-               TextColumn("{task.fields[experiences]:,} experiences"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[experiences]:,} experiences"),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"ingest {label}", total=total or None, experiences=0)
 

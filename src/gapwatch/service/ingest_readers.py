@@ -49,12 +49,22 @@ def detect_format(path: Path, declared: str | None = None) -> str:
     if declared:
         return declared
     name = path.name.lower().removesuffix(".gz")
-    for ext, fmt in ((".csv", "csv"), (".tsv", "csv"), (".txt", "csv"), (".parquet", "parquet"),
-                     (".pq", "parquet"), (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl")):
+    for ext, fmt in (
+        (".csv", "csv"),
+        (".tsv", "csv"),
+        (".txt", "csv"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "jsonl"),
+    ):
         if name.endswith(ext):
             return fmt
-    raise UnreadableFile(f"{path.name}: cannot tell the format from the extension (use .csv, .csv.gz, "
-                         ".parquet or .jsonl, or set `format` in the source mapping)")
+    raise UnreadableFile(
+        f"{path.name}: cannot tell the format from the extension (use .csv, .csv.gz, "
+        ".parquet or .jsonl, or set `format` in the source mapping)"
+    )
 
 
 def _with_rows(table: pa.Table, numbers: np.ndarray[Any, np.dtype[np.int64]]) -> pa.Table:
@@ -92,7 +102,7 @@ def csv_header(path: Path) -> list[str]:
     """The header's column names (BOM removed)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(io.StringIO(handle.readline())), None)
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise UnreadableFile(f"{path}: not a readable CSV file ({exc})") from exc
@@ -109,9 +119,13 @@ def read_csv(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[Chunk]]:
 
     def on_invalid(row: Any) -> str:
         numbering.invalid.append(int(row.number))
-        bad.append(MalformedRow(int(row.number), row.text,
-                                f"the row has {row.actual_columns} fields where the header has "
-                                f"{row.expected_columns}"))
+        bad.append(
+            MalformedRow(
+                int(row.number),
+                row.text,
+                f"the row has {row.actual_columns} fields where the header has {row.expected_columns}",
+            )
+        )
         return "skip"
 
     def chunks() -> Iterator[Chunk]:
@@ -121,8 +135,9 @@ def read_csv(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[Chunk]]:
                 stream,
                 read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
                 parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-                convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                    strings_can_be_null=False),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+                ),
             )
             yield from _batched(reader, numbering, bad, raw, chunk_rows)
         except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
@@ -133,8 +148,9 @@ def read_csv(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[Chunk]]:
     return names, chunks()
 
 
-def _batched(reader: Any, numbering: _Numbering, bad: list[MalformedRow], raw: Any,
-             chunk_rows: int) -> Iterator[Chunk]:
+def _batched(
+    reader: Any, numbering: _Numbering, bad: list[MalformedRow], raw: Any, chunk_rows: int
+) -> Iterator[Chunk]:
     """Gather parser batches into chunks of about ``chunk_rows`` rows."""
     pending: list[pa.RecordBatch] = []
     size = 0
@@ -148,8 +164,13 @@ def _batched(reader: Any, numbering: _Numbering, bad: list[MalformedRow], raw: A
         yield _chunk(pending, numbering, bad, raw, schema=reader.schema)
 
 
-def _chunk(batches: list[pa.RecordBatch], numbering: _Numbering, bad: list[MalformedRow], raw: Any,
-           schema: pa.Schema | None = None) -> Chunk:
+def _chunk(
+    batches: list[pa.RecordBatch],
+    numbering: _Numbering,
+    bad: list[MalformedRow],
+    raw: Any,
+    schema: pa.Schema | None = None,
+) -> Chunk:
     table = pa.Table.from_batches(batches, schema=schema if not batches else None)
     table = _with_rows(table, numbering.take(table.num_rows))
     malformed = bad[:]
@@ -172,8 +193,13 @@ def read_jsonl(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         reader = pcsv.open_csv(
             stream,
             read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False, column_names=[LINE]),
-            parse_options=pcsv.ParseOptions(delimiter="\x1e", quote_char=False, escape_char=False,
-                                            ignore_empty_lines=False, invalid_row_handler=on_invalid),
+            parse_options=pcsv.ParseOptions(
+                delimiter="\x1e",
+                quote_char=False,
+                escape_char=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
             convert_options=pcsv.ConvertOptions(column_types={LINE: pa.string()}, strings_can_be_null=False),
         )
         for chunk in _batched(reader, numbering, bad, raw, chunk_rows):

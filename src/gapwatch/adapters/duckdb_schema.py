@@ -1,7 +1,17 @@
--- gapwatch store schema (DuckDB). Idempotent: run at every open of a writable store.
--- Analytics tables hold only keyed pseudonymous ids; `identities` is the one table with real ids.
--- Other tables (stream_periods, signals, alerts, cases, ...) are created by their own modules.
+"""The store's own tables (DuckDB DDL, idempotent: run at every writable open).
 
+Analytics tables hold only keyed pseudonymous ids; ``identities`` is the one table with
+real identifiers. Other tables (``stream_periods``, ``signals``, ``alerts``, ``cases`` …)
+are created by the modules that own them. Kept in Python, not a ``.sql`` file, so that
+it ships in every build without package-data rules.
+
+``experiences.key_hash`` / ``outcomes.key_hash`` (hash of the event id) and
+``rejected.raw_hash`` are internal: they keep the dedupe probes on integers.
+"""
+
+from __future__ import annotations
+
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS gapwatch_meta (
     key VARCHAR PRIMARY KEY,
     value VARCHAR NOT NULL
@@ -87,3 +97,4 @@ CREATE TABLE IF NOT EXISTS identities (
     kind VARCHAR NOT NULL,
     first_seen TIMESTAMPTZ NOT NULL
 );
+"""
