@@ -43,6 +43,9 @@ def _oracle(rows: list[dict[str, object]]) -> dict[tuple[object, ...], dict[str,
         acc["exceeded"] += r["status"] == 1
         acc["sum_gap_norm"] += g
         acc["sum_gap_norm2"] += g * g
+        c = min(max(g, -3.0), 3.0)
+        acc["sum_gap_clip"] += c
+        acc["sum_gap_clip2"] += c * c
         acc["sum_value"] += v
         acc["sum_value2"] += v * v
     return out
@@ -52,6 +55,7 @@ def test_duckdb_aggregate_matches_plain_python() -> None:
     events = experiences(STREAMS, days=10)
     con = store(events)
     con.execute("UPDATE experiences SET status = NULL WHERE event_id IN ('1', '2', '3')")  # unscored
+    con.execute("UPDATE experiences SET gap_norm = -7.5 WHERE event_id IN ('4', '5')")  # a heavy tail
     backend = ibis.duckdb.from_connection(con)
     got = stream_period_stats(backend.table("experiences")).to_pyarrow().to_pylist()
     rows = con.execute("SELECT moment, segment, metric, period, status, gap_norm, value FROM experiences")

@@ -15,6 +15,8 @@ import ibis.expr.types as ir
 
 __all__ = ["Aggregate", "count_rows", "count_where", "total", "total_squares"]
 
+Bound = tuple[float, float] | None
+
 Reducer = Callable[[ir.Table], ir.Scalar]
 
 
@@ -50,20 +52,29 @@ def count_where(name: str, column: str, equals: int) -> Aggregate:
     return Aggregate(name, build, f"rows with {column} = {equals}")
 
 
-def total(name: str, column: str) -> Aggregate:
-    """Sum of ``column``; 0 rather than NULL when the group holds no value."""
+def _column(t: ir.Table, column: str, clip: Bound) -> ir.NumericColumn:
+    x = t[column].cast("float64")
+    if clip is None:
+        return x
+    lo, hi = ibis.literal(clip[0]), ibis.literal(clip[1])
+    # CASE rather than GREATEST/LEAST: those skip NULLs on some engines; here NULL stays NULL.
+    return (x < lo).ifelse(lo, (x > hi).ifelse(hi, x))
+
+
+def total(name: str, column: str, clip: Bound = None) -> Aggregate:
+    """Sum of ``column`` (clipped to ``clip`` when given); 0 rather than NULL for an empty group."""
 
     def build(t: ir.Table) -> ir.Scalar:
-        return t[column].cast("float64").sum().coalesce(ibis.literal(0.0))
+        return _column(t, column, clip).sum().coalesce(ibis.literal(0.0))
 
-    return Aggregate(name, build, f"sum of {column}")
+    return Aggregate(name, build, f"sum of {column}" + (f" clipped to {clip}" if clip else ""))
 
 
-def total_squares(name: str, column: str) -> Aggregate:
+def total_squares(name: str, column: str, clip: Bound = None) -> Aggregate:
     """Sum of ``column`` squared: with the count and the sum, the variance is recoverable."""
 
     def build(t: ir.Table) -> ir.Scalar:
-        x = t[column].cast("float64")
+        x = _column(t, column, clip)
         return (x * x).sum().coalesce(ibis.literal(0.0))
 
-    return Aggregate(name, build, f"sum of squares of {column}")
+    return Aggregate(name, build, f"sum of squares of {column}" + (f" clipped to {clip}" if clip else ""))
