@@ -73,16 +73,18 @@ class Cells:
         cell = self.alias[spec.column]
         cell = f"NULLIF(trim({cell}), '')" if trim or spec.map is not None else cell
         where = f"column '{spec.column}'"
-        default = spec.default if spec.default is not None else fallback
+        # `default` stands for an empty cell and for a label the map does not know; without
+        # one, an empty cell takes the field's fallback and an unknown label is rejected.
+        empty = spec.default if spec.default is not None else fallback
         if spec.map is None:
-            return Field(f"coalesce({cell}, {lit(default)})", cell, "FALSE", where)
+            return Field(f"coalesce({cell}, {lit(empty)})", cell, "FALSE", where)
         cases = " ".join(
             f"WHEN {lit(k)} THEN {lit(None if v is None else str(v))}" for k, v in spec.map.items()
         )
-        mapped = f"(CASE {cell} {cases} ELSE {lit(default)} END)"
+        mapped = f"(CASE WHEN {cell} IS NULL THEN {lit(empty)} ELSE (CASE {cell} {cases} ELSE {lit(spec.default)} END) END)"
         unmapped = (
             "FALSE"
-            if default is not None
+            if spec.default is not None
             else f"({cell} IS NOT NULL AND NOT {in_list(cell, list(spec.map))})"
         )
         return Field(mapped, cell, unmapped, where)
@@ -218,15 +220,18 @@ class Compiler:
 
     def _assemble(self, fields: list[str], outer: list[str], checks: list[Check], entries: int) -> str:
         inner = self._inner()
-        code = "CASE " + " ".join(f"WHEN {c.when} THEN {lit(c.code.value)}" for c in checks) + " END"
-        message = (
-            "CASE code " + " ".join(f"WHEN {lit(c.code.value)} THEN {c.message}" for c in checks) + " END"
+        # The first broken rule's number, then its code and sentence: several rules share a
+        # code (an unmapped label of the segment or of the metric) but not a sentence.
+        first = "CASE " + " ".join(f"WHEN {c.when} THEN {i}" for i, c in enumerate(checks)) + " END"
+        code = "CASE __gw_check " + " ".join(
+            f"WHEN {i} THEN {lit(c.code.value)}" for i, c in enumerate(checks)
         )
+        message = "CASE __gw_check " + " ".join(f"WHEN {i} THEN {c.message}" for i, c in enumerate(checks))
         expand = "" if entries <= 1 else f" CROSS JOIN range({entries}) AS __gw_e(__gw_entry)"
         entry = "0" if entries <= 1 else "__gw_entry"
         return (
-            f"SELECT *, {message} AS message FROM ("
-            f"SELECT *, {code} AS code FROM ("
+            f"SELECT *, {code} END AS code, {message} END AS message FROM ("
+            f"SELECT *, {first} AS __gw_check FROM ("
             f"SELECT *, {entry}::INTEGER AS entry, CAST(occurred_at AS DATE) AS period, "
             f"{', '.join(outer)} FROM ("
             f"SELECT *, {', '.join(fields)} FROM ({inner})){expand}))"
@@ -409,12 +414,12 @@ class OutcomeCompiler(Compiler):
         checks = [
             *self._common_checks(),
             Check(
-                RejectCode.MISSING_VALUE, "__gw_value_raw IS NULL", f"'the value is empty ({value.where})'"
+                RejectCode.MISSING_VALUE, "__gw_value_raw IS NULL", lit(f"the value is empty ({value.where})")
             ),
             Check(
                 RejectCode.BAD_VALUE,
                 "value IS NULL OR NOT isfinite(value)",
-                f"'the value ' || {shown('__gw_value_raw')} || ' in {value.where} is not a number'",
+                f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {lit(value.where)} || ' is not a number'",
             ),
         ]
         return f"SELECT {STAGED} FROM ({self._assemble(fields, ['NULL::VARCHAR AS __gw_unused'], checks, 1)})"
