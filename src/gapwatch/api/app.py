@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gapwatch.api import errors
+from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
 from gapwatch.api.routers import alerts, cases, customers, events, lifecycle, tokens, webhooks
 from gapwatch.api.runtime import Runtime
@@ -38,6 +39,7 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
         version="1",
         summary="Statistical quality control for the customer lifecycle, during the fact.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query)],
         docs_url=None,
         redoc_url=None,
     )

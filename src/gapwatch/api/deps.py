@@ -59,14 +59,35 @@ def route_group(request: Request) -> RouteGroup | None:
     return RouteGroup(raw) if isinstance(raw, str) and raw in set(RouteGroup) else None
 
 
+def _query_names(dependant: Any) -> Iterator[str]:
+    yield from (p.alias for p in dependant.query_params)
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare (a typo must not be silently ignored)."""
+    if any(name in request.query_params for name in _QUERY_TOKEN_NAMES):
+        raise ApiError(401, "tokens are accepted in the Authorization header only, never in the query string")
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    declared = set(_query_names(dependant))
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        raise ApiError(422, f"unknown query parameter(s): {', '.join(unknown)[:200]}")
+    repeated = sorted({k for k in request.query_params if len(request.query_params.getlist(k)) > 1})
+    if repeated:  # every query parameter of this API is a single value
+        raise ApiError(422, f"query parameter(s) given more than once: {', '.join(repeated)[:200]}")
+
+
 def authorize(
     request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller, if its token is valid and its role may use this route's group at all."""
-    if any(name in request.query_params for name in _QUERY_TOKEN_NAMES):
-        raise ApiError(401, "tokens are accepted in the Authorization header only, never in the query string")
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     with runtime.reader() as cur:

@@ -13,7 +13,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gapwatch.adapters.writer import WriteQueueFull, WriterClosed
 from gapwatch.api.schemas import ErrorDetail, ErrorPublic
@@ -39,6 +41,7 @@ CODES = {
 }
 
 DESCRIPTIONS = {
+    400: "The body could not be read (not JSON, or not UTF-8).",
     401: "Missing, unknown or revoked token.",
     403: "The token's role or scope does not allow this.",
     404: "No such object.",
@@ -90,6 +93,16 @@ def error_response(
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the path supports (Starlette names only those of the first matching route)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE and isinstance(route, APIRoute):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI, retry_after: int) -> None:
     """Map the known exceptions to typed error answers."""
 
@@ -99,7 +112,10 @@ def install(app: FastAPI, retry_after: int) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     async def invalid(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -82,8 +82,13 @@ class Runtime:
         sync_expectations(self.store, self.config)
         self.writer = Writer(maxsize=self.settings.write_queue_batches)
         s = self.settings
-        self.notifier = Notifier(self, max_attempts=s.webhook_max_attempts, backoff=s.webhook_backoff_seconds,
-                                 timeout=s.webhook_timeout_seconds, post=self.post)
+        self.notifier = Notifier(
+            self,
+            max_attempts=s.webhook_max_attempts,
+            backoff=s.webhook_backoff_seconds,
+            timeout=s.webhook_timeout_seconds,
+            post=self.post,
+        )
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
 
     @contextmanager

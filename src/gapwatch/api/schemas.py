@@ -243,11 +243,33 @@ class DeliveryListPublic(BaseModel):
 # ---- tokens ------------------------------------------------------------------------------------------
 
 
-class TokenCreate(BaseModel):
-    role: Role
-    silo: Name | None = None
-    source: Name | None = None
+class StaffTokenCreate(BaseModel):
+    """An admin or analyst token (no silo, no source)."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["admin", "analyst"]
     label: str = Field("", max_length=200)
+
+
+class MemberTokenCreate(BaseModel):
+    """A member of one silo: reads everything, acts on its own silo only."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["member"]
+    silo: Name
+    label: str = Field("", max_length=200)
+
+
+class IngestTokenCreate(BaseModel):
+    """An ingest key: posts events for its own source only."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["ingest"]
+    source: Name
+    label: str = Field("", max_length=200)
+
+
+TokenCreate = Annotated[StaffTokenCreate | MemberTokenCreate | IngestTokenCreate, Field(discriminator="role")]
 
 
 class TokenPublic(Public):

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import re
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,13 +26,27 @@ from gapwatch.config.schema import Source, WorkspaceConfig
 from gapwatch.domain.experience import IngestJob, Vocabulary
 from gapwatch.ports import Store
 from gapwatch.service.customers import erased_keys
-from gapwatch.service.sqlport import Sql, rows
+from gapwatch.service.sqlport import rows
 
+log = logging.getLogger(__name__)
 EventStatus = Literal["accepted", "duplicate", "rejected"]
 SUPPRESSED = "erased_customer"
-RECORD_FIELDS = ("event_id", "customer_id", "anonymous_id", "occurred_at", "moment", "metric", "value",
-                 "segment", "expected", "text")
+RECORD_FIELDS = (
+    "event_id",
+    "customer_id",
+    "anonymous_id",
+    "occurred_at",
+    "moment",
+    "metric",
+    "value",
+    "segment",
+    "expected",
+    "text",
+)
 _ROW, _LINE = "__gw_row", "__gw_line"
+ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+MAX_ATTRIBUTES = 32  # named attributes per event; more go to attr_other
+OTHER_ATTRIBUTES = "attr_other"
 
 
 class LiveStore(Store, Protocol):
@@ -42,15 +59,21 @@ class LiveStore(Store, Protocol):
 
 def record_source(attributes: Sequence[str] = ()) -> Source:
     """The source mapping of the experience record itself (DESIGN.md), keeping ``attributes``."""
-    return Source.model_validate({
-        "description": "experience records posted to the API", "format": "jsonl", "event_id": ["event_id"],
-        "customer_id": {"column": "customer_id", "default": None},
-        "anonymous_id": {"column": "anonymous_id", "default": None},
-        "occurred_at": "occurred_at", "moment": {"column": "moment"},
-        "segment": {"column": "segment", "default": "all"},
-        "experiences": [{"metric": {"column": "metric"}, "value": "value", "expected": "expected"}],
-        "text": "text", "attributes": list(attributes),
-    })
+    return Source.model_validate(
+        {
+            "description": "experience records posted to the API",
+            "format": "jsonl",
+            "event_id": ["event_id"],
+            "customer_id": {"column": "customer_id", "default": None},
+            "anonymous_id": {"column": "anonymous_id", "default": None},
+            "occurred_at": "occurred_at",
+            "moment": {"column": "moment"},
+            "segment": {"column": "segment", "default": "all"},
+            "experiences": [{"metric": {"column": "metric"}, "value": "value", "expected": "expected"}],
+            "text": "text",
+            "attributes": list(attributes),
+        }
+    )
 
 
 RECORD_SOURCE = record_source()
@@ -82,16 +105,26 @@ class BatchOutcome:
 
 
 def _line(record: dict[str, Any]) -> tuple[str, list[str]]:
-    """One JSON line; an ``attributes`` object is lifted to top-level keys the mapping keeps."""
+    """One JSON line; an ``attributes`` object is lifted to top-level keys the mapping keeps.
+
+    Keys that are not plain names (or clash with a record field) are kept together, as
+    JSON text, under ``attr_other``, so nothing posted is lost.
+    """
     attrs = record.get("attributes")
     if not isinstance(attrs, dict):
         return json.dumps(record, default=str), ["attributes"] if attrs is not None else []
     flat = {k: v for k, v in record.items() if k != "attributes"}
-    names = []
+    names: list[str] = []
+    other: dict[str, Any] = {}
     for key, value in attrs.items():
-        name = key if key not in RECORD_FIELDS and not key.startswith("__gw") else f"attr_{key}"
-        flat[name] = value
-        names.append(name)
+        if ATTRIBUTE_NAME.fullmatch(key) and key not in RECORD_FIELDS and len(names) < MAX_ATTRIBUTES:
+            flat[key] = value
+            names.append(key)
+        else:
+            other[key] = value
+    if other:
+        flat[OTHER_ATTRIBUTES] = json.dumps(other, default=str)
+        names.append(OTHER_ATTRIBUTES)
     return json.dumps(flat, default=str), names
 
 
@@ -100,8 +133,13 @@ def _customer_key(store: LiveStore, record: dict[str, Any]) -> str | None:
     return store.pseudonym(str(raw)) if isinstance(raw, str | int) and str(raw) else None
 
 
-def ingest_records(store: LiveStore, records: Sequence[dict[str, Any]], source: str, config: WorkspaceConfig,
-                   closed_through: dt.date | None = None) -> BatchOutcome:
+def ingest_records(
+    store: LiveStore,
+    records: Sequence[dict[str, Any]],
+    source: str,
+    config: WorkspaceConfig,
+    closed_through: dt.date | None = None,
+) -> BatchOutcome:
     """Ingest ``records`` from ``source`` in one transaction; per-event results in request order."""
     results: dict[int, EventResult] = {}
     keys = {i: _customer_key(store, r) for i, r in enumerate(records)}
@@ -115,45 +153,89 @@ def ingest_records(store: LiveStore, records: Sequence[dict[str, Any]], source: 
     attributes: dict[str, None] = {}
     for i, record in enumerate(records):
         if keys[i] in erased:
-            results[i] = EventResult(i, _eid(record), "rejected", SUPPRESSED,
-                                     "the customer was erased; events for them are suppressed")
+            results[i] = EventResult(
+                i,
+                _eid(record),
+                "rejected",
+                SUPPRESSED,
+                "the customer was erased; events for them are suppressed",
+            )
             continue
         line, names = _line(record)
         attributes.update(dict.fromkeys(names))
         lines.append(line)
         rows_idx.append(i)
     if lines:
-        job = IngestJob(source, record_source(sorted(attributes)), Vocabulary.from_config(config), "api",
-                        "jsonl", closed_through)
+        job = IngestJob(
+            source,
+            record_source(sorted(attributes)),
+            Vocabulary.from_config(config),
+            "api",
+            "jsonl",
+            closed_through,
+        )
         numbers = pa.array(range(1, len(lines) + 1), pa.int64())
         chunk = pa.table({_ROW: numbers, _LINE: pa.array(lines, pa.string())})
-        store.write_chunk(store.prepare_ingest(job), chunk)
+        known = _stored_ids(store, source, [_eid(records[i]) for i in rows_idx])
+        counts = store.write_chunk(store.prepare_ingest(job), chunk)
         with store.transaction() as con:
-            results.update(_chunk_results(con, rows_idx, records))
+            rejects = rows(con, "SELECT row_number AS row, reason_code, reason FROM __gw_rej_in")
+        per_event = _per_event(rows_idx, records, rejects, known)
+        mine = Counter(r.status for r in per_event.values())
+        if (mine["accepted"], mine["duplicate"], mine["rejected"]) != (
+            counts.accepted,
+            counts.duplicate,
+            counts.rejected,
+        ):
+            log.error("per-event results %s disagree with the store's counts %s", dict(mine), counts)
+        results.update(per_event)
     return BatchOutcome(source, [results[i] for i in range(len(records))])
 
 
 def _eid(record: dict[str, Any]) -> str | None:
+    """The event id as the JSON mapping reads it (a string, or a scalar's JSON text)."""
     raw = record.get("event_id")
-    return None if raw is None else str(raw)[:128]
+    if raw is None:
+        return None
+    return raw if isinstance(raw, str) else json.dumps(raw)
 
 
-def _chunk_results(
-    con: Sql, rows_idx: list[int], records: Sequence[dict[str, Any]]
+def _stored_ids(store: LiveStore, source: str, event_ids: list[str | None]) -> set[str]:
+    """Which of ``event_ids`` the source has already stored (read before the chunk is written)."""
+    wanted = sorted({e for e in event_ids if e is not None})
+    if not wanted:
+        return set()
+    cur = store.reader()
+    try:
+        found = rows(
+            cur,
+            "SELECT DISTINCT event_id FROM experiences WHERE source = ? AND list_contains(?, event_id)",
+            [source, wanted],
+        )
+    finally:
+        cur.close()
+    return {str(r["event_id"]) for r in found}
+
+
+def _per_event(
+    rows_idx: list[int], records: Sequence[dict[str, Any]], rejects: list[dict[str, Any]], known: set[str]
 ) -> dict[int, EventResult]:
-    """Per-row outcomes the chunk ingest left on the writer connection (its temp tables)."""
-    final = rows(con, f"SELECT {_ROW} AS row, outcome, code2 AS code, message FROM __gw_final")
-    rejects = rows(con, "SELECT row_number AS row, reason_code, reason FROM __gw_rej_in")
-    reasons = {r["row"]: r for r in rejects}
+    """Each event's status: rejected with its reason, else the first new id accepted, repeats duplicates.
+
+    The chunk ingest reports rejects per row (``__gw_rej_in``, the table its reject upsert
+    reads); an event it did not reject is a duplicate exactly when its id was stored before
+    or came earlier in the same batch (a repeat with another payload is a rejected conflict).
+    """
+    why = {int(r["row"]): r for r in rejects}
+    seen = set(known)
     out: dict[int, EventResult] = {}
-    for r in final:
-        i = rows_idx[int(r["row"]) - 1]
-        status: EventStatus = r["outcome"] if r["outcome"] in ("accepted", "duplicate") else "rejected"
-        why = reasons.get(r["row"], {})
-        code = why.get("reason_code") or r["code"] if status == "rejected" else None
-        reason = why.get("reason") or r["message"] if status == "rejected" else None
-        out[i] = EventResult(i, _eid(records[i]), status, code, reason)
-    for n, i in enumerate(rows_idx, start=1):  # a row that yielded no experience at all
-        out.setdefault(i, EventResult(i, _eid(records[i]), "rejected", "no_experience",
-                                      f"row {n} yielded no experience"))
+    for n, i in enumerate(rows_idx, start=1):
+        eid = _eid(records[i])
+        if n in why:
+            out[i] = EventResult(i, eid, "rejected", str(why[n]["reason_code"]), str(why[n]["reason"]))
+        elif eid in seen:
+            out[i] = EventResult(i, eid, "duplicate")
+        else:
+            seen.add(str(eid))
+            out[i] = EventResult(i, eid, "accepted")
     return out

@@ -61,7 +61,7 @@ def get_alert(alert_id: str, principal: PrincipalDep, con: ReaderDep) -> AlertPu
     "/alerts/{alert_id}/verdict",
     operation_id="mark_alert",
     response_model=AlertPublic,
-    **access(RouteGroup.ACT, 404, 503),
+    **access(RouteGroup.ACT, 400, 404, 503),
 )
 def mark_alert(
     alert_id: str, body: VerdictCreate, principal: PrincipalDep, con: ReaderDep, runtime: RuntimeDep

@@ -66,7 +66,7 @@ def get_case(case_id: str, principal: PrincipalDep, con: ReaderDep) -> CaseDetai
     "/cases/{case_id}/actions",
     operation_id="act_on_case",
     response_model=CaseDetailPublic,
-    **access(RouteGroup.ACT, 404, 409, 503),
+    **access(RouteGroup.ACT, 400, 404, 409, 503),
 )
 def act_on_case(
     case_id: str, body: CaseActionCreate, principal: PrincipalDep, con: ReaderDep, runtime: RuntimeDep

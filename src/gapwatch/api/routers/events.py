@@ -12,6 +12,7 @@ from gapwatch.api.schemas import EventBatchCreate, EventBatchPublic, EventResult
 from gapwatch.domain.access import Role, RouteGroup
 
 router = APIRouter(tags=["events"])
+DEFAULT_SOURCE = "api"  # the source of an admin's events that name none
 
 
 @router.post(
@@ -24,14 +25,12 @@ router = APIRouter(tags=["events"])
         "Idempotent on (source, event_id): a repeat is a duplicate, a repeat with another payload a "
         "rejected conflict. The answer comes only after the batch is committed to disk."
     ),
-    **access(RouteGroup.INGEST, 413, 429, 503),
+    **access(RouteGroup.INGEST, 400, 429, 503),
 )
 async def ingest_events(
     batch: EventBatchCreate, principal: PrincipalDep, runtime: RuntimeDep
 ) -> EventBatchPublic:
-    source = batch.source or principal.source
-    if source is None:
-        raise ApiError(422, "name the events' source (only an ingest key implies its own)")
+    source = batch.source or principal.source or DEFAULT_SOURCE
     ensure(principal, RouteGroup.INGEST, source=source if principal.role is Role.INGEST else None)
     settings = runtime.settings
     if len(batch.events) > settings.max_batch_events:

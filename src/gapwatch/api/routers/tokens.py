@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import TokenCreate, TokenCreatedPublic, TokenListPublic, TokenPublic
-from gapwatch.domain.access import RouteGroup
+from gapwatch.domain.access import Role, RouteGroup
 from gapwatch.service import tokens as svc
 
 router = APIRouter(tags=["tokens"])
@@ -24,14 +24,16 @@ def list_tokens(principal: PrincipalDep, con: ReaderDep) -> TokenListPublic:
     operation_id="create_token",
     response_model=TokenCreatedPublic,
     status_code=201,
-    **access(RouteGroup.ADMIN, 503),
+    **access(RouteGroup.ADMIN, 400, 404, 503),
 )
 def create_token(body: TokenCreate, principal: PrincipalDep, runtime: RuntimeDep) -> TokenCreatedPublic:
     """Create a token; the answer holds the plain token, shown this once."""
-    if body.silo is not None and body.silo not in runtime.lifecycle.silos:
-        raise ApiError(422, f"unknown silo {body.silo!r}")
+    silo = getattr(body, "silo", None)
+    if silo is not None and silo not in runtime.lifecycle.silos:
+        raise ApiError(404, f"no silo {silo!r} in this workspace")
+    source = getattr(body, "source", None)
     plain, record = runtime.write(
-        lambda w: svc.create_token(w, body.role, silo=body.silo, source=body.source, label=body.label)
+        lambda w: svc.create_token(w, Role(body.role), silo=silo, source=source, label=body.label)
     )
     return TokenCreatedPublic(token=plain, id=record.id, role=record.role)
 

@@ -39,13 +39,13 @@ def list_webhooks(
     operation_id="create_webhook",
     response_model=WebhookPublic,
     status_code=201,
-    **access(RouteGroup.ACT, 503),
+    **access(RouteGroup.ACT, 400, 404, 503),
 )
 def create_webhook(body: WebhookCreate, principal: PrincipalDep, runtime: RuntimeDep) -> WebhookPublic:
     """Subscribe a URL to a silo's alerts, as JSON or as a Slack-compatible message."""
     ensure(principal, RouteGroup.ACT, silo=body.silo)
     if body.silo not in runtime.lifecycle.silos:
-        raise ApiError(422, f"unknown silo {body.silo!r}")
+        raise ApiError(404, f"no silo {body.silo!r} in this workspace")
     hook = runtime.write(
         lambda w: svc.create_webhook(
             w,
