@@ -53,8 +53,9 @@ WORKED = [
 
 
 @pytest.mark.parametrize(("args", "want"), WORKED)
-def test_worked_examples(args: tuple[float, float, float, str, float | None],
-                         want: tuple[Status, float, float]) -> None:
+def test_worked_examples(
+    args: tuple[float, float, float, str, float | None], want: tuple[Status, float, float]
+) -> None:
     value, adequate, desired, direction, expected = args
     gap = score(value, adequate, desired, direction, expected)  # type: ignore[arg-type]
     assert gap.status == want[0]
@@ -66,15 +67,29 @@ levels = st.integers(min_value=-1000, max_value=1000).map(lambda i: i / 4)
 
 
 @settings(max_examples=300, deadline=None)
-@given(value=levels, adequate=levels, width=st.integers(1, 400).map(lambda i: i / 4),
-       direction=st.sampled_from(["higher", "lower"]))
-def test_status_and_gap_by_plain_comparison(value: float, adequate: float, width: float, direction: str) -> None:
+@given(
+    value=levels,
+    adequate=levels,
+    width=st.integers(1, 400).map(lambda i: i / 4),
+    direction=st.sampled_from(["higher", "lower"]),
+)
+def test_status_and_gap_by_plain_comparison(
+    value: float, adequate: float, width: float, direction: str
+) -> None:
     desired = adequate + width if direction == "higher" else adequate - width
     gap = score(value, adequate, desired, direction)  # type: ignore[arg-type]
     if direction == "higher":
-        worse_than_adequate, better_than_desired, gap_by_hand = value < adequate, value > desired, value - adequate
+        worse_than_adequate, better_than_desired, gap_by_hand = (
+            value < adequate,
+            value > desired,
+            value - adequate,
+        )
     else:
-        worse_than_adequate, better_than_desired, gap_by_hand = value > adequate, value < desired, adequate - value
+        worse_than_adequate, better_than_desired, gap_by_hand = (
+            value > adequate,
+            value < desired,
+            adequate - value,
+        )
     want = MISSED if worse_than_adequate else EXCEEDED if better_than_desired else MET
     assert gap.status == want
     assert gap.signed == gap_by_hand
@@ -83,7 +98,11 @@ def test_status_and_gap_by_plain_comparison(value: float, adequate: float, width
 
 
 @settings(max_examples=200, deadline=None)
-@given(adequate=levels, width=st.integers(1, 400).map(lambda i: i / 4), direction=st.sampled_from(["higher", "lower"]))
+@given(
+    adequate=levels,
+    width=st.integers(1, 400).map(lambda i: i / 4),
+    direction=st.sampled_from(["higher", "lower"]),
+)
 def test_edges_are_met_and_normalised_zero_one(adequate: float, width: float, direction: str) -> None:
     desired = adequate + width if direction == "higher" else adequate - width
     at_adequate = score(adequate, adequate, desired, direction)  # type: ignore[arg-type]
@@ -105,10 +124,16 @@ def test_direction_mirrors(value: float, adequate: float, desired: float, expect
 
 
 @settings(max_examples=200, deadline=None)
-@given(value=levels, adequate=levels, width=st.integers(1, 400).map(lambda i: i / 4), expected=levels,
-       direction=st.sampled_from(["higher", "lower"]))
-def test_stated_expectation_replaces_adequate(value: float, adequate: float, width: float, expected: float,
-                                              direction: str) -> None:
+@given(
+    value=levels,
+    adequate=levels,
+    width=st.integers(1, 400).map(lambda i: i / 4),
+    expected=levels,
+    direction=st.sampled_from(["higher", "lower"]),
+)
+def test_stated_expectation_replaces_adequate(
+    value: float, adequate: float, width: float, expected: float, direction: str
+) -> None:
     desired = adequate + width if direction == "higher" else adequate - width
     gap = score(value, adequate, desired, direction, expected)  # type: ignore[arg-type]
     worse = value < expected if direction == "higher" else value > expected
@@ -118,13 +143,18 @@ def test_stated_expectation_replaces_adequate(value: float, adequate: float, wid
     assert math.isfinite(gap.normalised)
 
 
-def _sql_scores(value: np.ndarray, adequate: np.ndarray, desired: np.ndarray, sign: np.ndarray,
-                expected: np.ndarray) -> dict[str, np.ndarray]:
+def _sql_scores(
+    value: np.ndarray, adequate: np.ndarray, desired: np.ndarray, sign: np.ndarray, expected: np.ndarray
+) -> dict[str, np.ndarray]:
     con = duckdb.connect()
-    con.execute("CREATE TABLE t (i INTEGER, value DOUBLE, adequate DOUBLE, desired DOUBLE, sign DOUBLE, "
-                "expected DOUBLE)")
-    rows = [(i, *map(float, r[:4]), None if math.isnan(r[4]) else float(r[4]))
-            for i, r in enumerate(zip(value, adequate, desired, sign, expected, strict=True))]
+    con.execute(
+        "CREATE TABLE t (i INTEGER, value DOUBLE, adequate DOUBLE, desired DOUBLE, sign DOUBLE, "
+        "expected DOUBLE)"
+    )
+    rows = [
+        (i, *map(float, r[:4]), None if math.isnan(r[4]) else float(r[4]))
+        for i, r in enumerate(zip(value, adequate, desired, sign, expected, strict=True))
+    ]
     con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", rows)
     exprs = score_sql("value", "adequate", "desired", "sign", "expected")
     sql = "SELECT " + ", ".join(f"{e} AS {n}" for n, e in exprs.items()) + " FROM t ORDER BY i"
@@ -133,8 +163,19 @@ def _sql_scores(value: np.ndarray, adequate: np.ndarray, desired: np.ndarray, si
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(levels, levels, st.integers(1, 400).map(lambda i: i / 4), st.booleans(),
-                          st.one_of(st.none(), levels)), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            levels,
+            levels,
+            st.integers(1, 400).map(lambda i: i / 4),
+            st.booleans(),
+            st.one_of(st.none(), levels),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_sql_scoring_equals_gap_py(rows: list[tuple[float, float, float, bool, float | None]]) -> None:
     value = np.array([r[0] for r in rows])
     adequate = np.array([r[1] for r in rows])
