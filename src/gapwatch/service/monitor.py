@@ -15,11 +15,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from gapwatch.config.schema import DetectionSection, WorkspaceConfig
 from gapwatch.metrics import data_horizon, stream_period_stats
-from gapwatch.service.monitor_arrays import ALL_SEGMENTS, from_aggregate, with_parents
+from gapwatch.service.monitor_arrays import ALL_SEGMENTS, StreamArrays, from_aggregate, with_parents
 from gapwatch.service.monitor_charts import Signal, StreamView, run_charts
 from gapwatch.service.monitor_engine import execute
 from gapwatch.service.monitor_plan import baseline_masks, limit_multiplier, plan_streams
@@ -49,6 +51,8 @@ class MonitorResult:
     closed_through: dt.date
     first_period: dt.date | None
     last_period: dt.date | None
+    daily: StreamArrays | None = None  # the daily sums every stream was built from
+    baseline: NDArray[np.bool_] | None = None  # the daily baseline mask, rows as ``daily.keys``
 
     def signals_of(self, key: tuple[str, str, str]) -> list[Signal]:
         return [s for s in self.signals if (s.moment, s.segment, s.metric) == key]
@@ -111,24 +115,33 @@ def detect_streams(
     L = limit_multiplier(plan, detection.false_alarms_per_week)
     views, signals = run_charts(daily, plan, base, L, detection.ewma.lambda_, closed)
     dates = daily.dates()
-    return MonitorResult(views, signals, L, closed, dates[0], dates[-1])
+    return MonitorResult(views, signals, L, closed, dates[0], dates[-1], daily, base)
 
 
 def run_monitor(
-    con: Any,
+    target: Any,
     config: WorkspaceConfig,
     *,
     clock: Clock = "wall",
     now: dt.datetime | None = None,
     store: bool = True,
 ) -> MonitorResult:
-    """Aggregate the workspace's experiences, detect on every stream and store the results."""
-    horizon = _horizon(con)
+    """Aggregate the workspace's experiences, detect on every stream and store the results.
+
+    ``target`` is the workspace's store (reads on a reader connection, the two tables written
+    inside one writer transaction) or a bare DuckDB connection (tests, benchmarks).
+    """
+    reader = target.reader() if hasattr(target, "reader") else target
+    horizon = _horizon(reader)
     closed = closed_through(horizon["last_event"], config.workspace.timezone, clock, now)
-    result = detect_streams(aggregate(con), config.detection, closed=closed,
+    result = detect_streams(aggregate(reader), config.detection, closed=closed,
                             first=horizon["first_period"], last=horizon["last_period"])
     if store:
         from gapwatch.service.monitor_store import store_result
 
-        store_result(con, result)
+        if hasattr(target, "transaction"):
+            with target.transaction() as con:
+                store_result(con, result, in_transaction=True)
+        else:
+            store_result(target, result)
     return result

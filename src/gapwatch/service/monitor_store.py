@@ -84,10 +84,14 @@ def _replace(con: Any, name: str, table: pa.Table) -> None:
         con.unregister(view)
 
 
-def store_result(con: Any, result: MonitorResult) -> None:
+def store_result(con: Any, result: MonitorResult, *, in_transaction: bool = False) -> None:
     """Replace ``stream_periods`` and ``signals`` with this run's, atomically."""
     periods = stream_periods_table(result)
     sigs = signals_table(result.signals)
+    if in_transaction:
+        _replace(con, "stream_periods", periods)
+        _replace(con, "signals", sigs)
+        return
     con.execute("BEGIN TRANSACTION")
     try:
         _replace(con, "stream_periods", periods)

@@ -54,9 +54,12 @@ class NpsChart:
     L: float
 
     def first_drop(self, on_or_after: dt.date) -> dt.date | None:
-        """Day the first drop signal on or after ``on_or_after`` was known, or None."""
+        """Day the first drop was known in a week starting on or after ``on_or_after``, or None.
+
+        A week that began before the date is left out: its answers mostly predate it.
+        """
         for day, week, flag in zip(self.known_on, self.weeks, self.drop, strict=True):
-            if flag and week + dt.timedelta(days=6) >= on_or_after:
+            if flag and week >= on_or_after:
                 return day
         return None
 

@@ -1,0 +1,90 @@
+"""Score a monitor run against known incidents (the simulator's truth): detection day, delay, false alarms.
+
+Used by the demo only, after detection has run on the observable data.  A signal counts for an
+incident when it says "worse", falls between the incident's start and ``GRACE_DAYS`` after its
+end, and is on the incident's own stream, or on its moment's parent stream with the incident's
+segment the largest contributor of excess misses over the signal's period (the nested-stream
+attribution of the SPC engine, ``explain_by_children``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gapwatch.detectors.choose import explain_by_children
+from gapwatch.report import IncidentLine
+from gapwatch.service.monitor import ALL_SEGMENTS, MonitorResult, Signal
+from gapwatch.service.monitor_summary import stream_label
+from gapwatch.service.nps import NpsChart
+
+__all__ = ["GRACE_DAYS", "count_false_alarms", "score_incidents", "top_segment"]
+
+GRACE_DAYS = 7
+
+
+def _day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text[:10])
+
+
+def top_segment(result: MonitorResult, signal: Signal) -> str | None:
+    """The child segment with the most excess misses in a parent signal's period, or None."""
+    daily, base = result.daily, result.baseline
+    if daily is None or base is None:
+        return None
+    rows = [i for i, (m, s, k) in enumerate(daily.keys)
+            if m == signal.moment and k == signal.metric and s != ALL_SEGMENTS]
+    days = (daily.periods >= np.datetime64(signal.period_start, "D")) & (
+        daily.periods <= np.datetime64(signal.period, "D"))
+    if not rows or not days.any():
+        return None
+    missed = np.nan_to_num(daily.sums["missed"][rows])
+    n = np.nan_to_num(daily.sums["n"][rows])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p0 = np.where(base[rows], missed, 0).sum(axis=1) / np.where(base[rows], n, 0).sum(axis=1)
+    ranked = explain_by_children(missed[:, days].sum(axis=1, keepdims=True),
+                                 n[:, days].sum(axis=1, keepdims=True), np.nan_to_num(p0), 0)
+    if not ranked or ranked[0].excess <= 0:
+        return None
+    return daily.keys[rows[ranked[0].child]][1]
+
+
+def _counts_for(result: MonitorResult, signal: Signal, incident: dict[str, Any]) -> bool:
+    same = (signal.moment, signal.metric) == (incident["moment"], incident["metric"])
+    if not same or signal.direction != "worse":
+        return False
+    if not _day(incident["start"]) <= signal.period <= _day(incident["end"]) + dt.timedelta(days=GRACE_DAYS):
+        return False
+    if signal.segment == incident["segment"]:
+        return True
+    return signal.segment == ALL_SEGMENTS and top_segment(result, signal) == incident["segment"]
+
+
+def score_incidents(
+    result: MonitorResult, incidents: Sequence[dict[str, Any]], nps: NpsChart | None
+) -> list[IncidentLine]:
+    """For each incident: the first signal that counts for it, its delay, and the first NPS drop."""
+    lines = []
+    for inc in incidents:
+        start = _day(inc["start"])
+        first = next((s for s in result.signals if _counts_for(result, s, inc)), None)
+        lines.append(IncidentLine(
+            id=str(inc.get("id", "")), moment=inc["moment"], segment=inc["segment"], metric=inc["metric"],
+            size=float(inc["size"]), start=start, end=_day(inc["end"]),
+            detected=first.period if first else None,
+            detected_by=(f"{stream_label((first.moment, first.segment, first.metric))} ({first.chart})"
+                         if first else ""),
+            delay_days=(first.period - start).days if first else None,
+            nps_day=nps.first_drop(start) if nps else None,
+        ))
+    return lines
+
+
+def count_false_alarms(result: MonitorResult, incidents: Sequence[dict[str, Any]]) -> int:
+    """Signals on streams that carry no incident: neither the incident's stream nor its parent."""
+    hit = {(i["moment"], i["segment"], i["metric"]) for i in incidents}
+    hit |= {(i["moment"], ALL_SEGMENTS, i["metric"]) for i in incidents}
+    return sum((s.moment, s.segment, s.metric) not in hit for s in result.signals)

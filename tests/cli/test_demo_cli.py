@@ -1,0 +1,90 @@
+"""`gapwatch demo` and `gapwatch detect` end to end on a small world: exit codes, JSON, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gapwatch.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    folder = tmp_path_factory.mktemp("demo") / "gapwatch-demo"
+    capture = pytest.MonkeyPatch()
+    import io
+    import sys
+
+    out = io.StringIO()
+    capture.setattr(sys, "stdout", out)
+    try:
+        main(["demo", "--dir", str(folder), "--customers", "4000", "--days", "120", "--seed", "3", "--json"])
+    finally:
+        capture.undo()
+    return folder, json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_demo_scores_every_incident_from_the_truth(demo: tuple[Path, dict[str, object]]) -> None:
+    folder, data = demo
+    truth = json.loads((folder / "sources" / "truth.json").read_text())
+    incidents = data["incidents"]
+    assert isinstance(incidents, list)
+    assert [i["id"] for i in incidents] == [t["id"] for t in truth["incidents"]]
+    for inc in incidents:
+        assert set(inc) >= {"moment", "segment", "metric", "size", "start", "detected", "delay_days", "nps"}
+        if inc["detected"] is not None:
+            assert inc["delay_days"] >= 0
+    assert isinstance(data["false_alarms"], int)
+    assert data["weeks_monitored"] == pytest.approx((120 - 28) / 7, abs=0.2)
+
+
+@pytest.mark.slow
+def test_demo_writes_a_self_contained_report(demo: tuple[Path, dict[str, object]]) -> None:
+    folder, data = demo
+    report = Path(str(data["report"]))
+    assert report == (folder / "report.html").resolve()
+    html = report.read_text()
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    assert html.count("<svg") >= 1 + len({(s["moment"], s["segment"], s["metric"])
+                                          for s in data["streams"] if s["signals"]})  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_detect_on_the_demo_workspace(demo: tuple[Path, dict[str, object]],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    folder, data = demo
+    code, out, _ = run(["detect", "--workspace", str(folder), "--clock", "event", "--json"], capsys)
+    assert code == 0
+    got = json.loads(out.strip().splitlines()[-1])
+    assert {s["moment"] for s in got["streams"]} >= {"delivery", "support_ticket"}
+    assert len(got["signals"]) == sum(s["signals"] for s in data["streams"])  # type: ignore[union-attr]
+    code, out, _ = run(["detect", "--workspace", str(folder), "--clock", "event"], capsys)
+    assert code == 0 and "signals stored" in out
+
+
+def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    code, _, err = run(["demo", "--dir", str(tmp_path), "--customers", "200", "--days", "60"], capsys)
+    assert code == 2 and "not a gapwatch demo folder" in err
+    assert (tmp_path / "precious.txt").exists()
+
+
+def test_detect_on_a_missing_workspace_is_a_usage_error(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["detect", "--workspace", str(tmp_path / "nope")], capsys)
+    assert code == 2 and err.startswith("error:")
