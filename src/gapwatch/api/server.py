@@ -1,0 +1,112 @@
+"""Run the service over a workspace it owns (DESIGN.md, "One process owns a workspace").
+
+While ``gapwatch serve`` runs, it holds the workspace's DuckDB file, and writes two files
+next to it: ``gapwatch-serve.lock`` (its URL and process id) and ``.gapwatch-local-token``
+(an admin token for this machine's CLI, mode 0600). CLI commands that find a live lock
+go through the server's API with that token instead of opening the file. Both files are
+removed, and the local token revoked, when the server stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from gapwatch.api.app import create_app
+from gapwatch.api.runtime import Runtime
+from gapwatch.domain.access import Role
+from gapwatch.service.tokens import create_token, revoke_token
+from gapwatch.settings import Settings
+
+LOCK_FILE = "gapwatch-serve.lock"
+CREDENTIALS_FILE = ".gapwatch-local-token"
+
+
+class WorkspaceBusy(RuntimeError):
+    """Another live server already owns the workspace."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLock:
+    url: str
+    pid: int
+    started_at: str
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_lock(root: Path) -> ServerLock | None:
+    """The lock of a live server on ``root``, or None (no lock, or its process is gone)."""
+    try:
+        data = json.loads((root / LOCK_FILE).read_text(encoding="utf-8"))
+        lock = ServerLock(str(data["url"]), int(data["pid"]), str(data["started_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return lock if _alive(lock.pid) else None
+
+
+def local_server(root: Path) -> tuple[str, str] | None:
+    """(URL, admin token) of the server owning ``root``, for CLI commands; None when none runs."""
+    lock = read_lock(root)
+    if lock is None:
+        return None
+    try:
+        token = (root / CREDENTIALS_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return lock.url, token
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def serve(root: Path, settings: Settings) -> None:
+    """Own ``root`` and serve the API until interrupted (blocking)."""
+    from gapwatch.workspace import Workspace
+
+    lock = read_lock(root)
+    if lock is not None:
+        raise WorkspaceBusy(f"{root} is already served at {lock.url} (pid {lock.pid})")
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.host, settings.port))
+    sock.listen(2048)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    print(f"serving {root} at {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    workspace = Workspace.open(root)
+    runtime = Runtime(settings, workspace.config, workspace.store)
+    plain, record = runtime.write(lambda con: create_token(con, Role.ADMIN, label="local CLI"))
+    _write_private(root / CREDENTIALS_FILE, plain + "\n")
+    started = dt.datetime.now(dt.UTC).isoformat()
+    _write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
+    try:
+        config = uvicorn.Config(
+            create_app(runtime, close_on_shutdown=False), log_level="warning", timeout_graceful_shutdown=10
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        (root / LOCK_FILE).unlink(missing_ok=True)
+        (root / CREDENTIALS_FILE).unlink(missing_ok=True)
+        runtime.write(lambda con: revoke_token(con, record.id))
+        runtime.close()
+        workspace.close()
