@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from gapwatch.domain.access import Role
@@ -17,6 +18,7 @@ from gapwatch.domain.cases import ActionKind, CaseAction, CaseState
 from gapwatch.service.webhooks import WebhookKind
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+KeyFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class Public(BaseModel):
@@ -60,6 +62,8 @@ class EventRecord(BaseModel):
 
 
 class EventBatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     source: Name | None = Field(
         None,
         description="Source of the events; an ingest key's own source when omitted (required for admin).",
@@ -133,6 +137,8 @@ class AlertListPublic(BaseModel):
 
 
 class VerdictCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     verdict: Verdict
 
 
@@ -193,6 +199,8 @@ class CaseListPublic(BaseModel):
 
 
 class CaseActionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     action: Literal["acknowledge", "record_action", "verify", "close", "comment"]
     note: str | None = Field(None, max_length=4000)
     cause: str | None = Field(None, max_length=4000)
@@ -206,8 +214,10 @@ class CaseActionCreate(BaseModel):
 
 
 class WebhookCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     silo: Name
-    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$")
     kind: WebhookKind = WebhookKind.JSON
     min_severity: Severity = Severity.MINOR
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access, ensure
-from gapwatch.api.schemas import AlertListPublic, AlertPublic, FalseAlarmsPublic, VerdictCreate
+from gapwatch.api.schemas import AlertListPublic, AlertPublic, FalseAlarmsPublic, KeyFilter, VerdictCreate
 from gapwatch.domain.access import RouteGroup
 from gapwatch.domain.alerts import AlertState, Severity
 from gapwatch.service import alerts as svc
@@ -15,16 +15,15 @@ from gapwatch.service import alerts as svc
 router = APIRouter(tags=["alerts"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Filter = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/alerts", operation_id="list_alerts", response_model=AlertListPublic, **access(RouteGroup.READ))
 def list_alerts(
     principal: PrincipalDep,
     con: ReaderDep,
-    silo: Filter = None,
-    stage: Filter = None,
-    moment: Filter = None,
+    silo: KeyFilter = None,
+    stage: KeyFilter = None,
+    moment: KeyFilter = None,
     state: AlertState | None = None,
     severity: Severity | None = None,
     limit: Limit = 100,

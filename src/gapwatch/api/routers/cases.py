@@ -13,6 +13,7 @@ from gapwatch.api.schemas import (
     CaseEventPublic,
     CaseListPublic,
     CasePublic,
+    KeyFilter,
 )
 from gapwatch.domain.access import RouteGroup
 from gapwatch.domain.cases import CaseAction, CaseState, allowed_actions
@@ -20,7 +21,6 @@ from gapwatch.service import cases as svc
 from gapwatch.service.sqlport import Sql
 
 router = APIRouter(tags=["cases"])
-Filter = Annotated[str | None, Query(max_length=64)]
 
 
 def _detail(con: Sql, case_id: str) -> CaseDetailPublic:
@@ -39,9 +39,9 @@ def _detail(con: Sql, case_id: str) -> CaseDetailPublic:
 def list_cases(
     principal: PrincipalDep,
     con: ReaderDep,
-    silo: Filter = None,
+    silo: KeyFilter = None,
     state: CaseState | None = None,
-    moment: Filter = None,
+    moment: KeyFilter = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CaseListPublic:

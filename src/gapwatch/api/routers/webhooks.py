@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access, ensure
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import (
     DeliveryListPublic,
     DeliveryPublic,
+    KeyFilter,
     WebhookCreate,
     WebhookListPublic,
     WebhookPublic,
@@ -24,9 +23,7 @@ router = APIRouter(tags=["webhooks"])
 @router.get(
     "/webhooks", operation_id="list_webhooks", response_model=WebhookListPublic, **access(RouteGroup.ACT)
 )
-def list_webhooks(
-    principal: PrincipalDep, con: ReaderDep, silo: Annotated[str | None, Query(max_length=64)] = None
-) -> WebhookListPublic:
+def list_webhooks(principal: PrincipalDep, con: ReaderDep, silo: KeyFilter = None) -> WebhookListPublic:
     """Subscriptions; a member sees its own silo's (their URLs may hold secrets)."""
     if principal.role is Role.MEMBER:
         ensure(principal, RouteGroup.ACT, silo=silo or principal.silo)
