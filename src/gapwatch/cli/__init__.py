@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chart": ("chart_cmd", "Compute one control chart from a CSV file (the SPC contract)."),
     "arl": ("arl_cmd", "Estimate a chart's average run length by Monte-Carlo."),
     "serve": ("serve_cmd", "Serve a workspace's HTTP API (/v1, OpenAPI); the server owns the workspace."),
-    "token": ("token_cmd", "Create, list or revoke API tokens (shown once, stored hashed)."),
+    "token": ("token_cmd", "Create API tokens (printed once, stored hashed)."),
     "replay": ("replay_cmd", "Replay a simulated world into a live server on the event-time clock."),
 }
 

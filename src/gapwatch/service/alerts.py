@@ -186,7 +186,7 @@ _SIGNAL_COLUMNS = (
 
 
 def pending_signals(con: Sql) -> list[SignalFacts]:
-    """Signals in the monitor's ``signals`` table (any that lack an alert are raised by the caller)."""
+    """Signals in the monitor's ``signals`` table that have no alert yet."""
     if not _has_tables(con, "signals"):
         return []
     present = {
@@ -194,7 +194,15 @@ def pending_signals(con: Sql) -> list[SignalFacts]:
         for r in rows(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'signals'")
     }
     cols = [c if c in present else f"NULL AS {c}" for c in _SIGNAL_COLUMNS]
-    found = rows(con, f"SELECT {', '.join(cols)} FROM signals ORDER BY period")
+    key = (
+        "concat_ws('|', moment, coalesce(segment, 'all'), metric, strftime(period, '%Y-%m-%d'),"
+        " coalesce(chart, 'chart'), coalesce(rule, 'signal'))"
+    )
+    found = rows(
+        con,
+        f"SELECT {', '.join(cols)} FROM signals s WHERE NOT EXISTS"
+        f" (SELECT 1 FROM alerts a WHERE a.signal_key = {key}) ORDER BY period",
+    )
     out = []
     for r in found:
         period = r["period"]
