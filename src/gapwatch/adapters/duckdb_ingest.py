@@ -51,7 +51,8 @@ def prepare(job: IngestJob) -> PreparedIngest:
     comp = compiler(job, relation)
     target = "outcomes" if job.source.kind == "outcome" else "experiences"
     staged = _scored(job, comp.sql()) if target == "experiences" else _keyed(comp.sql())
-    stage = f"SELECT *, {_hashes(target)} FROM ({staged})"
+    # The raw ids stop here: only their keys go on (and a narrower table is cheaper to copy).
+    stage = f"SELECT * EXCLUDE (customer_id, anonymous_id), {_hashes(target)} FROM ({staged})"
     return PreparedIngest(job, comp.ids_sql(), stage, target)
 
 

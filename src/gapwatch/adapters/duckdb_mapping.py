@@ -55,14 +55,23 @@ class Cells:
 
     def __init__(self, columns: list[str]) -> None:
         self.alias = {name: f"__gw_c{i}" for i, name in enumerate(dict.fromkeys(columns))}
+        self._trimmed: set[str] = set()
+
+    def trimmed(self, name: str) -> str:
+        """The cell without surrounding blanks (NULL when blank), computed once per row."""
+        self._trimmed.add(name)
+        return self.alias[name].replace("__gw_c", "__gw_t")
 
     def select(self) -> str:
-        # Only '' is made NULL here: trimming every cell costs more than parsing it, and
-        # TRY_CAST to a number ignores surrounding blanks anyway. Labels, ids and times
-        # are trimmed where they are used (``field(trim=True)``).
-        return ", ".join(
-            f"NULLIF(CAST({ident(name)} AS VARCHAR), '') AS {alias}" for name, alias in self.alias.items()
-        )
+        # Only '' is made NULL in every cell: trimming all of them costs more than parsing,
+        # and TRY_CAST to a number ignores surrounding blanks anyway. Labels, ids and times
+        # get a trimmed twin, used wherever they are compared.
+        plain = [f"NULLIF(CAST({ident(n)} AS VARCHAR), '') AS {a}" for n, a in self.alias.items()]
+        trimmed = [
+            f"NULLIF(trim(CAST({ident(n)} AS VARCHAR)), '') AS {self.trimmed(n)}"
+            for n in sorted(self._trimmed)
+        ]
+        return ", ".join(plain + trimmed)
 
     def field(self, spec: FieldSpec | None, fallback: str | None = None, *, trim: bool = True) -> Field:
         """Compile one field spec; ``fallback`` is the value when the spec is absent or empty."""
@@ -70,8 +79,7 @@ class Cells:
             return Field(lit(fallback), "NULL", "FALSE", "the mapping's default")
         if spec.column is None:
             return Field(lit(str(spec.value)), lit(str(spec.value)), "FALSE", "the mapping's constant")
-        cell = self.alias[spec.column]
-        cell = f"NULLIF(trim({cell}), '')" if trim or spec.map is not None else cell
+        cell = self.trimmed(spec.column) if trim or spec.map is not None else self.alias[spec.column]
         where = f"column '{spec.column}'"
         # `default` stands for an empty cell and for a label the map does not know; without
         # one, an empty cell takes the field's fallback and an unknown label is rejected.
@@ -81,7 +89,8 @@ class Cells:
         cases = " ".join(
             f"WHEN {lit(k)} THEN {lit(None if v is None else str(v))}" for k, v in spec.map.items()
         )
-        mapped = f"(CASE WHEN {cell} IS NULL THEN {lit(empty)} ELSE (CASE {cell} {cases} ELSE {lit(spec.default)} END) END)"
+        lookup = f"(CASE {cell} {cases} ELSE {lit(spec.default)} END)"
+        mapped = f"(CASE WHEN {cell} IS NULL THEN {lit(empty)} ELSE {lookup} END)"
         unmapped = (
             "FALSE"
             if spec.default is not None
@@ -134,10 +143,19 @@ class Compiler:
         self.ts = _timestamp(self.when, src.occurred_at)
 
     def _event_id(self) -> str:
-        parts = [f"NULLIF(trim({self.cells.alias[c]}), '')" for c in self.job.source.event_id]
+        parts = [self.cells.trimmed(c) for c in self.job.source.event_id]
         missing = " OR ".join(f"{p} IS NULL" for p in parts)
         joined = f" || {lit(EVENT_ID_JOIN)} || ".join(parts)
         return f"(CASE WHEN {missing} THEN NULL ELSE {joined} END)"
+
+    def _no_customer(self) -> str:
+        given = [
+            (f, what)
+            for f, what in ((self.customer, "customer id"), (self.anonymous, "anonymous id"))
+            if f.sql != "NULL"
+        ]
+        parts = " and ".join(f"the {what} ({f.where})" for f, what in given)
+        return f"no customer: {parts} {'is' if len(given) == 1 else 'are both'} empty"
 
     def _common_checks(self) -> list[Check]:
         cols = ", ".join(f"'{c}'" for c in self.job.source.event_id)
@@ -167,10 +185,7 @@ class Compiler:
             Check(
                 RejectCode.MISSING_CUSTOMER,
                 "customer_id IS NULL AND anonymous_id IS NULL",
-                lit(
-                    f"no customer: the customer id ({self.customer.where}) and the anonymous id "
-                    f"({self.anonymous.where}) are both empty"
-                ),
+                lit(self._no_customer()),
             ),
             Check(
                 RejectCode.MISSING_TIMESTAMP,
@@ -315,7 +330,10 @@ class ExperienceCompiler(Compiler):
         spec = self.job.source.experiences[i]
         value = self.cells.field(spec.value, trim=False)
         expected = self.cells.field(spec.expected, trim=False)
-        present = "TRUE" if not spec.optional else f"(NULLIF(trim({value.raw}), '') IS NOT NULL)"
+        column = spec.value.column
+        present = (
+            "TRUE" if not spec.optional or column is None else f"({self.cells.trimmed(column)} IS NOT NULL)"
+        )
         return Entry(
             self.cells.field(spec.metric),
             value,
@@ -419,7 +437,8 @@ class OutcomeCompiler(Compiler):
             Check(
                 RejectCode.BAD_VALUE,
                 "value IS NULL OR NOT isfinite(value)",
-                f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {lit(value.where)} || ' is not a number'",
+                f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {lit(value.where)} "
+                "|| ' is not a number'",
             ),
         ]
         return f"SELECT {STAGED} FROM ({self._assemble(fields, ['NULL::VARCHAR AS __gw_unused'], checks, 1)})"
