@@ -14,7 +14,7 @@ import pytest
 from monitor_world import START, experiences, store, survey
 
 from gapwatch.metrics import (
-    SUM_COLUMNS,
+    ROBUST_GAP_STATS,
     experiences_table,
     nps_weekly,
     outcomes_table,
@@ -24,6 +24,7 @@ from gapwatch.metrics import (
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "metrics"
+ROBUST = [a.name for a in ROBUST_GAP_STATS]
 STREAMS = {
     ("delivery", "premium", "delivery_days"): (12.0, lambda d: 0.2),
     ("delivery", "standard", "delivery_days"): (20.0, lambda d: 0.1),
@@ -32,7 +33,7 @@ STREAMS = {
 
 
 def _oracle(rows: list[dict[str, object]]) -> dict[tuple[object, ...], dict[str, float]]:
-    out: dict[tuple[object, ...], dict[str, float]] = defaultdict(lambda: dict.fromkeys(SUM_COLUMNS, 0.0))
+    out: dict[tuple[object, ...], dict[str, float]] = defaultdict(lambda: dict.fromkeys(ROBUST, 0.0))
     for r in rows:
         if r["status"] is None:
             continue
@@ -57,14 +58,14 @@ def test_duckdb_aggregate_matches_plain_python() -> None:
     con.execute("UPDATE experiences SET status = NULL WHERE event_id IN ('1', '2', '3')")  # unscored
     con.execute("UPDATE experiences SET gap_norm = -7.5 WHERE event_id IN ('4', '5')")  # a heavy tail
     backend = ibis.duckdb.from_connection(con)
-    got = stream_period_stats(backend.table("experiences")).to_pyarrow().to_pylist()
+    got = stream_period_stats(backend.table("experiences"), stats=ROBUST_GAP_STATS).to_pyarrow().to_pylist()
     rows = con.execute("SELECT moment, segment, metric, period, status, gap_norm, value FROM experiences")
     names = [d[0] for d in rows.description]
     expected = _oracle([dict(zip(names, r, strict=True)) for r in rows.fetchall()])
     assert len(got) == len(expected) == 3 * 10
     for row in got:
         want = expected[(row["moment"], row["segment"], row["metric"], row["period"])]
-        for col in SUM_COLUMNS:
+        for col in ROBUST:
             assert row[col] == pytest.approx(want[col], rel=1e-12, abs=1e-12), col
 
 
@@ -110,6 +111,7 @@ def pyspark_options() -> object:
 EXPRESSIONS = {
     "stream_period_stats": lambda: stream_period_stats(experiences_table()),
     "rollup": lambda: rollup(stream_period_stats(experiences_table())),
+    "robust_stream_period_stats": lambda: stream_period_stats(experiences_table(), stats=ROBUST_GAP_STATS),
     "nps_weekly": lambda: nps_weekly(outcomes_table()),
 }
 

@@ -6,7 +6,7 @@ The store adapter binds them to a backend (DuckDB by default) and executes them.
 from __future__ import annotations
 
 from gapwatch.metrics.outcomes import OUTCOME_COLUMNS, nps_weekly, outcomes_table
-from gapwatch.metrics.presets import GAP_STATS, PRESETS, SUM_COLUMNS
+from gapwatch.metrics.presets import GAP_CLIP, GAP_STATS, PRESETS, ROBUST_GAP_STATS, SUM_COLUMNS
 from gapwatch.metrics.spec import Aggregate, count_rows, count_where, total, total_squares
 from gapwatch.metrics.streams import (
     EXPERIENCE_COLUMNS,
@@ -19,9 +19,11 @@ from gapwatch.metrics.streams import (
 
 __all__ = [
     "EXPERIENCE_COLUMNS",
+    "GAP_CLIP",
     "GAP_STATS",
     "OUTCOME_COLUMNS",
     "PRESETS",
+    "ROBUST_GAP_STATS",
     "STREAM_KEYS",
     "SUM_COLUMNS",
     "Aggregate",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import ibis
 import ibis.expr.types as ir
 
-from gapwatch.metrics.presets import GAP_STATS, SUM_COLUMNS
+from gapwatch.metrics.presets import GAP_STATS
 from gapwatch.metrics.spec import Aggregate
 
 __all__ = [
@@ -74,13 +74,15 @@ def stream_period_stats(
     return scored.group_by(group).aggregate(**metrics)
 
 
-def rollup(stats: ir.Table, *, drop: str = "segment", label: str = "*") -> ir.Table:
+def rollup(
+    stats: ir.Table, *, drop: str = "segment", label: str = "*", period: str = "period"
+) -> ir.Table:
     """Sum additive statistics over one key: the parent stream of a nested stream.
 
     The dropped key is kept as a constant ``label`` so parent and child rows share a schema.
     """
-    keys = [c for c in stats.columns if c not in SUM_COLUMNS and c != drop]
-    sums = {c: stats[c].sum() for c in SUM_COLUMNS if c in stats.columns}
+    keys = [c for c in stats.columns if c in (*STREAM_KEYS, period) and c != drop]
+    sums = {c: stats[c].sum() for c in stats.columns if c not in (*keys, drop)}
     rolled = stats.group_by(keys).aggregate(**sums)
     return rolled.mutate(**{drop: ibis.literal(label)}).select(*stats.columns)
 

@@ -137,7 +137,7 @@ def _run_batch(
     laney = [LANEY_MODE.get(plan.override[i], "auto" if by_day else "never") for i in rows]
     p_chart = miss_rate_chart(s["missed"], s["n"], base, L, laney=laney)
     open_nan = np.where(closed[None, :], 1.0, np.nan)
-    ewma = mean_gap_chart(s["sum_gap_clip"] * open_nan, s["sum_gap_clip2"], s["n"] * open_nan, base, L, lam,
+    ewma = mean_gap_chart(s["sum_gap_norm"] * open_nan, s["sum_gap_norm2"], s["n"] * open_nan, base, L, lam,
                           over_dispersion=by_day)
     dates, ends = arr.dates(), _signal_days(arr, daily.dates()[-1])
     p_flags, e_flags = p_chart.flags, ewma.flags

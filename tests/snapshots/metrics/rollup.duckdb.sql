@@ -8,8 +8,6 @@ SELECT
   "t3"."exceeded",
   "t3"."sum_gap_norm",
   "t3"."sum_gap_norm2",
-  "t3"."sum_gap_clip",
-  "t3"."sum_gap_clip2",
   "t3"."sum_value",
   "t3"."sum_value2"
 FROM (
@@ -22,8 +20,6 @@ FROM (
     SUM("t2"."exceeded") AS "exceeded",
     SUM("t2"."sum_gap_norm") AS "sum_gap_norm",
     SUM("t2"."sum_gap_norm2") AS "sum_gap_norm2",
-    SUM("t2"."sum_gap_clip") AS "sum_gap_clip",
-    SUM("t2"."sum_gap_clip2") AS "sum_gap_clip2",
     SUM("t2"."sum_value") AS "sum_value",
     SUM("t2"."sum_value2") AS "sum_value2"
   FROM (
@@ -37,30 +33,6 @@ FROM (
       COALESCE(SUM(CASE WHEN "t1"."status" = 1 THEN 1 ELSE 0 END), 0) AS "exceeded",
       COALESCE(SUM("t1"."gap_norm"), 0.0) AS "sum_gap_norm",
       COALESCE(SUM("t1"."gap_norm" * "t1"."gap_norm"), 0.0) AS "sum_gap_norm2",
-      COALESCE(
-        SUM(
-          CASE
-            WHEN "t1"."gap_norm" < -3.0
-            THEN -3.0
-            ELSE CASE WHEN "t1"."gap_norm" > 3.0 THEN 3.0 ELSE "t1"."gap_norm" END
-          END
-        ),
-        0.0
-      ) AS "sum_gap_clip",
-      COALESCE(
-        SUM(
-          CASE
-            WHEN "t1"."gap_norm" < -3.0
-            THEN -3.0
-            ELSE CASE WHEN "t1"."gap_norm" > 3.0 THEN 3.0 ELSE "t1"."gap_norm" END
-          END * CASE
-            WHEN "t1"."gap_norm" < -3.0
-            THEN -3.0
-            ELSE CASE WHEN "t1"."gap_norm" > 3.0 THEN 3.0 ELSE "t1"."gap_norm" END
-          END
-        ),
-        0.0
-      ) AS "sum_gap_clip2",
       COALESCE(SUM("t1"."value"), 0.0) AS "sum_value",
       COALESCE(SUM("t1"."value" * "t1"."value"), 0.0) AS "sum_value2"
     FROM (

@@ -8,30 +8,6 @@ SELECT
   COALESCE(SUM(CASE WHEN "t1"."status" = 1 THEN 1 ELSE 0 END), 0) AS "exceeded",
   COALESCE(SUM("t1"."gap_norm"), 0.0) AS "sum_gap_norm",
   COALESCE(SUM("t1"."gap_norm" * "t1"."gap_norm"), 0.0) AS "sum_gap_norm2",
-  COALESCE(
-    SUM(
-      CASE
-        WHEN "t1"."gap_norm" < -3.0
-        THEN -3.0
-        ELSE CASE WHEN "t1"."gap_norm" > 3.0 THEN 3.0 ELSE "t1"."gap_norm" END
-      END
-    ),
-    0.0
-  ) AS "sum_gap_clip",
-  COALESCE(
-    SUM(
-      CASE
-        WHEN "t1"."gap_norm" < -3.0
-        THEN -3.0
-        ELSE CASE WHEN "t1"."gap_norm" > 3.0 THEN 3.0 ELSE "t1"."gap_norm" END
-      END * CASE
-        WHEN "t1"."gap_norm" < -3.0
-        THEN -3.0
-        ELSE CASE WHEN "t1"."gap_norm" > 3.0 THEN 3.0 ELSE "t1"."gap_norm" END
-      END
-    ),
-    0.0
-  ) AS "sum_gap_clip2",
   COALESCE(SUM("t1"."value"), 0.0) AS "sum_value",
   COALESCE(SUM("t1"."value" * "t1"."value"), 0.0) AS "sum_value2"
 FROM (

@@ -8,18 +8,6 @@ SELECT
   COALESCE(SUM(IF(`t1`.`status` = 1, 1, 0)), 0) AS `exceeded`,
   COALESCE(SUM(`t1`.`gap_norm`), 0.0) AS `sum_gap_norm`,
   COALESCE(SUM(`t1`.`gap_norm` * `t1`.`gap_norm`), 0.0) AS `sum_gap_norm2`,
-  COALESCE(
-    SUM(
-      IF(`t1`.`gap_norm` < -3.0, -3.0, IF(`t1`.`gap_norm` > 3.0, 3.0, `t1`.`gap_norm`))
-    ),
-    0.0
-  ) AS `sum_gap_clip`,
-  COALESCE(
-    SUM(
-      IF(`t1`.`gap_norm` < -3.0, -3.0, IF(`t1`.`gap_norm` > 3.0, 3.0, `t1`.`gap_norm`)) * IF(`t1`.`gap_norm` < -3.0, -3.0, IF(`t1`.`gap_norm` > 3.0, 3.0, `t1`.`gap_norm`))
-    ),
-    0.0
-  ) AS `sum_gap_clip2`,
   COALESCE(SUM(`t1`.`value`), 0.0) AS `sum_value`,
   COALESCE(SUM(`t1`.`value` * `t1`.`value`), 0.0) AS `sum_value2`
 FROM (
