@@ -1,0 +1,60 @@
+"""The CLI faces of the service: `gapwatch token create`, and `gapwatch serve` owning its workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from gapwatch.workspace import init_workspace
+
+GAPWATCH = [sys.executable, "-m", "gapwatch"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GAPWATCH, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_token_create_prints_once_and_stores_a_hash(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    out = _cli("token", "create", "--workspace", str(ws), "--role", "member", "--silo", "sales", "--json")
+    assert out.returncode == 0, out.stderr
+    made = json.loads(out.stdout.splitlines()[-1])
+    assert set(made) == {"token", "id", "role"} and made["role"] == "member"
+    assert made["token"].encode() not in (ws / "gapwatch.duckdb").read_bytes()
+    bad = _cli("token", "create", "--workspace", str(ws), "--role", "member", "--json")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "silo" in bad.stderr
+
+
+def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    proc = subprocess.Popen([*GAPWATCH, "serve", "--workspace", str(ws), "--port", "0"], stderr=subprocess.DEVNULL)
+    try:
+        lock = ws / "gapwatch-serve.lock"
+        deadline = time.monotonic() + 30
+        while not lock.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        url = json.loads(lock.read_text())["url"]
+        assert oct((ws / ".gapwatch-local-token").stat().st_mode & 0o777) == "0o600"
+        made = _cli("token", "create", "--workspace", str(ws), "--role", "admin", "--json")
+        assert made.returncode == 0, made.stderr
+        token = json.loads(made.stdout.splitlines()[-1])["token"]
+        for _ in range(50):
+            try:
+                r = httpx.get(f"{url}/v1/lifecycle", headers={"Authorization": f"Bearer {token}"})
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.json()["stages"][0]["stage"] == "awareness"
+        assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "gapwatch"
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    assert not (ws / "gapwatch-serve.lock").exists()
+    assert not (ws / ".gapwatch-local-token").exists()
