@@ -34,7 +34,9 @@ def test_token_create_prints_once_and_stores_a_hash(tmp_path: Path) -> None:
 
 def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
-    proc = subprocess.Popen([*GAPWATCH, "serve", "--workspace", str(ws), "--port", "0"], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*GAPWATCH, "serve", "--workspace", str(ws), "--port", "0"], stderr=subprocess.DEVNULL
+    )
     try:
         lock = ws / "gapwatch-serve.lock"
         deadline = time.monotonic() + 30
