@@ -64,16 +64,18 @@ def from_aggregate(
 ) -> StreamArrays:
     """Pivot the long aggregate (one row per stream and day) into daily matrices."""
     keys, rows = _stream_index(table)
-    days = np.asarray(table.column("period").to_numpy(zero_copy_only=False), dtype="datetime64[D]")
-    lo = np.datetime64(first, "D") if first else (days.min() if days.size else np.datetime64("today"))
-    hi = np.datetime64(last, "D") if last else (days.max() if days.size else lo)
+    # date32 is days since the epoch: read as integers, no per-row date objects
+    days = np.asarray(table.column("period").combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False),
+                      dtype=np.int64)
+    lo = np.datetime64(first, "D") if first else np.datetime64(int(days.min()) if days.size else 0, "D")
+    hi = np.datetime64(last, "D") if last else (np.datetime64(int(days.max()), "D") if days.size else lo)
     periods = np.arange(lo, hi + np.timedelta64(1, "D"), dtype="datetime64[D]")
-    cols_idx = (days - lo).astype(np.intp)
+    cols_idx = (days - lo.astype(np.int64)).astype(np.intp)
     keep = (cols_idx >= 0) & (cols_idx < len(periods))
     sums: dict[str, FloatArray] = {}
     for name in SUM_COLUMNS:
         mat = np.full((len(keys), len(periods)), np.nan)
-        values = np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=float)
+        values = np.asarray(table.column(name).combine_chunks().to_numpy(zero_copy_only=False), dtype=float)
         mat[rows[keep], cols_idx[keep]] = values[keep]
         sums[name] = mat
     return StreamArrays(keys, ["segment"] * len(keys), periods, sums)
@@ -87,7 +89,11 @@ def _stream_index(table: pa.Table) -> tuple[list[tuple[str, str, str]], NDArray[
         names.append(enc.dictionary.to_pylist())
         codes.append(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
     combined = (codes[0] * len(names[1]) + codes[1]) * len(names[2]) + codes[2]
-    uniq, inverse = np.unique(combined, return_inverse=True)
+    present = np.zeros(len(names[0]) * len(names[1]) * len(names[2]), dtype=bool)
+    present[combined] = True  # a dense table of codes: no sort of the rows
+    uniq = np.flatnonzero(present)
+    dense = np.cumsum(present) - 1
+    inverse = dense[combined]
     raw = [(names[0][c // (len(names[1]) * len(names[2]))], names[1][(c // len(names[2])) % len(names[1])],
             names[2][c % len(names[2])]) for c in uniq.tolist()]
     order = sorted(range(len(raw)), key=raw.__getitem__)

@@ -141,6 +141,10 @@ def _run_batch(
                           over_dispersion=by_day)
     dates, ends = arr.dates(), _signal_days(arr, daily.dates()[-1])
     p_flags, e_flags = p_chart.flags, ewma.flags
+    ends_at = np.array([plan.baseline_end[i] or "NaT" for i in rows], dtype="datetime64[D]")
+    after = arr.periods[None, :] > ends_at[:, None]  # phase II: past the stream's baseline
+    charted = (p_flags & plan.p_chart[rows][:, None]) | (e_flags & plan.ewma[rows][:, None])
+    flagged: BoolArray = np.asarray((charted & after).any(axis=1), dtype=bool)
     for j, i in enumerate(rows):
         charts: dict[str, Series] = {}
         if plan.p_chart[i]:
@@ -151,7 +155,8 @@ def _run_batch(
                           {k: v[j] for k, v in s.items()},
                           base[j], plan.baseline_start[i], plan.baseline_end[i], charts)
         views[int(i)] = view
-        signals.extend(_signals(view, ends, closed, arl0))
+        if flagged[j]:
+            signals.extend(_signals(view, ends, closed, arl0, after[j]))
 
 
 def _series(chart: ChartResult, flags: BoolArray, j: int) -> Series:
@@ -159,9 +164,9 @@ def _series(chart: ChartResult, flags: BoolArray, j: int) -> Series:
                   flags[j])
 
 
-def _signals(view: StreamView, ends: list[dt.date], closed: BoolArray, arl0: float) -> list[Signal]:
+def _signals(view: StreamView, ends: list[dt.date], closed: BoolArray, arl0: float,
+             after: BoolArray) -> list[Signal]:
     out: list[Signal] = []
-    after = np.array([view.baseline_end is not None and d > view.baseline_end for d in view.periods])
     for name, series in view.charts.items():
         for t in np.flatnonzero(series.flags & after):
             high = series.statistic[t] > series.ucl[t]

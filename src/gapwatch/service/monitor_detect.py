@@ -9,6 +9,8 @@ The monitor asks two questions of every stream at once, on arrays shaped
   within-period SD, Laney-inflated where the baseline's period means are over-dispersed.
 
 Both return the engine's ``ChartResult``; swapping the engine is a change to this module only.
+Moving-range constants are the printed ones (d2(2) = 1.128): the exact integral gives the same
+to four digits and costs a numerical integration on every run.
 
 Limits allow for the error of the baseline estimate.  With a short baseline on a thin stream
 the centre line itself is uncertain: a few weeks of a dozen events give a baseline mean whose
@@ -46,11 +48,12 @@ def miss_rate_chart(
     "always" or "never".
     """
     modes = list(laney) if laney is not None else ["auto"] * missed.shape[0]
-    result = PChart(L=L, laney="auto").fit_judge(missed, n, baseline=baseline)
+    result = PChart(L=L, laney="auto", constants="table").fit_judge(missed, n, baseline=baseline)
     for mode in ("always", "never"):
         rows = np.flatnonzero(np.array(modes) == mode)
         if rows.size:
-            sub = PChart(L=L, laney=LANEY[mode]).fit_judge(missed[rows], n[rows], baseline=baseline[rows])
+            chart = PChart(L=L, laney=LANEY[mode], constants="table")
+            sub = chart.fit_judge(missed[rows], n[rows], baseline=baseline[rows])
             _put_rows(result, sub, rows)
     pbar = np.nanmax(np.where(result.baseline, result.center, np.nan), axis=1, initial=0.0)
     phi = np.where(np.char.endswith(result.chart.astype(str), "prime"), result.extra["sigma_z"], 1.0)
@@ -109,7 +112,8 @@ def mean_gap_chart(
     """
     mean, sd = period_moments(sum_x, sum_x2, n)
     method: Literal["auto", "within"] = "auto" if over_dispersion else "within"
-    result = EWMA(lam=lam, L=L, sigma_method=method).fit_judge(mean, n, baseline=baseline, within_sd=sd)
+    chart = EWMA(lam=lam, L=L, sigma_method=method, constants="table")
+    result = chart.fit_judge(mean, n, baseline=baseline, within_sd=sd)
     big_n = np.where(result.baseline, n, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         _widen(result, result.sigma**2 / big_n, L)
