@@ -33,6 +33,8 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 schema.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=EXAMPLES
 )
+# Schemathesis knows the token as explicit auth: it drops or breaks it only in its own auth probes.
+schema.config.update(headers=bearer(ADMIN))
 # A body over the size limit is rejected before it is read (413): that is a rejection too.
 _rejection = schema.config.checks.negative_data_rejection
 schema.config.checks.negative_data_rejection = type(_rejection)(
@@ -44,7 +46,7 @@ STATS: Counter[str] = Counter()
 @pytest.mark.slow
 @schema.parametrize()
 def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
-    response = case.call_and_validate(headers=bearer(ADMIN))
+    response = case.call_and_validate()
     STATS[f"{case.operation.label}"] += 1
     STATS["cases"] += 1
     STATS[f"status {response.status_code // 100}xx"] += 1

@@ -279,7 +279,7 @@ class IngestTokenCreate(BaseModel):
     label: str = Field("", max_length=200)
 
 
-TokenCreate = Annotated[StaffTokenCreate | MemberTokenCreate | IngestTokenCreate, Field(discriminator="role")]
+TokenCreate = StaffTokenCreate | MemberTokenCreate | IngestTokenCreate  # told apart by role (anyOf)
 
 
 class TokenPublic(Public):
