@@ -123,7 +123,7 @@ def memory(args: argparse.Namespace, file: Path) -> None:
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    accepted, seconds = done.stdout.split()
+    accepted, seconds = done.stdout.strip().splitlines()[-1].split()
     print(
         f"ingest of {int(accepted):,} events in {float(seconds):.1f} s "
         f"({int(accepted) / float(seconds):,.0f} events/s)"
