@@ -38,7 +38,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, obje
     return folder, json.loads(out.getvalue().strip().splitlines()[-1])
 
 
-@pytest.mark.slow
 def test_demo_scores_every_incident_from_the_truth(demo: tuple[Path, dict[str, object]]) -> None:
     folder, data = demo
     truth = json.loads((folder / "sources" / "truth.json").read_text())
@@ -53,7 +52,6 @@ def test_demo_scores_every_incident_from_the_truth(demo: tuple[Path, dict[str, o
     assert data["weeks_monitored"] == pytest.approx((120 - 28) / 7, abs=0.2)
 
 
-@pytest.mark.slow
 def test_demo_writes_a_self_contained_report(demo: tuple[Path, dict[str, object]]) -> None:
     folder, data = demo
     report = Path(str(data["report"]))
@@ -64,7 +62,6 @@ def test_demo_writes_a_self_contained_report(demo: tuple[Path, dict[str, object]
                                           for s in data["streams"] if s["signals"]})  # type: ignore[union-attr]
 
 
-@pytest.mark.slow
 def test_detect_on_the_demo_workspace(demo: tuple[Path, dict[str, object]],
                                       capsys: pytest.CaptureFixture[str]) -> None:
     folder, data = demo
