@@ -15,8 +15,8 @@ from html import escape
 
 __all__ = ["ChartSpec", "Window", "render_chart"]
 
-W, H = 760, 230
-LEFT, RIGHT, TOP, BOTTOM = 58, 14, 26, 30
+W, H = 760, 246
+LEFT, RIGHT, TOP, BOTTOM = 58, 14, 42, 30
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def _axes(scale: _Scale, spec: ChartSpec) -> str:
                          f"{day:%b %Y}</text>")
         day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
     if spec.y_label:
-        parts.append(f'<text class="ylabel" x="12" y="{TOP - 10}">{escape(spec.y_label)}</text>')
+        parts.append(f'<text class="ylabel" x="12" y="{TOP - 8}">{escape(spec.y_label)}</text>')
     return "".join(parts)
 
 
