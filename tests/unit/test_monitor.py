@@ -53,7 +53,8 @@ def test_method_is_chosen_by_volume(world: World) -> None:
     method = {v.key: v.method for v in result.streams}
     assert method[("delivery", ALL_SEGMENTS, "delivery_days")] == "daily p/p′ + EWMA"  # n·p ≈ 10 a day
     assert method[("delivery", "premium", "delivery_days")] == "weekly p/p′ + EWMA"  # n·p ≈ 4 a day
-    assert method[("support_ticket", "business", "first_response_hours")] == "weekly EWMA"  # ≈ 4 a week
+    assert method[("support_ticket", "business", "first_response_hours")] == (  # ≈ 4 misses a week
+        "per-event Bernoulli CUSUM + weekly EWMA")
     assert method[("renewal_offer", "standard", "renewal_notice_days")] == "too thin"
 
 

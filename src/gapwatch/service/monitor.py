@@ -24,6 +24,7 @@ from gapwatch.metrics import data_horizon, stream_period_stats
 from gapwatch.service.monitor_arrays import ALL_SEGMENTS, StreamArrays, from_aggregate, with_parents
 from gapwatch.service.monitor_charts import Signal, StreamView, run_charts
 from gapwatch.service.monitor_engine import execute
+from gapwatch.service.monitor_events import event_points, watch_events
 from gapwatch.service.monitor_plan import baseline_masks, limit_multiplier, plan_streams
 
 __all__ = [
@@ -112,7 +113,7 @@ def detect_streams(
         return MonitorResult([], [], 3.0, closed, first, last)
     base = baseline_masks(daily, detection)
     plan = plan_streams(daily, base, detection)
-    L = limit_multiplier(plan, detection.false_alarms_per_week)
+    L = limit_multiplier(plan, detection.false_alarms_per_week, event_points(daily, base, plan, detection))
     views, signals = run_charts(daily, plan, base, L, detection.ewma.lambda_, closed)
     dates = daily.dates()
     return MonitorResult(views, signals, L, closed, dates[0], dates[-1], daily, base)
@@ -136,6 +137,7 @@ def run_monitor(
     closed = closed_through(horizon["last_event"], config.workspace.timezone, clock, now)
     result = detect_streams(aggregate(reader), config.detection, closed=closed,
                             first=horizon["first_period"], last=horizon["last_period"])
+    result = watch_events(reader, result, config.detection)  # thin streams, judged per experience
     if store:
         from gapwatch.service.monitor_store import store_result
 

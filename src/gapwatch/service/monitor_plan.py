@@ -121,9 +121,12 @@ def _baseline_bounds(arrays: StreamArrays, base: NDArray[np.bool_]) -> tuple[lis
     return starts, ends
 
 
-def limit_multiplier(plan: Plan, budget_per_week: float) -> float:
-    """L such that all judged points together raise about ``budget_per_week`` false alarms."""
-    points = 0.0
+def limit_multiplier(plan: Plan, budget_per_week: float, extra_points: float = 0.0) -> float:
+    """L such that all judged points together raise about ``budget_per_week`` false alarms.
+
+    ``extra_points``: points a week judged elsewhere at the same per-point risk (per-event charts).
+    """
+    points = float(extra_points)
     for i, res in enumerate(plan.resolution):
         per_week = 7.0 if res == "day" else (1.0 if res == "week" else 0.0)
         points += per_week * (int(plan.p_chart[i]) + int(plan.ewma[i]))
