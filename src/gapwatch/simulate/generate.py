@@ -18,7 +18,14 @@ from gapwatch.simulate.spec import WorldSpec
 from gapwatch.simulate.survey import Memory, Survey, answer, remember
 from gapwatch.simulate.touches import Context, Touches, make_touches
 from gapwatch.simulate.values import draw
-from gapwatch.simulate.world import Journeys, People, make_journeys, make_people
+from gapwatch.simulate.world import (
+    Journeys,
+    People,
+    burn_in_days,
+    make_journeys,
+    make_people,
+    still_visible,
+)
 
 Progress = Callable[[str], None]
 STEPS = ("people", "journeys", "touches", "incidents", "values", "survey")
@@ -54,7 +61,7 @@ def simulate(
     params: WorldParams | None = None,
     progress: Progress | None = None,
 ) -> World:
-    """Simulate ``customers`` people over ``days`` days starting ``start`` (deterministic per seed).
+    """Simulate ``customers`` arrivals in ``days`` days from ``start``, plus a burn-in (seeded).
 
     Examples
     --------
@@ -76,9 +83,11 @@ def simulate(
     )
     step = progress or (lambda _: None)
     step("people")
-    people = make_people(rng["people"], customers, days, start, params)
+    people = make_people(rng["people"], customers, days, start, params, burn_in_days(spec.stages, params))
     step("journeys")
     journeys = make_journeys(rng["journeys"], people, spec.stages, params)
+    visible = still_visible(journeys)  # the burn-in's journeys long over leave no trace: drop them
+    people, journeys = people.take(visible), journeys.take(visible)
     step("touches")
     touches = make_touches(Context(rng["touches"], people, journeys, start, params), spec, days)
     rows = expand(rng["touches"], spec, touches.moment, people.segment[touches.person], touches.t, params)
@@ -91,7 +100,7 @@ def simulate(
     values = draw(rng["values"], spec, rows, people.segment[touches.person], size, params, start)
     step("survey")
     person_of_row = touches.person[rows.touch]
-    memory = remember(person_of_row, values, customers, params.nps)
+    memory = remember(person_of_row, values, people.segment.size, params.nps)
     ended = _ended(journeys, touches, days)
     survey = answer(rng["survey"], memory, values, people.segment, ended, days, params.nps)
     return World(

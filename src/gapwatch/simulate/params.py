@@ -126,7 +126,10 @@ class WorldParams:
     """Everything the generator needs besides the workspace config and the seed."""
 
     segment_mix: Triple = (0.6, 0.25, 0.15)
-    warmup_days: int = 90  # journeys start before the export window, so day 0 is not an empty shop
+    # Burn-in: journeys already under way when the export window opens, so day 0 is not an empty shop
+    # and the mix of journeys ending (hence the NPS) is the same on every day. None: long enough for
+    # the slowest segment's full journey (see ``world.burn_in_days``); 0: a cold start.
+    warmup_days: int | None = None
     conversion: dict[str, Triple] = field(default_factory=_conversion)
     default_conversion: Triple = (0.8, 0.8, 0.8)
     dwell: dict[str, Triple] = field(default_factory=_dwell)

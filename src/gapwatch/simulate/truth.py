@@ -42,10 +42,15 @@ def truth(world: World, visitor_ids: pa.Array) -> dict[str, Any]:
 def incidents(world: World) -> list[dict[str, Any]]:
     out = []
     rows, status = world.rows, world.values.status
+    person = world.touches.person[rows.touch]
+    answered = np.zeros(world.people.segment.size, dtype=bool)
+    answered[world.survey.person] = True
     for inc in world.incidents:
         stream = rows.streams.index((inc.moment, inc.segment, inc.metric))
         hit = (rows.stream == stream) & (rows.day >= inc.start_day) & (rows.day <= inc.end_day)
         p0 = float(world.values.p0[rows.stream == stream][0])
+        exposed = np.unique(person[hit])
+        let_down = np.unique(person[hit & (status == Status.MISSED)])
         out.append(
             {
                 "id": inc.id,
@@ -64,6 +69,10 @@ def incidents(world: World) -> list[dict[str, Any]]:
                 "incident_miss_rate": round(min(p0 * inc.size, 0.95), 4),
                 "events": int(hit.sum()),
                 "missed": int((status[hit] == Status.MISSED).sum()),
+                "excess_missed": round(float((status[hit] == Status.MISSED).sum() - hit.sum() * p0), 1),
+                "customers": int(exposed.size),
+                "customers_missed": int(let_down.size),
+                "customers_missed_answered": int(answered[let_down].sum()),
             }
         )
     return out
