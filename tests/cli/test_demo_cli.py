@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,24 +24,28 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out.out, out.err
 
 
+Demo = tuple[Path, dict[str, Any], str]  # folder, the --json object, the tables printed on stderr
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     folder = tmp_path_factory.mktemp("demo") / "gapwatch-demo"
     capture = pytest.MonkeyPatch()
     import io
     import sys
 
-    out = io.StringIO()
+    out, err = io.StringIO(), io.StringIO()
     capture.setattr(sys, "stdout", out)
+    capture.setattr(sys, "stderr", err)
     try:
         main(["demo", "--dir", str(folder), "--customers", "4000", "--days", "120", "--seed", "3", "--json"])
     finally:
         capture.undo()
-    return folder, json.loads(out.getvalue().strip().splitlines()[-1])
+    return folder, json.loads(out.getvalue().strip().splitlines()[-1]), err.getvalue()
 
 
-def test_demo_scores_every_incident_from_the_truth(demo: tuple[Path, dict[str, object]]) -> None:
-    folder, data = demo
+def test_demo_scores_every_incident_from_the_truth(demo: Demo) -> None:
+    folder, data, _ = demo
     truth = json.loads((folder / "sources" / "truth.json").read_text())
     incidents = data["incidents"]
     assert isinstance(incidents, list)
@@ -52,24 +58,43 @@ def test_demo_scores_every_incident_from_the_truth(demo: tuple[Path, dict[str, o
     assert data["weeks_monitored"] == pytest.approx((120 - 28) / 7, abs=0.2)
 
 
-def test_demo_writes_a_self_contained_report(demo: tuple[Path, dict[str, object]]) -> None:
-    folder, data = demo
+def test_demo_states_the_nps_rule_and_the_customers_let_down(demo: Demo) -> None:
+    folder, data, printed = demo
+    truth = json.loads((folder / "sources" / "truth.json").read_text())
+    assert data["nps_window_days"] == 28 and isinstance(data["nps_false_alarms"], int)
+    keys = ("customers", "customers_missed", "customers_missed_answered")
+    for inc, known in zip(data["incidents"], truth["incidents"], strict=True):
+        assert inc["truth"] == {k: known[k] for k in keys}
+        assert inc["truth"]["customers_missed_answered"] <= inc["truth"]["customers_missed"]
+        assert inc["truth"]["customers_missed"] <= inc["truth"]["customers"]
+        if inc["nps"] is not None:  # the drop's week starts in [start, end + 28 days]; known on its Sunday
+            week = dt.date.fromisoformat(inc["nps"]) - dt.timedelta(days=6)
+            last = dt.date.fromisoformat(inc["end"]) + dt.timedelta(days=28)
+            assert inc["start"] <= week.isoformat() <= last.isoformat()
+    drops = data["nps"]["drops"] if data["nps"] else []
+    assert data["nps_false_alarms"] <= len(drops)
+    assert "28 days after its end; otherwise never" in " ".join(printed.split())
+    assert "let down*" in printed and "from truth.json, for context only" in printed
+
+
+def test_demo_writes_a_self_contained_report(demo: Demo) -> None:
+    folder, data, _ = demo
     report = Path(str(data["report"]))
     assert report == (folder / "report.html").resolve()
     html = report.read_text()
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert html.count("<svg") >= 1 + len({(s["moment"], s["segment"], s["metric"])
-                                          for s in data["streams"] if s["signals"]})  # type: ignore[union-attr]
+                                          for s in data["streams"] if s["signals"]})
 
 
-def test_detect_on_the_demo_workspace(demo: tuple[Path, dict[str, object]],
+def test_detect_on_the_demo_workspace(demo: Demo,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    folder, data = demo
+    folder, data, _ = demo
     code, out, _ = run(["detect", "--workspace", str(folder), "--clock", "event", "--json"], capsys)
     assert code == 0
     got = json.loads(out.strip().splitlines()[-1])
     assert {s["moment"] for s in got["streams"]} >= {"delivery", "support_ticket"}
-    assert len(got["signals"]) == sum(s["signals"] for s in data["streams"])  # type: ignore[union-attr]
+    assert len(got["signals"]) == sum(s["signals"] for s in data["streams"])
     code, out, _ = run(["detect", "--workspace", str(folder), "--clock", "event"], capsys)
     assert code == 0 and "signals stored" in out
 

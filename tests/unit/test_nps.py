@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from monitor_world import START, experiences, store, survey
 
-from gapwatch.service.nps import compute_nps, nps_chart, nps_se
+from gapwatch.service.demo_score import NPS_WINDOW_DAYS, count_nps_false_alarms, nps_showed
+from gapwatch.service.nps import NpsChart, compute_nps, nps_chart, nps_se
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 
@@ -48,3 +49,34 @@ def test_weekly_nps_from_the_outcomes_table_signals_the_drop_week() -> None:
     assert chart.baseline.tolist() == [True] * 4 + [False] * 8
     assert chart.first_drop(START) == START + dt.timedelta(days=7 * 8 + 6)
     assert not chart.drop[:8].any()
+
+
+def _chart_with_drops(drop_weeks: list[int], weeks: int = 20) -> tuple[list[dt.date], NpsChart]:
+    days = [START + dt.timedelta(days=7 * k) for k in range(weeks)]
+    n = np.full(weeks, 100.0)
+    prom, det = np.full(weeks, 50.0), np.full(weeks, 20.0)
+    for k in drop_weeks:
+        prom[k], det[k] = 20.0, 50.0  # NPS -30 against a centre of +30: far below the limit
+    return days, nps_chart(days, n, prom, det, np.array([k < 4 for k in range(weeks)]))
+
+
+def test_nps_showed_it_only_within_the_incident_window() -> None:
+    weeks, chart = _chart_with_drops([6, 15])
+    sunday = dt.timedelta(days=6)
+    # a drop in week 6 (starts START+42): counts for an incident starting on or before it...
+    assert nps_showed(chart, weeks[5], weeks[5] + dt.timedelta(days=3)) == weeks[6] + sunday
+    # ...not for one starting after the week began (its answers mostly predate it), and week 15
+    # is too late for an incident ending in week 8: the window ends NPS_WINDOW_DAYS after the end
+    assert nps_showed(chart, weeks[6] + dt.timedelta(days=1), weeks[8]) is None
+    assert nps_showed(chart, weeks[6] + dt.timedelta(days=1), weeks[11]) == weeks[15] + sunday
+    end = weeks[15] - dt.timedelta(days=NPS_WINDOW_DAYS)  # the last week in the window starts on end + 28
+    assert nps_showed(chart, weeks[9], end) == weeks[15] + sunday
+    assert nps_showed(chart, weeks[9], end - dt.timedelta(days=1)) is None
+
+
+def test_nps_drops_outside_every_window_are_false_alarms() -> None:
+    weeks, chart = _chart_with_drops([6, 15])
+    incident = {"start": weeks[5].isoformat(), "end": (weeks[5] + dt.timedelta(days=3)).isoformat()}
+    assert count_nps_false_alarms(chart, [incident]) == 1  # week 15 is no incident's
+    assert count_nps_false_alarms(chart, []) == 2
+    assert count_nps_false_alarms(None, [incident]) == 0

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gapwatch.service.demo import DemoResult
+from gapwatch.service.demo import NPS_WINDOW_DAYS, DemoResult
 from gapwatch.service.monitor_summary import StreamState
 
 STATE_STYLE = {"signalled": "bold red", "in control": "green", "too thin": "dim"}
@@ -49,19 +49,42 @@ def lifecycle_table(streams: list[StreamState], title: str = "The lifecycle") ->
 def incident_table(result: DemoResult) -> Table:
     table = Table(title="Incidents: during the fact (gapwatch) vs after the fact (weekly NPS)",
                   title_justify="left")
-    for col in ("incident", "stream", "size", "start", "gapwatch signalled", "delay", "NPS showed it"):
-        table.add_column(col, justify="right" if col in ("size", "delay") else "left")
+    right = ("size", "delay", "let down*\n(answered)")
+    for col in ("id", "stream", "size", "start → end", "gapwatch\nsignalled", "delay", "NPS\nshowed it",
+                right[2]):
+        table.add_column(col, justify="right" if col in right else "left", no_wrap=True)
     for i in result.incidents:
-        table.add_row(i.id, f"{i.moment}/{i.segment}/{i.metric}", f"×{i.size:g}", i.start.isoformat(),
+        truth = result.affected.get(i.id, {})
+        table.add_row(i.id, f"{i.moment}/{i.segment}/{i.metric}", f"×{i.size:g}",
+                      f"{i.start.isoformat()} → {i.end.isoformat()[5:]}",
                       i.detected.isoformat() if i.detected else "[red]never[/]",
                       f"{i.delay_days} d" if i.delay_days is not None else "",
-                      i.nps_day.isoformat() if i.nps_day else "never")
+                      i.nps_day.isoformat() if i.nps_day else "never", _let_down(truth))
     return table
+
+
+LEGEND = (
+    "gapwatch signalled: first 'worse' signal on the incident's stream (or its moment's parent stream, when "
+    "the incident's segment explains most excess misses) from the start to 7 days after the end.",
+    f"NPS showed it: the day the first weekly NPS drop (a week below its lower limit) was known, in a week "
+    f"starting between the incident's start and {NPS_WINDOW_DAYS} days after its end; otherwise never.",
+    "* from truth.json, for context only (neither view sees it): customers with a missed experience on the "
+    "stream during the incident (some would have missed anyway), and how many of them answered the survey "
+    "by the end of the window.",
+)
+
+
+def _let_down(truth: dict[str, int]) -> str:
+    if "customers_missed" not in truth:
+        return ""
+    return f"{truth['customers_missed']:,} ({truth.get('customers_missed_answered', 0):,})"
 
 
 def print_summary(console: Any, result: DemoResult) -> None:
     console.print(lifecycle_table(result.streams))
     console.print(incident_table(result))
+    for line in LEGEND:
+        console.print(f"[dim]{line}[/]")
     rate = result.false_alarms_per_week
     console.print(f"False alarms (signals on streams with no incident): {result.false_alarms} "
                   f"in {result.weeks_monitored:.1f} weeks monitored"
@@ -69,7 +92,9 @@ def print_summary(console: Any, result: DemoResult) -> None:
     if result.nps is not None:
         nps = result.nps
         console.print(f"Weekly NPS: centre {nps.center:.1f}, median {_median(nps.n):.0f} answers a week, "
-                      f"SE ≈ {_median(nps.se):.1f} points, limits ±{nps.L:g} SE")
+                      f"SE ≈ {_median(nps.se):.1f} points, limits ±{nps.L:g} SE; "
+                      f"{int(nps.drop.sum())} drops, {result.nps_false_alarms} outside every incident's "
+                      "window (NPS false alarms)")
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"Report: {result.report}")

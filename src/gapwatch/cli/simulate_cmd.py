@@ -27,7 +27,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
     type=click.IntRange(min=1),
     default=5000,
     show_default=True,
-    help="People entering the funnel (prospects included; about a third become customers).",
+    help="People landing on the site during the window (prospects included; about a third become "
+    "customers). Journeys already under way on day one are simulated on top.",
 )
 @click.option(
     "--days", type=click.IntRange(min=1), default=180, show_default=True, help="Length of the export window."

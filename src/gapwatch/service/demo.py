@@ -4,8 +4,9 @@ Detection and the NPS use only what is in the workspace (the ingested source fil
 answers); ``truth.json`` is read afterwards, only to score the demo: for each injected incident,
 the first signal on its stream (or on its moment's parent stream, when that signal's excess
 misses come mostly from the incident's segment) from its start to ``GRACE_DAYS`` after its end,
-and the first weekly NPS drop on or after its start.  Signals on streams without an incident
-are false alarms.
+and the first weekly NPS drop in a week starting between its start and ``NPS_WINDOW_DAYS`` after
+its end.  Signals on streams without an incident, and NPS drops outside every incident's window,
+are false alarms.  The customers each incident let down come from the truth, as context only.
 """
 
 from __future__ import annotations
@@ -19,14 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from gapwatch.report import IncidentLine, render_report, write_report
-from gapwatch.service.demo_score import count_false_alarms, score_incidents
+from gapwatch.service.demo_score import (
+    NPS_WINDOW_DAYS,
+    count_false_alarms,
+    count_nps_false_alarms,
+    score_incidents,
+)
 from gapwatch.service.monitor import MonitorResult, run_monitor
 from gapwatch.service.monitor_summary import StreamState, stream_states
 from gapwatch.service.nps import NpsChart, compute_nps
 
-__all__ = ["DemoResult", "default_size", "run_demo"]
+__all__ = ["NPS_WINDOW_DAYS", "DemoResult", "default_size", "run_demo"]
 
 GRACE_DAYS = 7
+AFFECTED = ("customers", "customers_missed", "customers_missed_answered")  # truth.json, per incident
 SOURCES_DIR = "sources"
 REPORT_FILE = "report.html"
 DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED = 100_000, 180, 42
@@ -53,6 +60,10 @@ class DemoResult:
     ingested: dict[str, dict[str, int]]
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    nps_false_alarms: int = 0
+    # per incident id, from truth.json (context, never used to detect): customers with an event on
+    # the stream during the incident, those let down (a miss there), and how many of those answered
+    affected: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def false_alarms_per_week(self) -> float | None:
@@ -61,8 +72,10 @@ class DemoResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "workspace": str(self.workspace), "report": str(self.report),
-            "incidents": [_incident_dict(i) for i in self.incidents],
+            "incidents": [{**_incident_dict(i), "truth": self.affected.get(i.id, {})}
+                          for i in self.incidents],
             "false_alarms": self.false_alarms, "weeks_monitored": round(self.weeks_monitored, 2),
+            "nps_false_alarms": self.nps_false_alarms, "nps_window_days": NPS_WINDOW_DAYS,
             "false_alarms_per_week": self.false_alarms_per_week,
             "streams": [s.to_dict() for s in self.streams],
             "nps": self.nps.to_dict() if self.nps else None,
@@ -122,6 +135,9 @@ def run_demo(
         truth = json.loads((folder / SOURCES_DIR / TRUTH_FILE).read_text(encoding="utf-8"))
         incidents = score_incidents(result, truth["incidents"], nps)
         false_alarms = count_false_alarms(result, truth["incidents"])
+        nps_false = count_nps_false_alarms(nps, truth["incidents"])
+        affected = {str(i.get("id", "")): {k: int(i[k]) for k in AFFECTED if k in i}
+                    for i in truth["incidents"]}
         weeks = _weeks_monitored(result, ws.config.detection.baseline_days)
         streams = stream_states(result, ws.lifecycle)
         say("report")
@@ -131,7 +147,7 @@ def run_demo(
         report = write_report(folder / REPORT_FILE, html)
         lap("report")
     return DemoResult(folder.resolve(), report, streams, incidents, false_alarms, weeks, nps, ingested,
-                      seconds, notes)
+                      seconds, notes, nps_false, affected)
 
 
 def _ingest_all(ws: Any, sources: Path, say: Step) -> tuple[dict[str, dict[str, int]], list[str]]:
@@ -173,6 +189,9 @@ def _report_notes(customers: int, days: int, seed: int, false_alarms: int, weeks
         "ingested files, never truth.json.",
         f"False alarms (signals on streams with no incident): {false_alarms} in {weeks:.1f} weeks "
         f"monitored after the baseline ({rate}).",
+        "NPS showed it: the day the first weekly NPS drop (a week below its lower limit) was known, in a "
+        f"week starting between the incident's start and {NPS_WINDOW_DAYS} days after its end; otherwise "
+        "never.",
         *notes,
     ]
 

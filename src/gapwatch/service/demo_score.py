@@ -5,6 +5,12 @@ incident when it says "worse", falls between the incident's start and ``GRACE_DA
 end, and is on the incident's own stream, or on its moment's parent stream with the incident's
 segment the largest contributor of excess misses over the signal's period (the nested-stream
 attribution of the SPC engine, ``explain_by_children``).
+
+The NPS "showed" an incident on the day its first NPS signal became known: a week below its lower
+limit (``NpsChart.drop``, the only signal ``service/nps.py`` raises) that starts on or after the
+incident's start and no later than ``NPS_WINDOW_DAYS`` after its end.  A drop outside every
+incident's window is an NPS false alarm.  Without the window, any later drop (another incident's,
+or noise) would be credited to every earlier incident.
 """
 
 from __future__ import annotations
@@ -21,9 +27,13 @@ from gapwatch.service.monitor import ALL_SEGMENTS, MonitorResult, Signal
 from gapwatch.service.monitor_summary import stream_label
 from gapwatch.service.nps import NpsChart
 
-__all__ = ["GRACE_DAYS", "count_false_alarms", "score_incidents", "top_segment"]
+__all__ = [
+    "GRACE_DAYS", "NPS_WINDOW_DAYS", "count_false_alarms", "count_nps_false_alarms", "nps_showed",
+    "score_incidents", "top_segment",
+]
 
 GRACE_DAYS = 7
+NPS_WINDOW_DAYS = 28  # survey answers come at the end of journeys that take weeks: allow four more
 
 
 def _day(text: str) -> dt.date:
@@ -78,9 +88,30 @@ def score_incidents(
             detected_by=(f"{stream_label((first.moment, first.segment, first.metric))} ({first.chart})"
                          if first else ""),
             delay_days=(first.period - start).days if first else None,
-            nps_day=nps.first_drop(start) if nps else None,
+            nps_day=nps_showed(nps, start, _day(inc["end"])) if nps else None,
         ))
     return lines
+
+
+def _in_window(week: dt.date, start: dt.date, end: dt.date) -> bool:
+    return start <= week <= end + dt.timedelta(days=NPS_WINDOW_DAYS)
+
+
+def nps_showed(nps: NpsChart, start: dt.date, end: dt.date) -> dt.date | None:
+    """Day the first NPS drop was known in a week starting in [start, end + NPS_WINDOW_DAYS], or None."""
+    for week, known, flag in zip(nps.weeks, nps.known_on, nps.drop, strict=True):
+        if flag and _in_window(week, start, end):
+            return known
+    return None
+
+
+def count_nps_false_alarms(nps: NpsChart | None, incidents: Sequence[dict[str, Any]]) -> int:
+    """NPS drops in weeks that start outside every incident's window."""
+    if nps is None:
+        return 0
+    windows = [(_day(i["start"]), _day(i["end"])) for i in incidents]
+    return sum(bool(flag) and not any(_in_window(week, a, b) for a, b in windows)
+               for week, flag in zip(nps.weeks, nps.drop, strict=True))
 
 
 def count_false_alarms(result: MonitorResult, incidents: Sequence[dict[str, Any]]) -> int:
