@@ -4,9 +4,10 @@
     .venv/bin/python bench/ingest.py --rows 10000000 --memory  # peak RSS of ingesting 10M rows
 
 The file is an `orders` export (the default mapping's columns), generated with a fixed
-seed in bench/out/ unless --file names one (e.g. `gapwatch simulate` output). Both timings
-run in the same process, one after the other, on fresh stores in the same folder, so the
-machine's load affects both alike. Figures are printed, never asserted.
+seed in bench/out/ unless --file names one (e.g. `gapwatch simulate` output). Both sides run
+in the same process on fresh stores in the same folder, alternated `--repeat` times, so the
+machine's load affects both alike; best and median wall time and the median CPU time (all
+threads) are printed for both. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,48 +69,62 @@ def generate(rows: int, path: Path, seed: int = 7) -> Path:
     return path
 
 
-def time_gapwatch(file: Path, folder: Path, chunk_rows: int) -> tuple[float, int]:
-    """Seconds to ingest ``file`` into a fresh workspace, and experiences accepted."""
+def time_gapwatch(file: Path, folder: Path, chunk_rows: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds (all threads) to ingest ``file`` into a fresh workspace; experiences accepted."""
     from gapwatch.service.ingest import ingest_file
     from gapwatch.workspace import Workspace, init_workspace
 
     init_workspace(folder, force=True)
     with Workspace.open(folder) as ws:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = ingest_file(ws, file, "orders", chunk_rows=chunk_rows)
-        seconds = time.perf_counter() - started
-    return seconds, result.accepted
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return seconds, cpu, result.accepted
 
 
-def time_duckdb(file: Path, folder: Path) -> tuple[float, int]:
-    """Seconds for DuckDB's own `read_csv` (type inference included) into a table of a fresh file."""
+def time_duckdb(file: Path, folder: Path) -> tuple[float, float, int]:
+    """Wall and CPU seconds of DuckDB's own `read_csv` (types inferred) into a table of a fresh file; rows."""
     db = folder / "bare.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     con.execute(f"CREATE TABLE orders AS SELECT * FROM read_csv('{file}')")
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     rows = con.execute("SELECT count(*) FROM orders").fetchall()[0][0]
     con.close()
-    return seconds, int(rows)
+    return seconds, cpu, int(rows)
 
 
 def speed(args: argparse.Namespace, file: Path) -> None:
+    """Alternate the two sides ``--repeat`` times (the machine's load hits both alike)."""
+    bare: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    bare_n = ours_n = 0
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-        runs = []
-        for _ in range(args.repeat):
-            bare_s, bare_n = time_duckdb(file, Path(tmp))
-            ours_s, ours_n = time_gapwatch(file, Path(tmp) / "ws", args.chunk_rows)
-            runs.append((bare_s, ours_s))
-        bare_s = min(r[0] for r in runs)
-        ours_s = min(r[1] for r in runs)
+        for i in range(args.repeat):
+            sides = [("bare", bare), ("ours", ours)]
+            for name, runs in sides if i % 2 == 0 else sides[::-1]:
+                if name == "bare":
+                    wall, cpu, bare_n = time_duckdb(file, Path(tmp))
+                else:
+                    wall, cpu, ours_n = time_gapwatch(file, Path(tmp) / "ws", args.chunk_rows)
+                runs.append((wall, cpu))
     print(
         f"file: {file} ({file.stat().st_size / 1e6:.0f} MB, {bare_n:,} rows); cpus: {os.cpu_count()}; "
-        f"load average: {os.getloadavg()[0]:.1f}"
+        f"runs: {args.repeat} of each, alternated; load average: {os.getloadavg()[0]:.1f}"
     )
-    print(f"duckdb read_csv + insert : {bare_s:6.2f} s  {bare_n / bare_s:12,.0f} rows/s")
-    print(f"gapwatch ingest          : {ours_s:6.2f} s  {ours_n / ours_s:12,.0f} events/s")
-    print(f"ratio (gapwatch / duckdb): {(ours_n / ours_s) / (bare_n / bare_s):.2f}   (goal: >= 0.5)")
+    head = f"{'best s':>7} {'median s':>9} {'best rows/s':>12} {'median rows/s':>14} {'CPU s (median)':>15}"
+    print(f"{'':26} {head}")
+    for label, runs, n in (("duckdb read_csv + insert", bare, bare_n), ("gapwatch ingest", ours, ours_n)):
+        walls = [r[0] for r in runs]
+        best, med = min(walls), statistics.median(walls)
+        cpu = statistics.median(r[1] for r in runs)
+        print(f"{label:26} {best:7.2f} {med:9.2f} {n / best:12,.0f} {n / med:14,.0f} {cpu:15.2f}")
+    best = (ours_n / min(r[0] for r in ours)) / (bare_n / min(r[0] for r in bare))
+    med = (ours_n / statistics.median(r[0] for r in ours)) / (bare_n / statistics.median(r[0] for r in bare))
+    cpu = statistics.median(r[1] for r in bare) / statistics.median(r[1] for r in ours)
+    print(f"ratio (gapwatch / duckdb events/s): best {best:.2f}, median {med:.2f}, by CPU time {cpu:.2f}")
+    print("(goal: >= 0.5)")
 
 
 def memory(args: argparse.Namespace, file: Path) -> None:
@@ -117,7 +133,7 @@ def memory(args: argparse.Namespace, file: Path) -> None:
         here, ws = str(Path(__file__).parent), str(Path(tmp) / "ws")
         code = (
             f"import sys; from pathlib import Path; sys.path.insert(0, {here!r}); import ingest as b; "
-            f"s, n = b.time_gapwatch(Path({str(file)!r}), Path({ws!r}), {args.chunk_rows}); "
+            f"s, _, n = b.time_gapwatch(Path({str(file)!r}), Path({ws!r}), {args.chunk_rows}); "
             "print(f'{n} {s:.2f}')"
         )
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -138,7 +154,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--file", type=Path, help="an existing orders CSV instead of a generated one")
     parser.add_argument("--chunk-rows", type=int, default=500_000)
-    parser.add_argument("--repeat", type=int, default=1, help="runs of each; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each, alternated (best and median)")
     parser.add_argument("--memory", action="store_true", help="measure peak RSS (in a subprocess)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -258,3 +259,31 @@ def test_identities_hold_the_only_real_ids(tmp_path: Path, store: DuckDBStore) -
     assert ids == [{"customer_id": "C1", "customer_key": store.pseudonym("C1"), "kind": "customer"}]
     config = default_config()
     assert config.sources["orders"].customer_id is not None
+
+
+def test_read_ahead_keeps_order_raises_where_the_reader_failed_and_stops_on_close() -> None:
+    chunks = [ingest_readers.Chunk(pa.table({"x": [i]}), [], i) for i in range(3)]
+
+    def failing() -> Iterator[ingest_readers.Chunk]:
+        yield from chunks
+        raise ingest_readers.UnreadableFile("broken at the end")
+
+    got = []
+    with pytest.raises(ingest_readers.UnreadableFile, match="broken at the end"):
+        for chunk in ingest_readers.read_ahead(failing()):
+            got.append(chunk.position)
+    assert got == [0, 1, 2]
+
+    closed = []
+
+    def endless() -> Iterator[ingest_readers.Chunk]:
+        try:
+            while True:
+                yield chunks[0]
+        finally:
+            closed.append(True)
+
+    ahead = ingest_readers.read_ahead(endless())
+    assert next(ahead).position == 0
+    ahead.close()  # joins the reader thread, which closes the source
+    assert closed == [True]

@@ -105,7 +105,7 @@ def _scored(job: IngestJob, mapped: str) -> str:
         "|| strftime(period, '%Y-%m-%d') || ' (neither for the segment nor for ''all'')'"
     )
     return (
-        f"SELECT * EXCLUDE (code, message, x_adequate, x_desired, x_direction), "
+        f"SELECT * EXCLUDE (code, message, x_id, x_adequate, x_desired, x_direction), "
         f"CASE WHEN code IS NULL AND x_id IS NULL THEN {no_exp} ELSE code END AS code, "
         f"CASE WHEN code IS NULL AND x_id IS NULL THEN {no_exp_msg} ELSE message END AS message, "
         f"x_id AS expectation_id, {stage} AS stage, {silo} AS silo, x_desired AS desired, "
@@ -147,17 +147,22 @@ def write_chunk(
 
 
 def _pseudonymise(con: Any, prep: PreparedIngest, pads: tuple[bytes, bytes], now: dt.datetime) -> None:
-    """Key every distinct id of the chunk once; record the new ones in ``identities``."""
+    """Key every distinct id of the chunk once; record the new ones in ``identities``.
+
+    An id already in ``identities`` takes its stored key (the key is a function of the id
+    and the workspace secret, so it is the same); only new ids pay for the two SHA-256 of
+    the HMAC, which the ``CASE`` evaluates for them alone.
+    """
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE __gw_keys AS SELECT id, kind, {hmac_sql('id', KEY_CHARS)} AS key "
-        f"FROM ({prep.ids})",
+        "CREATE OR REPLACE TEMP TABLE __gw_keys AS "
+        f"WITH ids AS ({prep.ids}), "
+        "known AS (SELECT customer_id AS id, kind, min(customer_key) AS key FROM identities "
+        "WHERE customer_id IN (SELECT id FROM ids) GROUP BY ALL) "
+        f"SELECT ids.id, ids.kind, coalesce(known.key, {hmac_sql('ids.id', KEY_CHARS)}) AS key, "
+        "known.key IS NULL AS new FROM ids LEFT JOIN known ON known.id = ids.id AND known.kind = ids.kind",
         {"ipad": pads[0], "opad": pads[1]},
     )
-    con.execute(
-        "INSERT INTO identities SELECT k.key, k.id, k.kind, $now FROM __gw_keys k WHERE NOT EXISTS "
-        "(SELECT 1 FROM identities i WHERE i.customer_key = k.key AND i.kind = k.kind)",
-        {"now": now},
-    )
+    con.execute("INSERT INTO identities SELECT key, id, kind, $now FROM __gw_keys WHERE new", {"now": now})
 
 
 # Rows that are not plainly new: an event id seen twice in the chunk, or already stored.

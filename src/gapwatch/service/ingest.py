@@ -126,7 +126,7 @@ def _run(
     result = IngestResult(job.source_name, job.file)
     with progress_bar(job.file, total, show_progress) as advance:
         try:
-            for chunk in chunks:
+            for chunk in readers.read_ahead(chunks):
                 if chunk.malformed:
                     result.counts.add(store.write_malformed(job, chunk.malformed))
                 if chunk.table.num_rows:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,3 +256,50 @@ def table_chunks(table: pa.Table, chunk_rows: int) -> Iterator[Chunk]:
         part = table.slice(start, chunk_rows)
         numbers = np.arange(start + 1, start + part.num_rows + 1, dtype=np.int64)
         yield Chunk(_with_rows(part, numbers), [], start + part.num_rows)
+
+
+def read_ahead(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """Yield ``chunks`` while a thread already parses the next ``depth`` of them.
+
+    Parsing (Arrow, which releases the GIL) then overlaps the store's work on the current
+    chunk instead of following it. Memory grows by ``depth`` chunks. An error of the reader
+    is raised here, at the chunk where it happened; closing this generator stops the thread.
+    """
+    box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not put(("chunk", chunk)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="gapwatch-ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = box.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
