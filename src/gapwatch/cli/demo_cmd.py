@@ -10,7 +10,7 @@ import click
 from gapwatch.cli.common import emit_json, fail, json_option
 
 # The same as gapwatch.service.demo.default_size(), kept here so that --help imports nothing heavy.
-CUSTOMERS, DAYS, SEED = 100_000, 180, 42
+CUSTOMERS, DAYS, SEED = 150_000, 180, 42
 
 
 @click.command("demo")

@@ -36,7 +36,7 @@ GRACE_DAYS = 7
 AFFECTED = ("customers", "customers_missed", "customers_missed_answered")  # truth.json, per incident
 SOURCES_DIR = "sources"
 REPORT_FILE = "report.html"
-DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED = 100_000, 180, 42
+DEFAULT_CUSTOMERS, DEFAULT_DAYS, DEFAULT_SEED = 150_000, 180, 42
 
 Step = Callable[[str], None]
 
