@@ -38,7 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     capture.setattr(sys, "stdout", out)
     capture.setattr(sys, "stderr", err)
     try:
-        main(["demo", "--dir", str(folder), "--customers", "4000", "--days", "120", "--seed", "3", "--json"])
+        main(["demo", "--dir", str(folder), "--customers", "2700", "--days", "120", "--seed", "3", "--json"])
     finally:
         capture.undo()
     return folder, json.loads(out.getvalue().strip().splitlines()[-1]), err.getvalue()

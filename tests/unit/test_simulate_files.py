@@ -23,7 +23,7 @@ START = dt.date(2025, 1, 6)
 @pytest.fixture(scope="module")
 def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("world")
-    write_world(simulate(customers=20000, days=150, seed=5, start=START, incidents=5), out)
+    write_world(simulate(customers=13000, days=150, seed=5, start=START, incidents=5), out)
     return out
 
 
