@@ -15,7 +15,7 @@ otherwise the classic chart.  The reason is stated in ``ChartResult.reason``.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -29,6 +29,14 @@ from gapwatch.stats.distributions import chi2_sf
 __all__ = ["AttributeChart"]
 
 Laney = bool | Literal["auto"]
+
+
+class _Unit(NamedTuple):
+    """Per-point centre, standard error and standardised rate (rate scale, no Laney factor)."""
+
+    center: FloatArray
+    se: FloatArray
+    z: FloatArray
 
 
 class AttributeChart:
@@ -83,61 +91,124 @@ class AttributeChart:
         )
 
     # ---------------------------------------------------------------- input
-    def _prepare(self, counts: ArrayLike, sizes: ArrayLike | None) -> tuple[FloatArray, FloatArray]:
-        x = as_matrix(counts, "counts")
-        n = np.ones_like(x) if sizes is None or self.kind == "c" else as_matrix(sizes, "sizes")
-        n = np.broadcast_to(n, x.shape).astype(float)
-        n = np.where(np.isnan(x), np.nan, n)
-        x = np.where(np.isnan(n) | (n == 0), np.nan, x)  # a period with no experiences has no point
+    def _prepare(
+        self, counts: ArrayLike, sizes: ArrayLike | None
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Counts, sizes and rates (count/size) as (S, T) arrays; NaN where there is no point."""
+        # inputs are copied only when written to (count charts plot the counts: copied)
+        x = as_matrix(counts, "counts", copy=not self.per_unit)
+        own_n = True
+        if sizes is None or self.kind == "c":
+            n = np.ones_like(x)
+        else:
+            n = as_matrix(sizes, "sizes", copy=False)
+            own_n = False
+            if n.shape != x.shape:
+                n, own_n = np.broadcast_to(n, x.shape).astype(float), True
+        missing = np.isnan(x)
+        if missing.any():
+            n = n if own_n else n.copy()
+            n[missing] = np.nan
+        empty = np.isnan(n) | (n == 0)
+        if empty.any():
+            x = x.copy() if self.per_unit else x
+            x[empty] = np.nan  # a period with no experiences has no point
         if np.any(x < 0):
             raise ValueError("counts must not be negative")
         if np.any(n < 0):
             raise ValueError("sizes must not be negative")
         if self.binomial and np.any(x > n):
             raise ValueError("a count is above its size")
-        return x, n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = x / n
+        return x, n, rate
 
     def _unit_var(self, rbar: FloatArray) -> FloatArray:
         return np.asarray(rbar * (1.0 - rbar) if self.binomial else rbar, dtype=float)
 
+    def _unit(self, rbar: FloatArray, n: FloatArray, rate: FloatArray) -> _Unit:
+        """Centre, standard error and standardised rate per point, on the rate scale.
+
+        Per-stream values are repeated over the periods first: arithmetic between
+        contiguous arrays is several times faster than against an (S, 1) broadcast.
+        """
+        t = n.shape[1]
+        center = np.repeat(rbar[:, None], t, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            se = np.repeat(self._unit_var(rbar)[:, None], t, axis=1)
+            se /= n
+            np.sqrt(se, out=se)
+            z = rate - center
+            z /= se
+        return _Unit(center, se, z)
+
     # ---------------------------------------------------------------- estimation
     def _estimate(
-        self, x: FloatArray, n: FloatArray, mask: BoolArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray]:
-        xs = np.where(mask, x, 0.0).sum(axis=1)
-        ns = np.where(mask, n, 0.0).sum(axis=1)
+        self, x: FloatArray, n: FloatArray, rate: FloatArray, mask: BoolArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, _Unit]:
+        """Centre, limit factor, sigma_z, dispersion p-value, Laney use and the unit arrays."""
+        if mask.all():
+            xs, ns = x.sum(axis=1), n.sum(axis=1)
+        else:
+            xs, ns = np.where(mask, x, 0.0).sum(axis=1), np.where(mask, n, 0.0).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            rbar = np.where(ns > 0, xs / ns, np.nan)
-            se = np.sqrt(self._unit_var(rbar)[:, None] / n)
-            z = np.where(se > 0, (x / n - rbar[:, None]) / se, np.nan)
+            rbar = np.asarray(np.where(ns > 0, xs / ns, np.nan), dtype=float)
+        unit = self._unit(rbar, n, rate)
+        positive = unit.se > 0
+        z = unit.z if positive.all() else np.where(positive, unit.z, np.nan)
         ok = mask & ~np.isnan(z)
         sigma_z = mr_bar(z, ok, self.mr, self.constants) / d2(2, self.constants)
-        m = ok.sum(axis=1)
-        p_disp = chi2_sf(np.where(ok, z * z, 0.0).sum(axis=1), m - 1)
+        all_ok = bool(ok.all())
+        m = np.full(x.shape[0], x.shape[1]) if all_ok else ok.sum(axis=1)
+        zz = z * z
+        p_disp = chi2_sf((zz if all_ok else np.where(ok, zz, 0.0)).sum(axis=1), m - 1)
         if self.laney == "auto":
             use = (p_disp < self.alpha) & (sigma_z > 1.0)
         else:
             use = np.full(x.shape[0], bool(self.laney)) & ~np.isnan(sigma_z)
         factor = np.asarray(np.where(use, sigma_z, 1.0), dtype=float)
-        return np.asarray(rbar, dtype=float), factor, sigma_z, p_disp, np.asarray(use, dtype=bool)
+        return rbar, factor, sigma_z, p_disp, np.asarray(use, dtype=bool), unit
 
     def _limits(
-        self, x: FloatArray, n: FloatArray, rbar: FloatArray, factor: FloatArray
-    ) -> tuple[FloatArray, ...]:
-        scale = np.ones_like(n) if self.per_unit else n
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = x / n * scale
-            se = np.sqrt(self._unit_var(rbar)[:, None] / n) * factor[:, None] * scale
-        center = np.where(np.isnan(n), np.nan, rbar[:, None] * scale)
-        lcl = np.maximum(center - self.L * se, 0.0)
-        ucl = center + self.L * se
-        if self.binomial:
-            ucl = np.minimum(ucl, scale)
-        return stat, center, se, lcl, ucl
+        self,
+        x: FloatArray,
+        n: FloatArray,
+        rate: FloatArray,
+        rbar: FloatArray,
+        factor: FloatArray,
+        unit: _Unit | None = None,
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray | None]:
+        """Statistic, centre, se, limits and (when known) the standardised statistic.
 
-    def _beyond(self, x: FloatArray, n: FloatArray, mask: BoolArray) -> BoolArray:
-        rbar, factor, *_ = self._estimate(x, n, mask)
-        stat, _, _, lcl, ucl = self._limits(x, n, rbar, factor)
+        Count charts (np, c) plot the count itself; their zones come from the rate scale,
+        so a count chart flags exactly what the rate chart of the same data flags.
+        """
+        if unit is None:
+            unit = self._unit(rbar, n, rate)
+        center, se = unit.center, unit.se
+        z: FloatArray | None = unit.z
+        if not np.all(factor == 1.0):  # Laney: z is recomputed from the widened se
+            se, z = se * factor[:, None], None
+        if self.per_unit:
+            stat = rate
+            missing = np.isnan(n)
+            if missing.any():
+                center = np.where(missing, np.nan, center)
+        else:
+            with np.errstate(invalid="ignore"):  # size 0: no point, inf·0
+                stat, center, se = x, center * n, se * n
+        lcl = np.multiply(se, -self.L)  # center - L·se, in place
+        lcl += center
+        np.maximum(lcl, 0.0, out=lcl)
+        ucl = np.multiply(se, self.L)
+        ucl += center
+        if self.binomial:
+            np.minimum(ucl, 1.0 if self.per_unit else n, out=ucl)
+        return stat, center, se, lcl, ucl, z
+
+    def _beyond(self, x: FloatArray, n: FloatArray, rate: FloatArray, mask: BoolArray) -> BoolArray:
+        rbar, factor, *_, unit = self._estimate(x, n, rate, mask)
+        stat, _, _, lcl, ucl, _ = self._limits(x, n, rate, rbar, factor, unit)
         return np.asarray((stat > ucl) | (stat < lcl), dtype=bool)
 
     # ---------------------------------------------------------------- public
@@ -160,24 +231,42 @@ class AttributeChart:
         exclude : indices or bool mask, optional
             Points left out of the estimate (still judged).
         """
-        x, n = self._prepare(counts, sizes)
+        self._fit(*self._prepare(counts, sizes), baseline, exclude)
+        return self
+
+    def _fit(
+        self,
+        x: FloatArray,
+        n: FloatArray,
+        rate: FloatArray,
+        baseline: ArrayLike | int | None,
+        exclude: ArrayLike | None,
+    ) -> _Unit:
+        """``fit`` on prepared arrays; returns the unit arrays of the final estimate."""
         mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
         if self.revise:
-            mask = revise_baseline(mask, lambda m: self._beyond(x, n, m))
-        rbar, factor, sigma_z, p_disp, use = self._estimate(x, n, mask)
+            mask = revise_baseline(mask, lambda m: self._beyond(x, n, rate, m))
+        rbar, factor, sigma_z, p_disp, use, unit = self._estimate(x, n, rate, mask)
         self._center, self._factor, self._sigma_z = rbar, factor, sigma_z
         self._p_dispersion, self._use_laney, self._baseline = p_disp, use, mask
-        self._reason = [self._explain(i) for i in range(x.shape[0])]
+        if self.laney == "auto":
+            self._reason = [self._explain(i) for i in range(x.shape[0])]
+        else:
+            texts = [self._explain_configured(False), self._explain_configured(True)]
+            self._reason = [texts[u] for u in use.tolist()]
         self._buffer = None
-        return self
+        return unit
 
     def _name(self, use: bool) -> str:
         return f"{self.kind}prime" if use else self.kind
 
+    def _explain_configured(self, use: bool) -> str:
+        return f"{self._name(use)} chart as configured"
+
     def _explain(self, i: int) -> str:
         sz, p = self._sigma_z[i], self._p_dispersion[i]
         if self.laney != "auto":
-            return f"{self._name(bool(self._use_laney[i]))} chart as configured"
+            return self._explain_configured(bool(self._use_laney[i]))
         if self._use_laney[i]:
             return (
                 f"Laney {self.kind}′: between-period variation is {sz:.2f}× the "
@@ -192,15 +281,36 @@ class AttributeChart:
         """Judge points against the frozen limits (phase II); shape (S, T) like ``fit``'s."""
         if self._center.size == 0:
             raise RuntimeError("fit the chart first")
-        x, n = self._prepare(counts, sizes)
-        stat, center, se, lcl, ucl = self._limits(x, n, self._center, self._factor)
-        signals = evaluate_rules(stat, center, se, lcl, ucl, self._rules)
+        return self._judge(*self._prepare(counts, sizes))
+
+    def _judge(
+        self,
+        x: FloatArray,
+        n: FloatArray,
+        rate: FloatArray,
+        unit: _Unit | None = None,
+        live: bool = False,
+    ) -> ChartResult:
+        """Limits and flags of prepared points; ``live``: one period through the rule buffer."""
+        stat, center, se, lcl, ucl, z = self._limits(x, n, rate, self._center, self._factor, unit)
+        if live:
+            if self._buffer is None:
+                self._buffer = RuleBuffer(x.shape[0], self._rules)
+            col = [a[:, 0] for a in (stat, center, se, lcl, ucl)]
+            flags = self._buffer.push(*col, z=None if z is None else z[:, 0])
+            signals = {k: v[:, None] for k, v in flags.items()}
+        else:
+            signals = evaluate_rules(stat, center, se, lcl, ucl, self._rules, z=z)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
+        missing = np.isnan(x)
+        if missing.any():
+            lcl, ucl = np.where(missing, np.nan, lcl), np.where(missing, np.nan, ucl)
+        names = np.array([self._name(False), self._name(True)])
         return ChartResult(
-            chart=np.array([self._name(bool(u)) for u in self._use_laney]),
+            chart=names[self._use_laney.astype(np.intp)],
             center=center,
-            lcl=np.where(np.isnan(x), np.nan, lcl),
-            ucl=np.where(np.isnan(x), np.nan, ucl),
+            lcl=lcl,
+            ucl=ucl,
             statistic=stat,
             signals=signals,
             sigma=np.full(x.shape[0], np.nan),
@@ -217,20 +327,17 @@ class AttributeChart:
         exclude: ArrayLike | None = None,
     ) -> ChartResult:
         """``fit`` on the baseline points, then ``judge`` every point (phase I and II)."""
-        return self.fit(counts, sizes, baseline, exclude).judge(counts, sizes)
+        data = self._prepare(counts, sizes)
+        unit = self._fit(*data, baseline, exclude)
+        return self._judge(*data, unit)
 
     def update(self, counts: ArrayLike, sizes: ArrayLike | None = None) -> ChartResult:
         """Judge one new period for every stream (arrays of shape (S,)), keeping rule state.
 
         A stream with NaN count (or size 0) has no point this period; its run-rule state is kept.
         """
+        if self._center.size == 0:
+            raise RuntimeError("fit the chart first")
         x1 = np.asarray(counts, dtype=float).reshape(-1, 1)
         n1 = None if sizes is None else np.asarray(sizes, dtype=float).reshape(-1, 1)
-        res = self.judge(x1, n1)
-        if self._buffer is None:
-            self._buffer = RuleBuffer(x1.shape[0], self._rules)
-        flags = self._buffer.push(
-            res.statistic[:, 0], res.center[:, 0], res.extra["se"][:, 0], res.lcl[:, 0], res.ucl[:, 0]
-        )
-        res.signals = {k: v[:, None] for k, v in flags.items()}
-        return res
+        return self._judge(*self._prepare(x1, n1), live=True)

@@ -14,15 +14,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["BoolArray", "ChartResult", "FloatArray", "as_matrix", "baseline_mask", "per_stream"]
+__all__ = ["BoolArray", "ChartResult", "FloatArray", "as_matrix", "baseline_mask", "per_point", "per_stream"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
-def as_matrix(values: ArrayLike, name: str = "values") -> FloatArray:
-    """A float array of shape (S, T); a 1-D input is one stream."""
-    arr = np.array(values, dtype=float)
+def as_matrix(values: ArrayLike, name: str = "values", copy: bool = True) -> FloatArray:
+    """A float array of shape (S, T); a 1-D input is one stream.
+
+    ``copy=False`` may return the input itself (for arrays only read).
+    """
+    arr = np.array(values, dtype=float) if copy else np.asarray(values, dtype=float)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
@@ -35,6 +38,14 @@ def per_stream(value: ArrayLike | None, n_streams: int, default: float = np.nan)
     if value is None:
         return np.full(n_streams, default)
     return np.broadcast_to(np.asarray(value, dtype=float), (n_streams,)).copy()
+
+
+def per_point(values: FloatArray, like: FloatArray, missing: BoolArray | None = None) -> FloatArray:
+    """A per-stream value (S,) repeated over the periods, NaN where ``like`` is NaN (``missing``)."""
+    missing = np.isnan(like) if missing is None else missing
+    if missing.any():
+        return np.where(missing, np.nan, values[:, None])
+    return np.repeat(values[:, None], like.shape[1], axis=1)
 
 
 def baseline_mask(

@@ -133,17 +133,29 @@ class BernoulliCUSUM:
         """B_t per (stream, experience)."""
         x = as_matrix(events)
         s, t = x.shape
+        missing = np.isnan(x)
+        gaps = np.asarray(missing.any(axis=0), dtype=bool)
+        xt = np.ascontiguousarray(x.T)  # period-major: each step reads and writes contiguous rows
+        miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
+        stat_t = np.empty_like(xt)
         b = np.zeros(s)
-        stat: FloatArray = np.full((s, t), np.nan)
         for j in range(t):
-            obs = ~np.isnan(x[:, j])
-            b = np.where(obs, np.maximum(0.0, b + np.where(obs, x[:, j], 0.0) - self._gamma), b)
-            stat[:, j] = np.where(obs, b, np.nan)
-        obs_all = ~np.isnan(x)
+            row = stat_t[j]
+            np.add(b, xt[j], out=row)  # B = max(0, B + X - γ); a missing point keeps B
+            row -= self._gamma
+            np.maximum(0.0, row, out=row)
+            if gaps[j]:
+                assert miss_t is not None
+                np.copyto(row, b, where=miss_t[j])
+            b = row
+        stat: FloatArray = stat_t.T.copy()
+        if gaps.any():
+            stat[missing] = np.nan
+        obs_all = ~missing
         ucl = np.where(obs_all, self._h[:, None], np.nan)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
-            chart=np.array(["bcusum"] * s),
+            chart=np.full(s, "bcusum"),
             center=np.where(obs_all, 0.0, np.nan),
             lcl=np.full((s, t), np.nan),
             ucl=ucl,
@@ -152,11 +164,18 @@ class BernoulliCUSUM:
             sigma=np.full(s, np.nan),
             baseline=base,
             extra={"p0": self._p0.copy(), "gamma": self._gamma.copy(), "h": self._h.copy()},
-            reason=[
-                f"Bernoulli CUSUM per experience: p0={p:.4g}, detects odds ×{self.odds_ratio}, h={h:.3g}"
-                for p, h in zip(self._p0, self._h, strict=True)
-            ],
+            reason=self._reasons(),
         )
+
+    def _reasons(self) -> list[str]:
+        texts: dict[tuple[float, float], str] = {}  # one text per distinct (p0, h)
+        for key in zip(self._p0.tolist(), self._h.tolist(), strict=True):
+            if key not in texts:
+                p, h = key
+                texts[key] = (
+                    f"Bernoulli CUSUM per experience: p0={p:.4g}, detects odds ×{self.odds_ratio}, h={h:.3g}"
+                )
+        return [texts[key] for key in zip(self._p0.tolist(), self._h.tolist(), strict=True)]
 
     def fit_judge(
         self, events: ArrayLike, baseline: ArrayLike | int | None = None, exclude: ArrayLike | None = None

@@ -64,59 +64,95 @@ class CUSUM:
         sigma: ArrayLike | None = None,
     ) -> CUSUM:
         """μ0 and σ (of one observation) per stream: given, else baseline mean and MR̄/d2."""
-        x = as_matrix(values)
-        cnt = np.ones_like(x) if n is None else np.broadcast_to(as_matrix(n), x.shape).astype(float)
-        mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
-        s = x.shape[0]
-        w = np.where(mask, cnt, 0.0).sum(axis=1)
-        mu = np.where(mask, x * cnt, 0.0).sum(axis=1) / np.where(w > 0, w, np.nan)
-        with np.errstate(invalid="ignore"):
-            sd = mr_bar(x * np.sqrt(cnt), mask, self.mr, self.constants) / d2(2, self.constants)
-        tgt, sig = per_stream(target, s), per_stream(sigma, s)
-        self._mu = np.where(np.isnan(tgt), mu, tgt)
-        self._sigma = np.where(np.isnan(sig), sd, sig)
-        self._baseline = mask
-        self._cp, self._cm = np.full(s, self.fir), np.full(s, self.fir)
+        self._fit(*self._prepare(values, n), baseline, exclude, target, sigma)
         return self
 
-    def _run(self, values: ArrayLike, n: ArrayLike | None, cp: FloatArray, cm: FloatArray) -> ChartResult:
+    @staticmethod
+    def _prepare(values: ArrayLike, n: ArrayLike | None) -> tuple[FloatArray, FloatArray | None]:
+        x = as_matrix(values)
+        return x, None if n is None else np.broadcast_to(as_matrix(n), x.shape).astype(float)
+
+    def _fit(
+        self,
+        x: FloatArray,
+        cnt: FloatArray | None,
+        baseline: ArrayLike | int | None,
+        exclude: ArrayLike | None,
+        target: ArrayLike | None,
+        sigma: ArrayLike | None,
+    ) -> None:
+        mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
+        s = x.shape[0]
+        tgt, sig = per_stream(target, s), per_stream(sigma, s)
+        self._mu, self._sigma = tgt, sig
+        if np.isnan(tgt).any():  # estimates only where no value is given
+            ones = np.ones(x.shape) if cnt is None else cnt
+            w = np.where(mask, ones, 0.0).sum(axis=1)
+            mu = np.where(mask, x * ones, 0.0).sum(axis=1) / np.where(w > 0, w, np.nan)
+            self._mu = np.where(np.isnan(tgt), mu, tgt)
+        if np.isnan(sig).any():
+            with np.errstate(invalid="ignore"):
+                scaled = x if cnt is None else x * np.sqrt(cnt)
+                sd = mr_bar(scaled, mask, self.mr, self.constants) / d2(2, self.constants)
+            self._sigma = np.where(np.isnan(sig), sd, sig)
+        self._baseline = mask
+        self._cp, self._cm = np.full(s, self.fir), np.full(s, self.fir)
+
+    def _run(self, x: FloatArray, cnt: FloatArray | None, cp: FloatArray, cm: FloatArray) -> ChartResult:
         if self._mu.size == 0:
             raise RuntimeError("fit the chart first")
-        x = as_matrix(values)
-        cnt = np.ones_like(x) if n is None else np.broadcast_to(as_matrix(n), x.shape).astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            y = (x - self._mu[:, None]) * np.sqrt(cnt) / self._sigma[:, None]
         s, t = x.shape
-        up, lo = np.full((s, t), np.nan), np.full((s, t), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y = x - np.repeat(self._mu[:, None], t, axis=1)  # standardised points, in place
+            if cnt is not None:
+                y *= np.sqrt(cnt)
+            y /= np.repeat(self._sigma[:, None], t, axis=1)
+        missing = np.isnan(y)
+        gaps = np.asarray(missing.any(axis=0), dtype=bool)
+        yt = np.ascontiguousarray(y.T)  # period-major: each step reads and writes contiguous rows
+        miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
+        up_t, lo_t = np.empty_like(yt), np.empty_like(yt)
+        cp, cm = cp.copy(), cm.copy()
         for j in range(t):
-            obs = ~np.isnan(y[:, j])
-            yj = np.where(obs, y[:, j], 0.0)
-            cp = np.where(obs, np.maximum(0.0, cp + yj - self.k), cp)
-            cm = np.where(obs, np.maximum(0.0, cm - yj - self.k), cm)
-            up[:, j], lo[:, j] = np.where(obs, cp, np.nan), np.where(obs, cm, np.nan)
+            yj, up, lo = yt[j], up_t[j], lo_t[j]
+            np.add(cp, yj, out=up)  # C+ = max(0, C+ + y - k), C- = max(0, C- - y - k)
+            up -= self.k
+            np.maximum(0.0, up, out=up)
+            np.subtract(cm, yj, out=lo)
+            lo -= self.k
+            np.maximum(0.0, lo, out=lo)
+            if gaps[j]:  # a missing point leaves both sums as they were
+                assert miss_t is not None
+                np.copyto(up, cp, where=miss_t[j])
+                np.copyto(lo, cm, where=miss_t[j])
+            cp, cm = up, lo
             if self.reset:
                 cp = np.where(cp > self.h, 0.0, cp)
                 cm = np.where(cm > self.h, 0.0, cm)
-        self._cp, self._cm = cp, cm
-        obs_all = ~np.isnan(y)
+        self._cp, self._cm = cp.copy(), cm.copy()
+        up_all, lo_all = up_t.T.copy(), lo_t.T.copy()
+        if gaps.any():
+            up_all[missing] = np.nan
+            lo_all[missing] = np.nan
+        obs_all = ~missing
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
-            chart=np.array(["cusum"] * s),
+            chart=np.full(s, "cusum"),
             center=np.where(obs_all, 0.0, np.nan),
             lcl=np.full((s, t), np.nan),
             ucl=np.where(obs_all, self.h, np.nan),
-            statistic=up,
-            signals={"cusum-upper": np.asarray(up > self.h), "cusum-lower": np.asarray(lo > self.h)},
+            statistic=up_all,
+            signals={"cusum-upper": np.asarray(up_all > self.h), "cusum-lower": np.asarray(lo_all > self.h)},
             sigma=self._sigma.copy(),
             baseline=base,
-            extra={"statistic_lower": lo},
+            extra={"statistic_lower": lo_all},
             reason=[f"tabular CUSUM k={self.k}, h={self.h}" + (f", FIR {self.fir}" if self.fir else "")] * s,
         )
 
     def judge(self, values: ArrayLike, n: ArrayLike | None = None) -> ChartResult:
         """Run both sums from the head start over ``values`` (S, T)."""
         s = self._mu.size
-        return self._run(values, n, np.full(s, self.fir), np.full(s, self.fir))
+        return self._run(*self._prepare(values, n), np.full(s, self.fir), np.full(s, self.fir))
 
     def fit_judge(
         self,
@@ -128,10 +164,12 @@ class CUSUM:
         sigma: ArrayLike | None = None,
     ) -> ChartResult:
         """``fit`` then ``judge`` the same data."""
-        return self.fit(values, n, baseline, exclude, target, sigma).judge(values, n)
+        x, cnt = self._prepare(values, n)
+        self._fit(x, cnt, baseline, exclude, target, sigma)
+        return self._run(x, cnt, np.full(x.shape[0], self.fir), np.full(x.shape[0], self.fir))
 
     def update(self, values: ArrayLike, n: ArrayLike | None = None) -> ChartResult:
         """Advance every stream by one closed period (arrays (S,)); NaN: no data."""
         x = np.asarray(values, dtype=float).reshape(-1, 1)
         cnt = None if n is None else np.asarray(n, dtype=float).reshape(-1, 1)
-        return self._run(x, cnt, self._cp, self._cm)
+        return self._run(*self._prepare(x, cnt), self._cp, self._cm)

@@ -17,24 +17,31 @@ import numpy as np
 from gapwatch.detectors.base import BoolArray, FloatArray
 from gapwatch.stats.constants import Constants, d2, d3
 
-__all__ = ["MRConvention", "compact", "moving_ranges", "mr_bar", "revise_baseline"]
+__all__ = ["MRConvention", "compact", "is_prefix", "moving_ranges", "mr_bar", "revise_baseline"]
 
 MRConvention = Literal["plain", "screened"]
 
 
+def is_prefix(mask: BoolArray) -> bool:
+    """Whether every row of ``mask`` is True up to some column and False after it."""
+    return not np.any(mask[:, 1:] & ~mask[:, :-1])
+
+
 def compact(values: FloatArray, mask: BoolArray) -> FloatArray:
     """Each stream's masked values moved to the front (in order), NaN after them."""
-    if np.array_equal(mask, np.logical_and.accumulate(mask, axis=1)):  # already a prefix per row
+    if is_prefix(mask):
         return np.where(mask, values, np.nan)
-    order = np.argsort(~mask, axis=1, kind="stable")
-    out = np.take_along_axis(np.where(mask, values, np.nan), order, axis=1)
-    return np.asarray(out, dtype=float)
+    out = np.full(values.shape, np.nan)
+    out[np.arange(values.shape[1]) < np.count_nonzero(mask, axis=1)[:, None]] = values[mask]
+    return out
 
 
 def moving_ranges(values: FloatArray) -> FloatArray:
     """|x_t - x_{t-1}| with NaN first (one value per point), shape (S, T)."""
-    mr = np.full(values.shape, np.nan)
-    mr[:, 1:] = np.abs(np.diff(values, axis=1))
+    mr = np.empty(values.shape)
+    mr[:, :1] = np.nan
+    np.subtract(values[:, 1:], values[:, :-1], out=mr[:, 1:])
+    np.abs(mr, out=mr)
     return mr
 
 
@@ -43,20 +50,26 @@ def d4_2(constants: Constants) -> float:
     return 3.267 if constants == "table" else 1.0 + 3.0 * d3(2) / d2(2)
 
 
+def _masked_mean(ranges: FloatArray, keep: BoolArray) -> FloatArray:
+    cnt = keep.sum(axis=1)
+    total = np.where(keep, ranges, 0.0).sum(axis=1)
+    return np.asarray(np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan), dtype=float)
+
+
 def mr_bar(
     values: FloatArray, mask: BoolArray, mr: MRConvention = "plain", constants: Constants = "exact"
 ) -> FloatArray:
     """Mean moving range per stream over consecutive baseline points (NaN if < 2 points)."""
-    ranges = moving_ranges(compact(values, mask))
+    ranges = moving_ranges(values if mask.all() else compact(values, mask))
+    if mr == "plain" and ranges.shape[1] > 1 and not np.isnan(ranges[:, 1:]).any():
+        # every range counts: sum them with the first (NaN) slot as 0, as the masked sum does
+        ranges[:, 0] = 0.0
+        return np.asarray(ranges.sum(axis=1) / (ranges.shape[1] - 1), dtype=float)
     ok = ~np.isnan(ranges)
-    cnt = ok.sum(axis=1)
-    total = np.where(ok, ranges, 0.0).sum(axis=1)
-    mean = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
+    mean = _masked_mean(ranges, ok)
     if mr == "screened":
-        keep = ok & (ranges < d4_2(constants) * mean[:, None])
-        cnt = keep.sum(axis=1)
-        mean = np.where(cnt > 0, np.where(keep, ranges, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
-    return np.asarray(mean, dtype=float)
+        mean = _masked_mean(ranges, ok & (ranges < d4_2(constants) * mean[:, None]))
+    return mean
 
 
 def revise_baseline(

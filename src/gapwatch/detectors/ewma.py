@@ -21,7 +21,15 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gapwatch.detectors.base import BoolArray, ChartResult, FloatArray, as_matrix, baseline_mask, per_stream
+from gapwatch.detectors.base import (
+    BoolArray,
+    ChartResult,
+    FloatArray,
+    as_matrix,
+    baseline_mask,
+    per_point,
+    per_stream,
+)
 from gapwatch.detectors.estimate import MRConvention, mr_bar
 from gapwatch.stats.constants import Constants, d2
 from gapwatch.stats.distributions import chi2_sf
@@ -100,9 +108,15 @@ class EWMA:
         )
 
     @staticmethod
-    def _sizes(x: FloatArray, n: ArrayLike | None) -> FloatArray:
-        cnt = np.ones_like(x) if n is None else np.broadcast_to(as_matrix(n, "n"), x.shape).astype(float)
-        return np.where(np.isnan(x) | ~(cnt > 0), np.nan, cnt)
+    def _prepare(values: ArrayLike, n: ArrayLike | None) -> tuple[FloatArray, FloatArray | None]:
+        """Values and sizes (None: one observation per point); NaN where there is no point."""
+        x = as_matrix(values)
+        if n is None:
+            return x, None
+        cnt = np.broadcast_to(as_matrix(n, "n"), x.shape).astype(float)
+        cnt[np.isnan(x) | ~(cnt > 0)] = np.nan
+        x[np.isnan(cnt)] = np.nan
+        return x, cnt
 
     def fit(
         self,
@@ -120,30 +134,49 @@ class EWMA:
         within-period SD ``within_sd`` (see ``period_moments``); NaN marks a missing period.
         ``sigma`` is the SD of one observation (of the plotted value when ``n`` is None).
         """
-        x = as_matrix(values)
-        cnt = self._sizes(x, n)
-        x = np.where(np.isnan(cnt), np.nan, x)
+        self._fit(*self._prepare(values, n), baseline, exclude, target, sigma, within_sd)
+        return self
+
+    def _fit(
+        self,
+        x: FloatArray,
+        cnt: FloatArray | None,
+        baseline: ArrayLike | int | None,
+        exclude: ArrayLike | None,
+        target: ArrayLike | None,
+        sigma: ArrayLike | None,
+        within_sd: ArrayLike | None,
+    ) -> None:
         mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
-        s = x.shape[0]
-        w = np.where(mask, cnt, 0.0)
+        s, t = x.shape
+        full = bool(mask.all())
+
+        def masked(values: FloatArray) -> FloatArray:
+            return values if full else np.where(mask, values, 0.0)
+
+        ones = np.ones(x.shape) if cnt is None else cnt
+        w = masked(ones).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mu_est = np.where(
-                w.sum(axis=1) > 0, np.where(mask, x * cnt, 0.0).sum(axis=1) / w.sum(axis=1), np.nan
-            )
+            mu_est = np.where(w > 0, masked(x if cnt is None else x * cnt).sum(axis=1) / w, np.nan)
         mu = np.where(np.isnan(per_stream(target, s)), mu_est, per_stream(target, s))
         sig_w = np.ones(s)
         have_within = within_sd is not None
         if have_within:
             sd = np.broadcast_to(as_matrix(np.asarray(within_sd, dtype=float)), x.shape)
-            ok = mask & (cnt > 1) & ~np.isnan(sd)
-            num = np.where(ok, (cnt - 1) * sd * sd, 0.0).sum(axis=1)
-            den = np.where(ok, cnt - 1, 0.0).sum(axis=1)
+            ok = mask & (ones > 1) & ~np.isnan(sd)
+            num = np.where(ok, (ones - 1) * sd * sd, 0.0).sum(axis=1)
+            den = np.where(ok, ones - 1, 0.0).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 sig_w = np.where(den > 0, np.sqrt(num / den), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            z = (x - mu[:, None]) * np.sqrt(cnt) / sig_w[:, None]
+            z = x - np.repeat(mu[:, None], t, axis=1)  # standardised points, computed in place
+            if cnt is not None:
+                z *= np.sqrt(cnt)
+            if have_within:
+                z /= np.repeat(sig_w[:, None], t, axis=1)
         sigma_z = mr_bar(z, mask, self.mr, self.constants) / d2(2, self.constants)
-        p_disp = chi2_sf(np.where(mask, z * z, 0.0).sum(axis=1), mask.sum(axis=1) - 1)
+        m = np.full(s, t) if full else mask.sum(axis=1)
+        p_disp = chi2_sf(masked(z * z).sum(axis=1), m - 1)
         if not have_within or self.sigma_method == "laney":
             factor, why = sigma_z, "moving ranges of the baseline"
         elif self.sigma_method == "within":
@@ -156,48 +189,33 @@ class EWMA:
         given = per_stream(sigma, s)
         self._sigma = np.where(np.isnan(given), sig_est, given)
         self._mu, self._sigma_z, self._baseline = mu, sigma_z, mask
+        head = f"EWMA λ={self.lam}, L={self.L}, {self.limits} limits; sigma "
         self._reason = [
-            f"EWMA λ={self.lam}, L={self.L}, {self.limits} limits; sigma "
-            + ("given" if not np.isnan(given[i]) else f"from {why} (sigma_z={sigma_z[i]:.2f})")
-            for i in range(s)
+            head + ("given" if g else f"from {why} (sigma_z={sz:.2f})")
+            for g, sz in zip((~np.isnan(given)).tolist(), sigma_z.tolist(), strict=True)
         ]
         self._z, self._v = mu.copy(), np.zeros(s)
-        return self
 
-    def _advance(
-        self, z: FloatArray, v: FloatArray, x: FloatArray, cnt: FloatArray
-    ) -> tuple[FloatArray, ...]:
-        obs = ~np.isnan(x)
-        var_x = self._sigma**2 / np.where(obs, cnt, 1.0)
-        z_new = np.where(obs, self.lam * np.where(obs, x, 0.0) + (1 - self.lam) * z, z)
-        v_new = np.where(obs, self.lam**2 * var_x + (1 - self.lam) ** 2 * v, v)
-        if self.limits == "asymptotic":
-            half = self.L * np.sqrt(var_x * self.lam / (2 - self.lam))
-        else:
-            half = self.L * np.sqrt(v_new)
-        return z_new, v_new, half
-
-    def _run(self, values: ArrayLike, n: ArrayLike | None, z0: FloatArray, v0: FloatArray) -> ChartResult:
+    def _run(self, x: FloatArray, cnt: FloatArray | None, z0: FloatArray, v0: FloatArray) -> ChartResult:
         if self._mu.size == 0:
             raise RuntimeError("fit the chart first")
-        x = as_matrix(values)
-        cnt = self._sizes(x, n)
-        x = np.where(np.isnan(cnt), np.nan, x)
-        s, t = x.shape
-        stat, half = np.full((s, t), np.nan), np.full((s, t), np.nan)
-        z, v = z0.copy(), v0.copy()
-        for j in range(t):
-            z, v, h = self._advance(z, v, x[:, j], cnt[:, j])
-            obs = ~np.isnan(x[:, j])
-            stat[:, j] = np.where(obs, z, np.nan)
-            half[:, j] = np.where(obs, h, np.nan)
-        self._z, self._v = z, v
-        center = np.where(np.isnan(x), np.nan, self._mu[:, None])
+        s = x.shape[0]
+        missing = np.isnan(x)
+        stat, var = self._recurse(x, cnt, missing, z0, v0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.limits == "asymptotic":
+                var = np.repeat((self._sigma**2)[:, None], x.shape[1], axis=1)  # σ²/n_t·λ/(2-λ)
+                var /= np.where(missing, np.nan, 1.0) if cnt is None else cnt
+                var *= self.lam
+                var /= 2 - self.lam
+            half = np.sqrt(var, out=var)
+        half *= self.L
+        center = per_point(self._mu, x)
         lcl, ucl = center - half, center + half
         signals: dict[str, BoolArray] = {"ewma": (stat > ucl) | (stat < lcl)}
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
-            chart=np.array(["ewma"] * s),
+            chart=np.full(s, "ewma"),
             center=center,
             lcl=lcl,
             ucl=ucl,
@@ -209,10 +227,57 @@ class EWMA:
             reason=list(self._reason),
         )
 
+    def _recurse(
+        self, x: FloatArray, cnt: FloatArray | None, missing: BoolArray, z: FloatArray, v: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """z_t and Var(z_t) per point (NaN where missing); a missing period keeps both.
+
+        Runs over periods with all streams at once, on period-major copies so each step
+        reads and writes contiguous rows, in place; keeps the final state for ``update``.
+        """
+        lam, keep = self.lam, 1 - self.lam
+        step_x = np.ascontiguousarray(x.T)
+        step_x *= lam  # λ·x_t
+        sigma2 = self._sigma**2
+        if cnt is None:  # Var(x_t) = σ², the same every period
+            step_v: FloatArray | None = None
+            step_v_const = lam**2 * sigma2
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                step_v = np.ascontiguousarray((sigma2[:, None] / np.where(missing, 1.0, cnt)).T)
+            step_v *= lam**2
+        gaps = np.asarray(missing.any(axis=0), dtype=bool)
+        miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
+        exact = self.limits == "exact"
+        zt, vt = np.empty_like(step_x), np.empty_like(step_x) if exact else None
+        z, v = z.copy(), v.copy()
+        for j in range(x.shape[1]):
+            z_new = np.multiply(z, keep, out=zt[j])
+            z_new += step_x[j]
+            if vt is not None:
+                v_new = np.multiply(v, keep**2, out=vt[j])
+                v_new += step_v_const if step_v is None else step_v[j]
+            if gaps[j]:
+                assert miss_t is not None
+                np.copyto(z_new, z, where=miss_t[j])
+                if vt is not None:
+                    np.copyto(v_new, v, where=miss_t[j])
+            z = z_new
+            if vt is not None:
+                v = v_new
+        self._z, self._v = z.copy(), v.copy()
+        stat = zt.T.copy()
+        var = vt.T.copy() if vt is not None else np.empty(0)
+        if gaps.any():
+            stat[missing] = np.nan
+            if vt is not None:
+                var[missing] = np.nan
+        return stat, var
+
     def judge(self, values: ArrayLike, n: ArrayLike | None = None) -> ChartResult:
         """Run the EWMA from z_0 = μ0 over ``values`` (S, T) with the fitted μ0 and σ."""
         s = self._mu.size
-        return self._run(values, n, self._mu.copy(), np.zeros(s))
+        return self._run(*self._prepare(values, n), self._mu.copy(), np.zeros(s))
 
     def fit_judge(
         self,
@@ -225,10 +290,12 @@ class EWMA:
         within_sd: ArrayLike | None = None,
     ) -> ChartResult:
         """``fit`` then ``judge`` the same data (phase I and II)."""
-        return self.fit(values, n, baseline, exclude, target, sigma, within_sd).judge(values, n)
+        x, cnt = self._prepare(values, n)
+        self._fit(x, cnt, baseline, exclude, target, sigma, within_sd)
+        return self._run(x, cnt, self._mu.copy(), np.zeros(self._mu.size))
 
     def update(self, values: ArrayLike, n: ArrayLike | None = None) -> ChartResult:
         """Advance every stream by one closed period (arrays (S,)); NaN: no data, z kept."""
         x = np.asarray(values, dtype=float).reshape(-1, 1)
         cnt = None if n is None else np.asarray(n, dtype=float).reshape(-1, 1)
-        return self._run(x, cnt, self._z, self._v)
+        return self._run(*self._prepare(x, cnt), self._z, self._v)

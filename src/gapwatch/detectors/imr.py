@@ -11,8 +11,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gapwatch.detectors.base import BoolArray, ChartResult, FloatArray, as_matrix, baseline_mask, per_stream
-from gapwatch.detectors.estimate import MRConvention, compact, mr_bar, revise_baseline
+from gapwatch.detectors.base import (
+    BoolArray,
+    ChartResult,
+    FloatArray,
+    as_matrix,
+    baseline_mask,
+    per_point,
+    per_stream,
+)
+from gapwatch.detectors.estimate import MRConvention, compact, moving_ranges, mr_bar, revise_baseline
 from gapwatch.detectors.rules import evaluate_rules, parse_rules
 from gapwatch.stats.constants import Constants, d2, d3
 
@@ -21,14 +29,21 @@ __all__ = ["IMRChart", "observed_moving_ranges"]
 
 def observed_moving_ranges(x: FloatArray) -> FloatArray:
     """|x_t - x_prev| between consecutive observed points; NaN at the first point and gaps."""
-    obs = ~np.isnan(x)
-    order = np.argsort(~obs, axis=1, kind="stable")
-    packed = compact(x, obs)
-    mr = np.full(x.shape, np.nan)
-    mr[:, 1:] = np.abs(np.diff(packed, axis=1))
-    out = np.full(x.shape, np.nan)
-    np.put_along_axis(out, order, mr, axis=1)
-    return np.where(obs, out, np.nan)
+    mr = moving_ranges(x)
+    missing = np.isnan(x)
+    if not missing.any():
+        return mr
+    obs = ~missing
+    starts = obs.copy()
+    starts[:, 1:] &= ~obs[:, :-1]  # a point right after a gap: its range spans the gap
+    rows = np.flatnonzero(np.count_nonzero(starts, axis=1) > 1)
+    if rows.size:
+        sub = obs[rows]
+        ranges = moving_ranges(compact(x[rows], sub))
+        back = np.full(sub.shape, np.nan)
+        back[sub] = ranges[np.arange(sub.shape[1]) < sub.sum(axis=1)[:, None]]
+        mr[rows] = back
+    return mr
 
 
 class IMRChart:
@@ -65,7 +80,8 @@ class IMRChart:
 
     def _estimate(self, x: FloatArray, mask: BoolArray) -> tuple[FloatArray, FloatArray]:
         cnt = mask.sum(axis=1)
-        mu = np.where(cnt > 0, np.where(mask, x, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+        total = (x if mask.all() else np.where(mask, x, 0.0)).sum(axis=1)
+        mu = np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
         sigma = mr_bar(x, mask, self.mr, self.constants) / d2(2, self.constants)
         return mu, sigma
 
@@ -78,7 +94,17 @@ class IMRChart:
         sigma: ArrayLike | None = None,
     ) -> IMRChart:
         """Centre (mean) and sigma (MR̄/d2) per stream from the baseline, unless given."""
-        x = as_matrix(values)
+        self._fit(as_matrix(values), baseline, exclude, target, sigma)
+        return self
+
+    def _fit(
+        self,
+        x: FloatArray,
+        baseline: ArrayLike | int | None,
+        exclude: ArrayLike | None,
+        target: ArrayLike | None,
+        sigma: ArrayLike | None,
+    ) -> None:
         mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
         s = x.shape[0]
         tgt, sig = per_stream(target, s), per_stream(sigma, s)
@@ -95,29 +121,34 @@ class IMRChart:
         self._mu = np.where(np.isnan(tgt), mu, tgt)
         self._sigma = np.where(np.isnan(sig), sd, sig)
         self._baseline = mask
-        return self
 
     def judge(self, values: ArrayLike) -> ChartResult:
         """I and MR charts of ``values`` (S, T) against the fitted limits."""
         if self._mu.size == 0:
             raise RuntimeError("fit the chart first")
-        x = as_matrix(values)
-        obs = ~np.isnan(x)
-        s = x.shape[0]
-        center = np.where(obs, self._mu[:, None], np.nan)
-        se = np.where(obs, self._sigma[:, None], np.nan)
-        lcl, ucl = center - self.L * se, center + self.L * se
+        return self._judge(as_matrix(values))
+
+    def _judge(self, x: FloatArray) -> ChartResult:
+        s, t = x.shape
+        missing = np.isnan(x)
+        center, se = per_point(self._mu, x, missing), per_point(self._sigma, x, missing)
+        half = self.L * se
+        lcl, ucl = center - half, np.add(center, half, out=half)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         mrs = observed_moving_ranges(x)
         k2, k3 = d2(2, self.constants), d3(2, self.constants)
-        has_mr = ~np.isnan(mrs)
-        mr_c = np.where(has_mr, (k2 * self._sigma)[:, None], np.nan)
-        mr_lcl = np.maximum(mr_c - self.L * k3 * self._sigma[:, None], 0.0)
+        mr_c = np.repeat((k2 * self._sigma)[:, None], t, axis=1)  # NaN where there is no range
+        mr_c[:, :1] = np.nan
+        no_range = np.isnan(mrs)
+        if no_range[:, 1:].any():
+            mr_c[no_range] = np.nan
+        mr_lcl = mr_c - np.repeat((self.L * k3 * self._sigma)[:, None], t, axis=1)
+        np.maximum(mr_lcl, 0.0, out=mr_lcl)
         # the tabulated D4(2) = 3.267 when tables are asked for (Montgomery, Appendix VI)
         d4 = 3.267 if (self.constants == "table" and self.L == 3.0) else 1.0 + self.L * k3 / k2
         mr_ucl = mr_c * d4
         disp = ChartResult(
-            chart=np.array(["mr"] * s),
+            chart=np.full(s, "mr"),
             center=mr_c,
             lcl=mr_lcl,
             ucl=mr_ucl,
@@ -127,7 +158,7 @@ class IMRChart:
             baseline=base,
         )
         return ChartResult(
-            chart=np.array(["imr"] * s),
+            chart=np.full(s, "imr"),
             center=center,
             lcl=lcl,
             ucl=ucl,
@@ -149,4 +180,6 @@ class IMRChart:
         sigma: ArrayLike | None = None,
     ) -> ChartResult:
         """``fit`` then ``judge`` the same data."""
-        return self.fit(values, baseline, exclude, target, sigma).judge(values)
+        x = as_matrix(values)
+        self._fit(x, baseline, exclude, target, sigma)
+        return self._judge(x)

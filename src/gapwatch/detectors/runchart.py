@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from gapwatch.detectors.base import BoolArray, ChartResult, FloatArray, as_matrix, baseline_mask
-from gapwatch.detectors.estimate import compact
+from gapwatch.detectors.base import BoolArray, ChartResult, FloatArray, as_matrix, baseline_mask, per_point
 from gapwatch.stats.distributions import qbinom
 
 __all__ = ["RunChart", "anhoej"]
@@ -31,20 +30,36 @@ def anhoej(
     Returns ``n_useful``, ``longest_run``, ``longest_run_max``, ``n_crossings``,
     ``n_crossings_min`` and ``signal`` (bool).
     """
-    x = as_matrix(statistic)
+    x = np.asarray(statistic, dtype=float)
+    x = x[None, :] if x.ndim == 1 else x
+    s = x.shape[0]
     c = np.broadcast_to(np.asarray(center, dtype=float), x.shape)
-    side = np.sign(x - c)
-    useful = ~np.isnan(side) & (side != 0)
+    above = x > c  # NaN and points on the centre line are on neither side: not useful
+    useful = above | (x < c)
     if include is not None:
         useful &= include
-    packed = compact(side, useful)
-    n = useful.sum(axis=1)
-    same = packed[:, 1:] == packed[:, :-1]
-    idx = np.arange(same.shape[1])
-    last_break = np.maximum.accumulate(np.where(same, -1, idx), axis=1)
-    runs = idx - last_break + 1 if same.size else np.ones((x.shape[0], 0))
-    longest = np.where(n > 0, np.max(runs, axis=1, initial=1), 0)
-    crossings = (packed[:, 1:] == -packed[:, :-1]).sum(axis=1)
+    # the useful points' sides, stream after stream (row-major), and where each stream starts
+    seq = above[useful]
+    n = np.count_nonzero(useful, axis=1)
+    has = n > 0
+    ends = np.cumsum(n)
+    first = ends - n
+    change = seq[1:] != seq[:-1]  # a crossing, except from one stream's last point to the next's first
+    change[ends[has][:-1] - 1] = False
+    before = np.zeros(seq.size, dtype=np.int64)  # crossings before each point
+    np.cumsum(change, out=before[1:])
+    crossings = np.zeros(s, dtype=np.int64)
+    crossings[has] = before[ends[has] - 1] - before[first[has]]
+    # runs: a new run starts at each stream's first point and after each crossing
+    starts = np.zeros(seq.size, dtype=bool)
+    starts[first[has]] = True
+    starts[1:] |= change
+    begin = np.flatnonzero(starts)
+    lengths = np.diff(np.append(begin, seq.size))
+    longest = np.zeros(s, dtype=np.int64)
+    if begin.size:
+        run_first = np.searchsorted(begin, first[has])  # first run of each stream with points
+        longest[has] = np.maximum.reduceat(lengths, run_first)
     with np.errstate(divide="ignore"):
         run_max = np.where(n > 0, np.round(np.log2(np.maximum(n, 1))) + 3, 0).astype(int)
     cross_min = np.where(n > 1, qbinom(0.05, np.maximum(n - 1, 0)), 0)
@@ -57,6 +72,19 @@ def anhoej(
         "n_crossings_min": cross_min.astype(int),
         "signal": signal.astype(bool),
     }
+
+
+def _row_medians(x: FloatArray, mask: BoolArray) -> FloatArray:
+    """Median of each row's masked values (NaN for a row without any), as ``np.median`` gives it."""
+    if mask.all():
+        return np.asarray(np.median(x, axis=1), dtype=float) if x.shape[1] else np.full(x.shape[0], np.nan)
+    n = np.count_nonzero(mask, axis=1)
+    ordered = np.sort(np.where(mask, x, np.inf), axis=1)  # masked values first, in order
+    rows = np.arange(x.shape[0])
+    lo = ordered[rows, np.maximum(n - 1, 0) // 2]
+    hi = ordered[rows, np.maximum(n, 1) // 2 - (n == 0)]
+    with np.errstate(invalid="ignore"):  # np.median of an even count: the middle pair's mean
+        return np.where(n > 0, np.where(n % 2 == 1, lo, (lo + hi) / 2), np.nan)
 
 
 class RunChart:
@@ -80,24 +108,25 @@ class RunChart:
         self, values: ArrayLike, baseline: ArrayLike | int | None = None, exclude: ArrayLike | None = None
     ) -> RunChart:
         """Median of the baseline points per stream."""
-        x = as_matrix(values)
-        mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
-        with np.errstate(all="ignore"):
-            self._median = np.array(
-                [np.median(row[m]) if m.any() else np.nan for row, m in zip(x, mask, strict=True)]
-            )
-        self._baseline = mask
+        self._fit(as_matrix(values), baseline, exclude)
         return self
+
+    def _fit(self, x: FloatArray, baseline: ArrayLike | int | None, exclude: ArrayLike | None) -> None:
+        mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
+        self._median = _row_medians(x, mask)
+        self._baseline = mask
 
     def judge(self, values: ArrayLike, exclude: ArrayLike | None = None) -> ChartResult:
         """Runs analysis of ``values`` around the fitted median (excluded points not useful)."""
-        x = as_matrix(values)
+        return self._judge(as_matrix(values), exclude)
+
+    def _judge(self, x: FloatArray, exclude: ArrayLike | None) -> ChartResult:
         s, t = x.shape
-        include = baseline_mask(x.shape, None, exclude)
-        center = np.where(np.isnan(x), np.nan, self._median[:, None])
+        include = None if exclude is None else baseline_mask(x.shape, None, exclude)
+        center = per_point(self._median, x)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
-            chart=np.array(["run"] * s),
+            chart=np.full(s, "run"),
             center=center,
             lcl=np.full((s, t), np.nan),
             ucl=np.full((s, t), np.nan),
@@ -113,4 +142,6 @@ class RunChart:
         self, values: ArrayLike, baseline: ArrayLike | int | None = None, exclude: ArrayLike | None = None
     ) -> ChartResult:
         """``fit`` then ``judge`` the same data."""
-        return self.fit(values, baseline, exclude).judge(values, exclude)
+        x = as_matrix(values)
+        self._fit(x, baseline, exclude)
+        return self._judge(x, exclude)

@@ -12,12 +12,21 @@ Prefer X̄-S for subgroups above ~10 or with varying sizes.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gapwatch.detectors.base import BoolArray, ChartResult, FloatArray, as_matrix, baseline_mask, per_stream
+from gapwatch.detectors.base import (
+    BoolArray,
+    ChartResult,
+    FloatArray,
+    as_matrix,
+    baseline_mask,
+    per_point,
+    per_stream,
+)
 from gapwatch.detectors.estimate import revise_baseline
 from gapwatch.detectors.rules import evaluate_rules, parse_rules
 from gapwatch.stats.constants import Constants, c4, d2, d3
@@ -25,12 +34,60 @@ from gapwatch.stats.constants import Constants, c4, d2, d3
 __all__ = ["XbarChart"]
 
 
-def _vec(fn: object, n: FloatArray, kind: Constants) -> FloatArray:
-    """A constant evaluated per subgroup size (NaN where there is no subgroup)."""
-    out = np.full(n.shape, np.nan)
-    for size in np.unique(n[~np.isnan(n)]):
-        out[n == size] = fn(int(size), kind)  # type: ignore[operator]
-    return out
+Values = FloatArray | np.float64  # per subgroup, or one value when every subgroup has the same size
+
+
+class _Constants:
+    """d2, d3, c4 (and sqrt(1 - c4²)) per subgroup, each evaluated once per distinct size.
+
+    When every subgroup has the same size the constants are scalars: elementwise
+    arithmetic with a scalar gives the same values as with an array full of it.
+    """
+
+    def __init__(self, n: FloatArray, kind: Constants) -> None:
+        self.n, self.kind = n, kind
+        self._values: dict[str, Values] = {}
+        finite = ~np.isnan(n)
+        self._all = bool(finite.all())
+        sizes = n if self._all else n[finite]
+        self.constant: float | None = None
+        if sizes.size and sizes.min() == sizes.max():
+            self.constant = float(sizes.flat[0])
+        self.uniform = self.constant is not None and self._all
+
+    def median_size(self) -> int:
+        """The median subgroup size (the n whose c4 turns S̄ into sigma)."""
+        return int(self.constant) if self.constant is not None else int(np.nanmedian(self.n))
+
+    def get(self, name: str) -> Values:
+        if name not in self._values:
+            self._values[name] = self._make(name)
+        return self._values[name]
+
+    def full(self, name: str) -> FloatArray:
+        """The constant as an array of the data's shape."""
+        return np.broadcast_to(self.get(name), self.n.shape)
+
+    def _value(self, name: str, size: float) -> float:
+        if name == "c4b":  # sqrt(1 - c4²), the SD of S in sigma units
+            a = c4(int(size), self.kind)
+            return math.sqrt(1.0 - a * a)
+        if name == "sqrt_n":
+            return math.sqrt(size)
+        fn = {"d2": d2, "d3": d3, "c4": c4}[name]
+        return fn(int(size), self.kind)
+
+    def _make(self, name: str) -> Values:
+        n = self.n
+        if self.uniform:
+            assert self.constant is not None
+            return np.float64(self._value(name, self.constant))
+        if name == "sqrt_n":
+            return np.sqrt(n)
+        out = np.full(n.shape, np.nan)
+        for size in np.unique(n[~np.isnan(n)]):
+            out[n == size] = self._value(name, size)
+        return out
 
 
 class XbarChart:
@@ -67,47 +124,67 @@ class XbarChart:
             f"revise={self.revise}, constants={self.constants!r})"
         )
 
-    def _sigma_i(self, n: FloatArray, spread: FloatArray) -> FloatArray:
+    def _sigma_i(self, k: _Constants, spread: FloatArray) -> FloatArray:
         if self.dispersion == "S":
-            return np.asarray(spread[:, None] / _vec(c4, n, self.constants), dtype=float)
-        return np.where(np.isnan(n), np.nan, spread[:, None])
+            c4s = k.get("c4")
+            if np.ndim(c4s) == 0:
+                return np.repeat((spread / c4s)[:, None], k.n.shape[1], axis=1)
+            return np.asarray(spread[:, None] / c4s, dtype=float)
+        return per_point(spread, k.n)
 
     def _estimate(
-        self, means: FloatArray, n: FloatArray, spread: FloatArray, mask: BoolArray
-    ) -> tuple[FloatArray, ...]:
-        w = np.where(mask, n, 0.0)
-        mu = np.where(mask, means * n, 0.0).sum(axis=1) / np.where(w.sum(axis=1) > 0, w.sum(axis=1), np.nan)
+        self, means: FloatArray, k: _Constants, spread: FloatArray, mask: BoolArray
+    ) -> tuple[FloatArray, FloatArray]:
+        n = k.n
+        full = bool(mask.all())
+
+        def masked(values: FloatArray) -> FloatArray:
+            return values if full else np.where(mask, values, 0.0)
+
+        w = masked(n).sum(axis=1)
+        mu = masked(means * n).sum(axis=1) / np.where(w > 0, w, np.nan)
         if self.dispersion == "R":
-            k2, k3 = _vec(d2, n, self.constants), _vec(d3, n, self.constants)
-            f = np.where(mask, (k2 / k3) ** 2, 0.0)
-            est = np.where(mask, f * spread / k2, 0.0).sum(axis=1) / np.where(
-                f.sum(axis=1) > 0, f.sum(axis=1), np.nan
-            )
+            k2, k3 = k.get("d2"), k.get("d3")
+            f = (k2 / k3) ** 2
+            if full and np.ndim(f) == 0:  # the row sums of an array full of f, all alike
+                fs = np.full(n.shape[0], np.full(n.shape[1], f).sum())
+                est = (f * spread / k2).sum(axis=1) / np.where(fs > 0, fs, np.nan)
+            else:
+                f = masked(np.broadcast_to(f, n.shape))
+                fs = f.sum(axis=1)
+                est = masked(f * spread / k2).sum(axis=1) / np.where(fs > 0, fs, np.nan)
         else:
-            sizes = np.where(mask, n, np.nan)
-            equal = np.nanmax(sizes, axis=1, initial=-1) == np.nanmin(sizes, axis=1, initial=np.inf)
+            if full and k.constant is not None:
+                equal = np.ones(n.shape[0], dtype=bool)
+            else:
+                sizes = np.where(mask, n, np.nan)
+                equal = np.nanmax(sizes, axis=1, initial=-1) == np.nanmin(sizes, axis=1, initial=np.inf)
             cnt = mask.sum(axis=1)
-            sbar_eq = np.where(mask, spread, 0.0).sum(axis=1) / np.maximum(cnt, 1)
-            dof = np.where(mask, n - 1, 0.0)
-            pooled = np.sqrt(
-                np.where(mask, dof * spread**2, 0.0).sum(axis=1) / np.maximum(dof.sum(axis=1), 1)
-            )
-            est = np.where(equal, sbar_eq, pooled)
+            est = masked(spread).sum(axis=1) / np.maximum(cnt, 1)
+            if not equal.all():
+                dof = masked(n - 1)
+                pooled = np.sqrt(masked(dof * spread**2).sum(axis=1) / np.maximum(dof.sum(axis=1), 1))
+                est = np.where(equal, est, pooled)
             est = np.where(cnt > 0, est, np.nan)
         return mu, est
 
-    def _charts(self, means: FloatArray, n: FloatArray, spread: FloatArray) -> tuple[FloatArray, ...]:
-        sig = self._sigma_i(n, self._spread)
+    def _charts(self, k: _Constants) -> tuple[FloatArray, ...]:
+        """Centre, se of the mean, and the dispersion chart's centre and limits per subgroup."""
+        n = k.n
+        sig = self._sigma_i(k, self._spread)
         with np.errstate(invalid="ignore"):
-            se = sig / np.sqrt(n)
-        center = np.where(np.isnan(n), np.nan, self._mu[:, None])
+            se = sig / k.get("sqrt_n")
+        center = per_point(self._mu, n)
         if self.dispersion == "R":
-            a, b = _vec(d2, n, self.constants), _vec(d3, n, self.constants)
+            a, b = k.get("d2"), k.get("d3")
         else:
-            a = _vec(c4, n, self.constants)
-            b = np.sqrt(1.0 - a * a)
+            a, b = k.get("c4"), k.get("c4b")
         d_center = a * sig
-        return center, se, d_center, np.maximum(d_center - self.L * b * sig, 0.0), d_center + self.L * b * sig
+        half = (self.L * b) * sig
+        d_lcl = d_center - half
+        np.maximum(d_lcl, 0.0, out=d_lcl)
+        d_ucl = np.add(d_center, half, out=half)
+        return center, se, d_center, d_lcl, d_ucl
 
     def fit(
         self,
@@ -120,23 +197,42 @@ class XbarChart:
         sigma: ArrayLike | None = None,
     ) -> XbarChart:
         """Estimate x̿ and σ̂ per stream from the baseline subgroups (unless given)."""
+        self._fit(*self._prepare(means, sizes, spread), baseline, exclude, target, sigma)
+        return self
+
+    def _prepare(
+        self, means: ArrayLike, sizes: ArrayLike, spread: ArrayLike
+    ) -> tuple[FloatArray, _Constants, FloatArray]:
         m, n, r = as_matrix(means), as_matrix(sizes), as_matrix(spread)
-        if np.any(n[~np.isnan(n)] < 2):
+        return m, _Constants(n, self.constants), r
+
+    def _fit(
+        self,
+        m: FloatArray,
+        k: _Constants,
+        r: FloatArray,
+        baseline: ArrayLike | int | None,
+        exclude: ArrayLike | None,
+        target: ArrayLike | None,
+        sigma: ArrayLike | None,
+    ) -> None:
+        if np.any(k.n < 2):
             raise ValueError("X̄ charts need subgroups of at least 2 observations")
         mask = baseline_mask(m.shape, baseline, exclude) & ~np.isnan(m)
         s = m.shape[0]
         tgt, sig = per_stream(target, s), per_stream(sigma, s)
+        given = ~np.isnan(sig)
 
         def set_params(mk: BoolArray) -> None:
-            mu, est = self._estimate(m, n, r, mk)
+            mu, est = self._estimate(m, k, r, mk)
             self._mu = np.where(np.isnan(tgt), mu, tgt)
-            if self.dispersion == "S":  # a given sigma is turned into the S̄ it implies
-                est = np.where(np.isnan(sig), est, sig * c4(int(np.nanmedian(n)), self.constants))
-            self._spread = np.where(np.isnan(sig), est, sig) if self.dispersion == "R" else est
+            if self.dispersion == "S" and given.any():  # a given sigma is turned into the S̄ it implies
+                est = np.where(given, sig * c4(k.median_size(), self.constants), est)
+            self._spread = np.where(given, sig, est) if self.dispersion == "R" else est
 
         def beyond(mk: BoolArray) -> BoolArray:
             set_params(mk)
-            center, se, _, d_lcl, d_ucl = self._charts(m, n, r)
+            center, se, _, d_lcl, d_ucl = self._charts(k)
             out = (np.abs(m - center) > self.L * se) | (r > d_ucl) | (r < d_lcl)
             return np.asarray(out, dtype=bool)
 
@@ -144,35 +240,35 @@ class XbarChart:
             mask = revise_baseline(mask, beyond)
         set_params(mask)
         self._baseline = mask
-        return self
 
     def judge(self, means: ArrayLike, sizes: ArrayLike, spread: ArrayLike) -> ChartResult:
         """X̄ chart (with ``dispersion``) of the subgroups against the fitted limits."""
         if self._mu.size == 0:
             raise RuntimeError("fit the chart first")
-        m, n, r = as_matrix(means), as_matrix(sizes), as_matrix(spread)
+        return self._judge(*self._prepare(means, sizes, spread))
+
+    def _judge(self, m: FloatArray, k: _Constants, r: FloatArray) -> ChartResult:
         s = m.shape[0]
-        center, se, d_c, d_lcl, d_ucl = self._charts(m, n, r)
-        lcl, ucl = center - self.L * se, center + self.L * se
+        center, se, d_c, d_lcl, d_ucl = self._charts(k)
+        half = self.L * se
+        lcl, ucl = center - half, np.add(center, half, out=half)
         base = self._baseline if self._baseline.shape == m.shape else np.zeros(m.shape, dtype=bool)
-        sigma = (
-            self._spread
-            if self.dispersion == "R"
-            else self._spread / c4(int(np.nanmedian(n)), self.constants)
-        )
+        sigma = self._spread if self.dispersion == "R" else self._spread / c4(k.median_size(), self.constants)
         name = "xbar-r" if self.dispersion == "R" else "xbar-s"
+        spread_flags = r > d_ucl
+        spread_flags |= r < d_lcl
         disp = ChartResult(
-            chart=np.array([self.dispersion.lower()] * s),
+            chart=np.full(s, self.dispersion.lower()),
             center=d_c,
             lcl=d_lcl,
             ucl=d_ucl,
             statistic=r,
-            signals={"we1": np.asarray((r > d_ucl) | (r < d_lcl), dtype=bool)},
+            signals={"we1": spread_flags},
             sigma=sigma,
             baseline=base,
         )
         return ChartResult(
-            chart=np.array([name] * s),
+            chart=np.full(s, name),
             center=center,
             lcl=lcl,
             ucl=ucl,
@@ -196,4 +292,6 @@ class XbarChart:
         sigma: ArrayLike | None = None,
     ) -> ChartResult:
         """``fit`` then ``judge`` the same subgroups."""
-        return self.fit(means, sizes, spread, baseline, exclude, target, sigma).judge(means, sizes, spread)
+        data = self._prepare(means, sizes, spread)
+        self._fit(*data, baseline, exclude, target, sigma)
+        return self._judge(*data)
