@@ -92,7 +92,8 @@ class Cells:
         # one, an empty cell takes the field's fallback and an unknown label is rejected.
         empty = spec.default if spec.default is not None else fallback
         if spec.map is None:
-            return Field(f"coalesce({cell}, {lit(empty)})", cell, "FALSE", where)
+            value = cell if empty is None else f"coalesce({cell}, {lit(empty)})"
+            return Field(value, cell, "FALSE", where)
         cases = " ".join(
             f"WHEN {lit(k)} THEN {lit(None if v is None else str(v))}" for k, v in spec.map.items()
         )
@@ -160,6 +161,8 @@ class Compiler:
     def _event_id(self) -> str:
         parts = [self.cells.trimmed(c) for c in self.job.source.event_id]
         missing = " OR ".join(f"{p} IS NULL" for p in parts)
+        if len(parts) == 1:
+            return parts[0]
         joined = f" || {lit(EVENT_ID_JOIN)} || ".join(parts)
         return f"(CASE WHEN {missing} THEN NULL ELSE {joined} END)"
 

@@ -14,7 +14,7 @@ import gzip
 import io
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,7 +258,7 @@ def table_chunks(table: pa.Table, chunk_rows: int) -> Iterator[Chunk]:
         yield Chunk(_with_rows(part, numbers), [], start + part.num_rows)
 
 
-def read_ahead(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+def read_ahead(chunks: Iterator[Chunk], depth: int = 1) -> Generator[Chunk, None, None]:
     """Yield ``chunks`` while a thread already parses the next ``depth`` of them.
 
     Parsing (Arrow, which releases the GIL) then overlaps the store's work on the current
