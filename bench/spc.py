@@ -1,8 +1,10 @@
 """Benchmark: every chart and rule over 1,000 streams × 365 days, against a per-stream loop.
 
-    .venv/bin/python bench/spc.py [--streams 1000] [--days 365] [--sample 20] [--seed 1]
+    .venv/bin/python bench/spc.py [--streams 1000] [--days 365] [--sample 20] [--seed 1] [--repeat 7]
 
-gapwatch computes each chart for all streams at once (numpy over streams × periods).  The
+gapwatch computes each chart for all streams at once (numpy over streams × periods); the
+whole set is timed ``--repeat`` times and the median and minimum reported (the machine may
+be shared: the minimum is the least disturbed run, the median the typical one).  The
 baseline is the `shewhart` package (0.1.1, PyPI; the `dev` extra), called once per stream, on
 a sample of streams and extrapolated to all of them.  Where both compute the same chart the
 flags are compared point by point: points beyond the limits (p, np, Laney p′, c, u, I and MR,
@@ -10,11 +12,14 @@ X̄ and R, X̄ and S), EWMA and CUSUM signals.  Nelson run rules are compared by
 shewhart lists every point of a pattern, gapwatch the point completing it (qcc's convention),
 so each gapwatch flag must lie in a shewhart pattern and each shewhart pattern must end on a
 gapwatch flag (rules 2-4 on attribute charts, where shewhart applies no zone tests; 2-8 on I and X̄).
+Nelson 8 is listed apart: gapwatch reads it literally (8 in a row beyond 1σ with points on both
+sides), shewhart also flags 8 in a row beyond 1σ on one side, so its extra patterns are expected.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -143,7 +148,7 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any], i: int) -> dict[str, t
             covered = set().union(*map(set, patterns)) if patterns else set()
             ends = {max(p) for p in patterns}
             add(
-                "nelson2-4 attr., 2-8 var. (mapped)",
+                "nelson8 (literal vs one-sided)" if k == 8 else "nelson2-4 attr., 2-7 var. (mapped)",
                 len(flagged | ends),
                 len(flagged - covered) + len(ends - flagged),
             )
@@ -164,13 +169,15 @@ def compare(ours: dict[str, Any], theirs: dict[str, Any], i: int) -> dict[str, t
     return out
 
 
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    best, res = float("inf"), None
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    """Wall times of ``repeat`` runs (after one warm-up run) and the last result."""
+    res = fn()
+    times = []
     for _ in range(repeat):
         t = time.perf_counter()
         res = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, res
+        times.append(time.perf_counter() - t)
+    return times, res
 
 
 def main() -> None:
@@ -179,13 +186,16 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--sample", type=int, default=20, help="streams run through shewhart")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=7, help="timed runs of the gapwatch charts")
     args = ap.parse_args()
     d = make_data(args.streams, args.days, args.seed)
     phase1 = args.days  # limits from every point, as shewhart fits them
-    gw_time, ours = best_of(lambda: gapwatch_charts(d, phase1), 5)
+    times, ours = timed(lambda: gapwatch_charts(d, phase1), args.repeat)
+    gw_time, gw_min = statistics.median(times), min(times)
     print(
         f"gapwatch: 14 charts (p np p′ c u u′ I-MR X̄-R X̄-S EWMA CUSUM run Bernoulli-CUSUM g), Nelson 1-8 "
-        f"on the Shewhart charts, {args.streams} streams × {args.days} days: {gw_time:.3f} s"
+        f"on the Shewhart charts, {args.streams} streams × {args.days} days: median {gw_time:.3f} s, "
+        f"min {gw_min:.3f} s over {len(times)} runs"
     )
     try:
         import shewhart
@@ -203,7 +213,10 @@ def main() -> None:
         f"in a loop: {per_stream * 1000:.1f} ms/stream on {len(sample)} streams, "
         f"extrapolated to {args.streams}: {loop_time:.1f} s"
     )
-    print(f"speed-up: {loop_time / gw_time:.0f}×  (goal ≥ 200×, gapwatch < 0.1 s)")
+    print(
+        f"speed-up: {loop_time / gw_time:.0f}× on the median ({loop_time / gw_min:.0f}× on the min)  "
+        f"(goal ≥ 200×, gapwatch < 0.1 s)"
+    )
     totals: dict[str, tuple[int, int]] = {}
     for i, th in zip(sample, theirs, strict=True):
         for k, (n, bad) in compare(ours, th, int(i)).items():
@@ -211,7 +224,10 @@ def main() -> None:
             totals[k] = (a + n, b + bad)
     print("flags compared on the sampled streams (points, differences):")
     for k, (n, bad) in totals.items():
-        print(f"  {k:<34} {n:>7} {bad:>4}  {'identical' if bad == 0 else 'DIFFER'}")
+        verdict = "identical" if bad == 0 else "DIFFER"
+        if k.startswith("nelson8") and bad:  # shewhart also flags 8 beyond 1σ on one side
+            verdict = "differ by convention: one-sided runs beyond 1σ (see docs/spc.md)"
+        print(f"  {k:<34} {n:>7} {bad:>4}  {verdict}")
 
 
 if __name__ == "__main__":

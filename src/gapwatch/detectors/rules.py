@@ -29,7 +29,9 @@ Conventions (R qcc's, and the SPC issue's):
   within zone C; a tie (two equal consecutive points) breaks a trend and an alternation.
 - A missing period (NaN) is skipped: it neither breaks nor extends a run, and the rules
   run over each stream's plotted points in order (2 of 3 means 2 of 3 plotted points).
-  A late start is the special case of missing periods before the first point.
+  A late start is the special case of missing periods before the first point.  A point
+  without a centre line or standard error (a stream with no baseline to set limits) is
+  not plotted either, so it is never flagged.
 
 Zone rules raise the false-alarm rate (Champ & Woodall 1987: ARL₀ 370 → 92 for WE 1-4),
 which is why the default is ``we1`` alone.
@@ -430,6 +432,18 @@ def _pool() -> dict[tuple[str, str, int], NDArray[Any]]:
     return pool
 
 
+def _not_plotted(x: FloatArray, center: FloatArray, se: FloatArray) -> BoolArray:
+    """Points without a value, a centre line or a standard error: skipped by every rule.
+
+    A stream with no baseline (no limits) gets no signals, and a gap in the centre line
+    is a gap in the chart.
+    """
+    missing = np.isnan(x)
+    missing |= np.isnan(center)
+    missing |= np.isnan(se)
+    return missing
+
+
 def _evaluate_block(
     x: FloatArray,
     center: FloatArray,
@@ -441,7 +455,7 @@ def _evaluate_block(
     pool: dict[tuple[str, str, int], NDArray[Any]],
 ) -> None:
     """Flags of every rule in ``out`` (padded arrays) for a block of streams, in place."""
-    missing = np.isnan(x)
+    missing = _not_plotted(x, center, se)
     gaps = bool(missing.any())
     points: _Points | None = None
     t = x.shape[1]
@@ -493,7 +507,7 @@ class RuleBuffer:
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = (x - center) / se
         new = np.stack([np.broadcast_to(np.asarray(a, dtype=float), x.shape) for a in (x, z, lcl, ucl)])
-        obs = ~np.isnan(x)
+        obs = ~_not_plotted(x, np.asarray(center, dtype=float), np.asarray(se, dtype=float))
         shifted = np.concatenate([self._data[:, :, 1:], new[:, :, None]], axis=2)
         self._data = np.where(obs[None, :, None], shifted, self._data)
         xs, zs, lo, hi = self._data
