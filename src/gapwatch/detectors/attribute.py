@@ -31,6 +31,16 @@ __all__ = ["AttributeChart"]
 Laney = bool | Literal["auto"]
 
 
+class _Data(NamedTuple):
+    """Prepared inputs: counts, sizes, rates; which points are missing, which sizes are NaN."""
+
+    x: FloatArray
+    n: FloatArray
+    rate: FloatArray
+    missing: BoolArray
+    no_size: BoolArray
+
+
 class _Unit(NamedTuple):
     """Per-point centre, standard error and standardised rate (rate scale, no Laney factor)."""
 
@@ -91,9 +101,7 @@ class AttributeChart:
         )
 
     # ---------------------------------------------------------------- input
-    def _prepare(
-        self, counts: ArrayLike, sizes: ArrayLike | None
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _prepare(self, counts: ArrayLike, sizes: ArrayLike | None) -> _Data:
         """Counts, sizes and rates (count/size) as (S, T) arrays; NaN where there is no point."""
         # inputs are copied only when written to (count charts plot the counts: copied)
         x = as_matrix(counts, "counts", copy=not self.per_unit)
@@ -109,10 +117,12 @@ class AttributeChart:
         if missing.any():
             n = n if own_n else n.copy()
             n[missing] = np.nan
-        empty = np.isnan(n) | (n == 0)
+        no_size = np.isnan(n)
+        empty = no_size | (n == 0)
         if empty.any():
             x = x.copy() if self.per_unit else x
             x[empty] = np.nan  # a period with no experiences has no point
+            missing = np.isnan(x)
         if np.any(x < 0):
             raise ValueError("counts must not be negative")
         if np.any(n < 0):
@@ -121,7 +131,7 @@ class AttributeChart:
             raise ValueError("a count is above its size")
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = x / n
-        return x, n, rate
+        return _Data(x, n, rate, missing, no_size)
 
     def _unit_var(self, rbar: FloatArray) -> FloatArray:
         return np.asarray(rbar * (1.0 - rbar) if self.binomial else rbar, dtype=float)
@@ -144,16 +154,17 @@ class AttributeChart:
 
     # ---------------------------------------------------------------- estimation
     def _estimate(
-        self, x: FloatArray, n: FloatArray, rate: FloatArray, mask: BoolArray
+        self, d: _Data, mask: BoolArray
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, _Unit]:
         """Centre, limit factor, sigma_z, dispersion p-value, Laney use and the unit arrays."""
+        x, n = d.x, d.n
         if mask.all():
             xs, ns = x.sum(axis=1), n.sum(axis=1)
         else:
             xs, ns = np.where(mask, x, 0.0).sum(axis=1), np.where(mask, n, 0.0).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             rbar = np.asarray(np.where(ns > 0, xs / ns, np.nan), dtype=float)
-        unit = self._unit(rbar, n, rate)
+        unit = self._unit(rbar, n, d.rate)
         positive = unit.se > 0
         z = unit.z if positive.all() else np.where(positive, unit.z, np.nan)
         ok = mask & ~np.isnan(z)
@@ -171,9 +182,7 @@ class AttributeChart:
 
     def _limits(
         self,
-        x: FloatArray,
-        n: FloatArray,
-        rate: FloatArray,
+        d: _Data,
         rbar: FloatArray,
         factor: FloatArray,
         unit: _Unit | None = None,
@@ -183,17 +192,17 @@ class AttributeChart:
         Count charts (np, c) plot the count itself; their zones come from the rate scale,
         so a count chart flags exactly what the rate chart of the same data flags.
         """
+        x, n = d.x, d.n
         if unit is None:
-            unit = self._unit(rbar, n, rate)
+            unit = self._unit(rbar, n, d.rate)
         center, se = unit.center, unit.se
         z: FloatArray | None = unit.z
         if not np.all(factor == 1.0):  # Laney: z is recomputed from the widened se
             se, z = se * factor[:, None], None
         if self.per_unit:
-            stat = rate
-            missing = np.isnan(n)
-            if missing.any():
-                center = np.where(missing, np.nan, center)
+            stat = d.rate
+            if d.no_size.any():
+                center = np.where(d.no_size, np.nan, center)
         else:
             with np.errstate(invalid="ignore"):  # size 0: no point, inf·0
                 stat, center, se = x, center * n, se * n
@@ -206,9 +215,9 @@ class AttributeChart:
             np.minimum(ucl, 1.0 if self.per_unit else n, out=ucl)
         return stat, center, se, lcl, ucl, z
 
-    def _beyond(self, x: FloatArray, n: FloatArray, rate: FloatArray, mask: BoolArray) -> BoolArray:
-        rbar, factor, *_, unit = self._estimate(x, n, rate, mask)
-        stat, _, _, lcl, ucl, _ = self._limits(x, n, rate, rbar, factor, unit)
+    def _beyond(self, d: _Data, mask: BoolArray) -> BoolArray:
+        rbar, factor, *_, unit = self._estimate(d, mask)
+        stat, _, _, lcl, ucl, _ = self._limits(d, rbar, factor, unit)
         return np.asarray((stat > ucl) | (stat < lcl), dtype=bool)
 
     # ---------------------------------------------------------------- public
@@ -231,26 +240,20 @@ class AttributeChart:
         exclude : indices or bool mask, optional
             Points left out of the estimate (still judged).
         """
-        self._fit(*self._prepare(counts, sizes), baseline, exclude)
+        self._fit(self._prepare(counts, sizes), baseline, exclude)
         return self
 
-    def _fit(
-        self,
-        x: FloatArray,
-        n: FloatArray,
-        rate: FloatArray,
-        baseline: ArrayLike | int | None,
-        exclude: ArrayLike | None,
-    ) -> _Unit:
+    def _fit(self, d: _Data, baseline: ArrayLike | int | None, exclude: ArrayLike | None) -> _Unit:
         """``fit`` on prepared arrays; returns the unit arrays of the final estimate."""
-        mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
+        mask = baseline_mask(d.x.shape, baseline, exclude)
+        mask &= ~d.missing
         if self.revise:
-            mask = revise_baseline(mask, lambda m: self._beyond(x, n, rate, m))
-        rbar, factor, sigma_z, p_disp, use, unit = self._estimate(x, n, rate, mask)
+            mask = revise_baseline(mask, lambda m: self._beyond(d, m))
+        rbar, factor, sigma_z, p_disp, use, unit = self._estimate(d, mask)
         self._center, self._factor, self._sigma_z = rbar, factor, sigma_z
         self._p_dispersion, self._use_laney, self._baseline = p_disp, use, mask
         if self.laney == "auto":
-            self._reason = [self._explain(i) for i in range(x.shape[0])]
+            self._reason = [self._explain(i) for i in range(d.x.shape[0])]
         else:
             texts = [self._explain_configured(False), self._explain_configured(True)]
             self._reason = [texts[u] for u in use.tolist()]
@@ -281,18 +284,12 @@ class AttributeChart:
         """Judge points against the frozen limits (phase II); shape (S, T) like ``fit``'s."""
         if self._center.size == 0:
             raise RuntimeError("fit the chart first")
-        return self._judge(*self._prepare(counts, sizes))
+        return self._judge(self._prepare(counts, sizes))
 
-    def _judge(
-        self,
-        x: FloatArray,
-        n: FloatArray,
-        rate: FloatArray,
-        unit: _Unit | None = None,
-        live: bool = False,
-    ) -> ChartResult:
+    def _judge(self, d: _Data, unit: _Unit | None = None, live: bool = False) -> ChartResult:
         """Limits and flags of prepared points; ``live``: one period through the rule buffer."""
-        stat, center, se, lcl, ucl, z = self._limits(x, n, rate, self._center, self._factor, unit)
+        x = d.x
+        stat, center, se, lcl, ucl, z = self._limits(d, self._center, self._factor, unit)
         if live:
             if self._buffer is None:
                 self._buffer = RuleBuffer(x.shape[0], self._rules)
@@ -302,9 +299,8 @@ class AttributeChart:
         else:
             signals = evaluate_rules(stat, center, se, lcl, ucl, self._rules, z=z)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
-        missing = np.isnan(x)
-        if missing.any():
-            lcl, ucl = np.where(missing, np.nan, lcl), np.where(missing, np.nan, ucl)
+        if d.missing.any():
+            lcl, ucl = np.where(d.missing, np.nan, lcl), np.where(d.missing, np.nan, ucl)
         names = np.array([self._name(False), self._name(True)])
         return ChartResult(
             chart=names[self._use_laney.astype(np.intp)],
@@ -328,8 +324,7 @@ class AttributeChart:
     ) -> ChartResult:
         """``fit`` on the baseline points, then ``judge`` every point (phase I and II)."""
         data = self._prepare(counts, sizes)
-        unit = self._fit(*data, baseline, exclude)
-        return self._judge(*data, unit)
+        return self._judge(data, self._fit(data, baseline, exclude))
 
     def update(self, counts: ArrayLike, sizes: ArrayLike | None = None) -> ChartResult:
         """Judge one new period for every stream (arrays of shape (S,)), keeping rule state.
@@ -340,4 +335,4 @@ class AttributeChart:
             raise RuntimeError("fit the chart first")
         x1 = np.asarray(counts, dtype=float).reshape(-1, 1)
         n1 = None if sizes is None else np.asarray(sizes, dtype=float).reshape(-1, 1)
-        return self._judge(*self._prepare(x1, n1), live=True)
+        return self._judge(self._prepare(x1, n1), live=True)

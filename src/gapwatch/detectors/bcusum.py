@@ -113,25 +113,25 @@ class BernoulliCUSUM:
         self, events: ArrayLike, baseline: ArrayLike | int | None = None, exclude: ArrayLike | None = None
     ) -> BernoulliCUSUM:
         """p0 (unless given), γ and h per stream."""
-        x = as_matrix(events)
+        x = as_matrix(events, copy=False)  # read only
         if np.any((x != 0) & (x != 1) & ~np.isnan(x)):
             raise ValueError("Bernoulli CUSUM values must be 0 or 1")
         mask = baseline_mask(x.shape, baseline, exclude) & ~np.isnan(x)
         est = np.where(mask, x, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
         p0 = np.full(x.shape[0], self.p0) if self.p0 is not None else est
         p0 = np.clip(p0, 1e-6, 0.5)
+        rates, which = np.unique(p0, return_inverse=True)  # γ and h once per distinct p0
         gam, hs = [], []
-        for p in p0:
-            gam.append(bernoulli_gamma(float(p), self._p1(float(p))))
-            hs.append(
-                self.h if self.h is not None else bernoulli_h_for_arl(float(p), self._p1(float(p)), self.arl0)
-            )
-        self._p0, self._gamma, self._h, self._baseline = p0, np.array(gam), np.array(hs), mask
+        for p in rates.tolist():
+            gam.append(bernoulli_gamma(p, self._p1(p)))
+            hs.append(self.h if self.h is not None else bernoulli_h_for_arl(p, self._p1(p), self.arl0))
+        self._p0, self._baseline = p0, mask
+        self._gamma, self._h = np.array(gam)[which], np.array(hs)[which]
         return self
 
     def judge(self, events: ArrayLike) -> ChartResult:
         """B_t per (stream, experience)."""
-        x = as_matrix(events)
+        x = as_matrix(events, copy=False)  # read only
         s, t = x.shape
         missing = np.isnan(x)
         gaps = np.asarray(missing.any(axis=0), dtype=bool)
@@ -139,12 +139,13 @@ class BernoulliCUSUM:
         miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
         stat_t = np.empty_like(xt)
         b = np.zeros(s)
+        gamma, has_gap = self._gamma, gaps.tolist()
         for j in range(t):
             row = stat_t[j]
             np.add(b, xt[j], out=row)  # B = max(0, B + X - γ); a missing point keeps B
-            row -= self._gamma
+            row -= gamma
             np.maximum(0.0, row, out=row)
-            if gaps[j]:
+            if has_gap[j]:
                 assert miss_t is not None
                 np.copyto(row, b, where=miss_t[j])
             b = row

@@ -69,7 +69,7 @@ class CUSUM:
 
     @staticmethod
     def _prepare(values: ArrayLike, n: ArrayLike | None) -> tuple[FloatArray, FloatArray | None]:
-        x = as_matrix(values)
+        x = as_matrix(values, copy=False)  # read only
         return x, None if n is None else np.broadcast_to(as_matrix(n), x.shape).astype(float)
 
     def _fit(
@@ -109,28 +109,27 @@ class CUSUM:
             y /= np.repeat(self._sigma[:, None], t, axis=1)
         missing = np.isnan(y)
         gaps = np.asarray(missing.any(axis=0), dtype=bool)
-        yt = np.ascontiguousarray(y.T)  # period-major: each step reads and writes contiguous rows
+        # both sums as one (2, S) state per period, period-major so each step reads and writes
+        # contiguous rows: C+ = max(0, C+ + y - k) and C- = max(0, C- + (-y) - k)
+        steps = np.empty((t, 2, s))
+        steps[:, 0] = y.T
+        np.negative(steps[:, 0], out=steps[:, 1])
         miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
-        up_t, lo_t = np.empty_like(yt), np.empty_like(yt)
-        cp, cm = cp.copy(), cm.copy()
+        sums = np.empty_like(steps)
+        state = np.stack([cp, cm])
+        k, has_gap = self.k, gaps.tolist()
         for j in range(t):
-            yj, up, lo = yt[j], up_t[j], lo_t[j]
-            np.add(cp, yj, out=up)  # C+ = max(0, C+ + y - k), C- = max(0, C- - y - k)
-            up -= self.k
-            np.maximum(0.0, up, out=up)
-            np.subtract(cm, yj, out=lo)
-            lo -= self.k
-            np.maximum(0.0, lo, out=lo)
-            if gaps[j]:  # a missing point leaves both sums as they were
+            row = np.add(state, steps[j], out=sums[j])
+            row -= k
+            np.maximum(0.0, row, out=row)
+            if has_gap[j]:  # a missing point leaves both sums as they were
                 assert miss_t is not None
-                np.copyto(up, cp, where=miss_t[j])
-                np.copyto(lo, cm, where=miss_t[j])
-            cp, cm = up, lo
+                np.copyto(row, state, where=miss_t[j])
+            state = row
             if self.reset:
-                cp = np.where(cp > self.h, 0.0, cp)
-                cm = np.where(cm > self.h, 0.0, cm)
-        self._cp, self._cm = cp.copy(), cm.copy()
-        up_all, lo_all = up_t.T.copy(), lo_t.T.copy()
+                state = np.where(row > self.h, 0.0, row)
+        self._cp, self._cm = state[0].copy(), state[1].copy()
+        up_all, lo_all = sums[:, 0].T.copy(), sums[:, 1].T.copy()
         if gaps.any():
             up_all[missing] = np.nan
             lo_all[missing] = np.nan

@@ -39,8 +39,11 @@ def compact(values: FloatArray, mask: BoolArray) -> FloatArray:
 def moving_ranges(values: FloatArray) -> FloatArray:
     """|x_t - x_{t-1}| with NaN first (one value per point), shape (S, T)."""
     mr = np.empty(values.shape)
+    flat, src = mr.reshape(-1), np.ascontiguousarray(values).reshape(-1)
+    # one contiguous difference over all streams; the first column (which spans two
+    # streams) is then set to NaN
+    np.subtract(src[1:], src[:-1], out=flat[1:])
     mr[:, :1] = np.nan
-    np.subtract(values[:, 1:], values[:, :-1], out=mr[:, 1:])
     np.abs(mr, out=mr)
     return mr
 
@@ -61,10 +64,11 @@ def mr_bar(
 ) -> FloatArray:
     """Mean moving range per stream over consecutive baseline points (NaN if < 2 points)."""
     ranges = moving_ranges(values if mask.all() else compact(values, mask))
-    if mr == "plain" and ranges.shape[1] > 1 and not np.isnan(ranges[:, 1:]).any():
-        # every range counts: sum them with the first (NaN) slot as 0, as the masked sum does
-        ranges[:, 0] = 0.0
-        return np.asarray(ranges.sum(axis=1) / (ranges.shape[1] - 1), dtype=float)
+    if mr == "plain" and ranges.shape[1] > 1:
+        ranges[:, 0] = 0.0  # the first (NaN) slot as 0, as the masked sum has it
+        if not np.isnan(ranges).any():  # every range counts
+            return np.asarray(ranges.sum(axis=1) / (ranges.shape[1] - 1), dtype=float)
+        ranges[:, 0] = np.nan
     ok = ~np.isnan(ranges)
     mean = _masked_mean(ranges, ok)
     if mr == "screened":

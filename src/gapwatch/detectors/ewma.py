@@ -110,7 +110,7 @@ class EWMA:
     @staticmethod
     def _prepare(values: ArrayLike, n: ArrayLike | None) -> tuple[FloatArray, FloatArray | None]:
         """Values and sizes (None: one observation per point); NaN where there is no point."""
-        x = as_matrix(values)
+        x = as_matrix(values, copy=n is not None)  # written to only where a size is missing
         if n is None:
             return x, None
         cnt = np.broadcast_to(as_matrix(n, "n"), x.shape).astype(float)
@@ -210,7 +210,7 @@ class EWMA:
                 var /= 2 - self.lam
             half = np.sqrt(var, out=var)
         half *= self.L
-        center = per_point(self._mu, x)
+        center = per_point(self._mu, x, missing)
         lcl, ucl = center - half, center + half
         signals: dict[str, BoolArray] = {"ewma": (stat > ucl) | (stat < lcl)}
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
@@ -236,41 +236,37 @@ class EWMA:
         reads and writes contiguous rows, in place; keeps the final state for ``update``.
         """
         lam, keep = self.lam, 1 - self.lam
-        step_x = np.ascontiguousarray(x.T)
-        step_x *= lam  # λ·x_t
-        sigma2 = self._sigma**2
-        if cnt is None:  # Var(x_t) = σ², the same every period
-            step_v: FloatArray | None = None
-            step_v_const = lam**2 * sigma2
-        else:
+        exact = self.limits == "exact"  # asymptotic limits need no Var(z_t)
+        t = x.shape[1]
+        # z and Var(z) as one (k, S) state per period: state·decay + step, with steps λ·x_t
+        # and λ²·σ²/n_t; period-major so each step reads and writes contiguous rows
+        steps = np.empty((t, 2 if exact else 1, x.shape[0]))
+        np.multiply(x.T, lam, out=steps[:, 0])
+        if exact:
+            sigma2 = self._sigma**2
             with np.errstate(invalid="ignore", divide="ignore"):
-                step_v = np.ascontiguousarray((sigma2[:, None] / np.where(missing, 1.0, cnt)).T)
-            step_v *= lam**2
+                var_x = sigma2 if cnt is None else (sigma2[:, None] / np.where(missing, 1.0, cnt)).T
+            np.multiply(var_x, lam**2, out=steps[:, 1])
+        decay = np.array([keep, keep**2][: steps.shape[1]])[:, None]
         gaps = np.asarray(missing.any(axis=0), dtype=bool)
         miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
-        exact = self.limits == "exact"
-        zt, vt = np.empty_like(step_x), np.empty_like(step_x) if exact else None
-        z, v = z.copy(), v.copy()
-        for j in range(x.shape[1]):
-            z_new = np.multiply(z, keep, out=zt[j])
-            z_new += step_x[j]
-            if vt is not None:
-                v_new = np.multiply(v, keep**2, out=vt[j])
-                v_new += step_v_const if step_v is None else step_v[j]
-            if gaps[j]:
+        out = np.empty_like(steps)
+        state = np.stack([z, v][: steps.shape[1]])
+        has_gap = gaps.tolist()
+        for j in range(t):
+            row = np.multiply(state, decay, out=out[j])
+            row += steps[j]
+            if has_gap[j]:
                 assert miss_t is not None
-                np.copyto(z_new, z, where=miss_t[j])
-                if vt is not None:
-                    np.copyto(v_new, v, where=miss_t[j])
-            z = z_new
-            if vt is not None:
-                v = v_new
-        self._z, self._v = z.copy(), v.copy()
-        stat = zt.T.copy()
-        var = vt.T.copy() if vt is not None else np.empty(0)
+                np.copyto(row, state, where=miss_t[j])
+            state = row
+        self._z = state[0].copy()
+        self._v = state[1].copy() if exact else v.copy()
+        stat = out[:, 0].T.copy()
+        var = out[:, 1].T.copy() if exact else np.empty(0)
         if gaps.any():
             stat[missing] = np.nan
-            if vt is not None:
+            if exact:
                 var[missing] = np.nan
         return stat, var
 

@@ -27,10 +27,10 @@ from gapwatch.stats.constants import Constants, d2, d3
 __all__ = ["IMRChart", "observed_moving_ranges"]
 
 
-def observed_moving_ranges(x: FloatArray) -> FloatArray:
+def observed_moving_ranges(x: FloatArray, missing: BoolArray | None = None) -> FloatArray:
     """|x_t - x_prev| between consecutive observed points; NaN at the first point and gaps."""
     mr = moving_ranges(x)
-    missing = np.isnan(x)
+    missing = np.isnan(x) if missing is None else missing
     if not missing.any():
         return mr
     obs = ~missing
@@ -135,7 +135,7 @@ class IMRChart:
         half = self.L * se
         lcl, ucl = center - half, np.add(center, half, out=half)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
-        mrs = observed_moving_ranges(x)
+        mrs = observed_moving_ranges(x, missing)
         k2, k3 = d2(2, self.constants), d3(2, self.constants)
         mr_c = np.repeat((k2 * self._sigma)[:, None], t, axis=1)  # NaN where there is no range
         mr_c[:, :1] = np.nan

@@ -223,6 +223,8 @@ class _Points:
                 flat = out.reshape(-1)
                 flat[:1] = False
                 op(x[1:], x[:-1], out=flat[1:])  # NaN padding: no step across streams
+            elif name in _BOTH:  # beyond a zone on one side: |z| beyond it, and that side
+                np.logical_and(self.get(_BOTH[name][0]), self.get(_BOTH[name][1]), out=out.reshape(-1))
             else:
                 out[:, self.width :] = False
                 self._make(name, out[:, : self.width])
@@ -239,22 +241,28 @@ class _Points:
         return self._made["x"]
 
     def _make(self, name: str, out: BoolArray) -> None:
-        z = self.z
-        if name in _SIDES:
-            op, k = _SIDES[name]
-            op(z, k, out=out)
-        else:  # within1: |z| < 1
-            np.less(z, 1.0, out=out)
-            out &= z > -1.0
+        op, k = _COMPARE[name]
+        if name in ("above", "below"):
+            op(self.z, k, out=out)
+            return
+        if "absz" not in self._made:
+            self._made["absz"] = np.abs(self.z, out=self.buf("absz", np.float64))
+        op(self._made["absz"], k, out=out)
 
 
-_SIDES: dict[str, tuple[np.ufunc, float]] = {
+# memberships from one comparison each (NaN compares False: a missing point is in no zone)
+_COMPARE: dict[str, tuple[np.ufunc, float]] = {
     "above": (np.greater, 0.0),
     "below": (np.less, 0.0),
-    "above1": (np.greater, 1.0),
-    "below1": (np.less, -1.0),
-    "above2": (np.greater, 2.0),
-    "below2": (np.less, -2.0),
+    "beyond1": (np.greater, 1.0),  # of |z|
+    "beyond2": (np.greater, 2.0),
+    "within1": (np.less, 1.0),
+}
+_BOTH = {
+    "above1": ("beyond1", "above"),
+    "below1": ("beyond1", "below"),
+    "above2": ("beyond2", "above"),
+    "below2": ("beyond2", "below"),
 }
 
 
@@ -321,8 +329,7 @@ def _mixture(p: _Points, out: BoolArray, n: int = 8) -> None:
     too.  Completions are rare in control, so that last step (a segmented scan) runs on
     the streams that have one only.
     """
-    above, beyond = p.get("above1"), p.padded("beyond")
-    np.logical_or(above, p.get("below1"), out=beyond)
+    above, beyond = p.get("above1"), p.get("beyond1")
     _full_run(beyond, n, out, p.padded("tmp"))
     if not out.any():
         return
@@ -439,8 +446,9 @@ def _not_plotted(x: FloatArray, center: FloatArray, se: FloatArray) -> BoolArray
     is a gap in the chart.
     """
     missing = np.isnan(x)
-    missing |= np.isnan(center)
-    missing |= np.isnan(se)
+    for part in (center, se):
+        if part.size and np.isnan(part.min()):  # a reduction first: usually nothing is missing
+            missing |= np.isnan(part)
     return missing
 
 

@@ -47,7 +47,8 @@ class _Constants:
     def __init__(self, n: FloatArray, kind: Constants) -> None:
         self.n, self.kind = n, kind
         self._values: dict[str, Values] = {}
-        finite = ~np.isnan(n)
+        self.missing = np.isnan(n)
+        finite = ~self.missing
         self._all = bool(finite.all())
         sizes = n if self._all else n[finite]
         self.constant: float | None = None
@@ -130,7 +131,7 @@ class XbarChart:
             if np.ndim(c4s) == 0:
                 return np.repeat((spread / c4s)[:, None], k.n.shape[1], axis=1)
             return np.asarray(spread[:, None] / c4s, dtype=float)
-        return per_point(spread, k.n)
+        return per_point(spread, k.n, k.missing)
 
     def _estimate(
         self, means: FloatArray, k: _Constants, spread: FloatArray, mask: BoolArray
@@ -174,7 +175,7 @@ class XbarChart:
         sig = self._sigma_i(k, self._spread)
         with np.errstate(invalid="ignore"):
             se = sig / k.get("sqrt_n")
-        center = per_point(self._mu, n)
+        center = per_point(self._mu, n, k.missing)
         if self.dispersion == "R":
             a, b = k.get("d2"), k.get("d3")
         else:
@@ -203,7 +204,7 @@ class XbarChart:
     def _prepare(
         self, means: ArrayLike, sizes: ArrayLike, spread: ArrayLike
     ) -> tuple[FloatArray, _Constants, FloatArray]:
-        m, n, r = as_matrix(means), as_matrix(sizes), as_matrix(spread)
+        m, n, r = as_matrix(means), as_matrix(sizes, copy=False), as_matrix(spread)
         return m, _Constants(n, self.constants), r
 
     def _fit(
