@@ -145,9 +145,12 @@ class AttributeChart:
         t = n.shape[1]
         center = np.repeat(rbar[:, None], t, axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            se = np.repeat(self._unit_var(rbar)[:, None], t, axis=1)
-            se /= n
-            np.sqrt(se, out=se)
+            if t and (n == n[:, :1]).all():  # one size per stream (c chart): one sqrt per stream
+                se = np.repeat(np.sqrt(self._unit_var(rbar) / n[:, 0])[:, None], t, axis=1)
+            else:
+                se = np.repeat(self._unit_var(rbar)[:, None], t, axis=1)
+                se /= n
+                np.sqrt(se, out=se)
             z = rate - center
             z /= se
         return _Unit(center, se, z)
