@@ -174,7 +174,8 @@ def test_incidents_raise_the_miss_rate_of_their_stream(world_dir: Path) -> None:
     truth = json.loads((world_dir / "truth.json").read_text())
     assert len(truth["incidents"]) == 5
     assert len({i["source"] for i in truth["incidents"]}) >= 3  # different silos and systems
-    assert {i["volume"] for i in truth["incidents"]} == {"busy", "thin"}
+    assert [i["volume"] for i in truth["incidents"]].count("systemic") == 1
+    assert {i["volume"] for i in truth["incidents"]} == {"busy", "thin", "systemic"}
     for inc in truth["incidents"]:
         assert dt.date.fromisoformat(inc["start"]) >= START + dt.timedelta(days=truth["baseline_days"])
         rows = scored(world_dir, inc["source"])
@@ -186,13 +187,37 @@ def test_incidents_raise_the_miss_rate_of_their_stream(world_dir: Path) -> None:
         inside = stream.day.between(dt.date.fromisoformat(inc["start"]), dt.date.fromisoformat(inc["end"]))
         n, k = int(inside.sum()), int(stream.missed[inside].sum())
         p_out = stream.missed[~inside].mean()
-        assert (
-            abs(p_out - inc["baseline_miss_rate"])
-            < 4 * np.sqrt(p_out * (1 - p_out) / (~inside).sum()) + 0.005
-        )
+        if not inc["systemic"]:  # a systemic incident pools segments with different rates (below)
+            assert (
+                abs(p_out - inc["baseline_miss_rate"])
+                < 4 * np.sqrt(p_out * (1 - p_out) / (~inside).sum()) + 0.005
+            )
         assert k / n > 1.4 * p_out, inc
         assert binom.sf(k - 1, n, p_out) < 0.01, inc  # far beyond what the baseline rate explains
         assert (n, k) == (inc["events"], inc["missed"])
+
+
+def test_a_systemic_incident_raises_the_miss_rate_of_every_segment(world_dir: Path) -> None:
+    truth = json.loads((world_dir / "truth.json").read_text())
+    (inc,) = [i for i in truth["incidents"] if i["systemic"]]
+    assert (inc["moment"], inc["segment"], inc["metric"]) == ("delivery", "all", "delivery_days")
+    assert inc["size"] == 3.0 and inc["days"] == 42
+    rows = scored(world_dir, inc["source"])
+    stream = rows[(rows.moment == inc["moment"]) & (rows.metric == inc["metric"])]
+    inside = stream.day.between(dt.date.fromisoformat(inc["start"]), dt.date.fromisoformat(inc["end"]))
+    segments = sorted(set(stream.segment))
+    assert segments == ["business", "premium", "standard"]
+    for segment in segments:
+        mine = stream.segment == segment
+        n, k = int((mine & inside).sum()), int(stream.missed[mine & inside].sum())
+        p_out = float(stream.missed[mine & ~inside].mean())
+        assert 2.0 * p_out < k / n < 4.0 * p_out, (segment, k / n, p_out)  # x3, give or take
+        assert binom.sf(k - 1, n, p_out) < 1e-6, segment
+    # truth: every segment's stream carries the incident; the others of the moment x metric none
+    flagged = {(s["moment"], s["segment"]) for s in truth["streams"] if s["incident"]}
+    assert {("delivery", s) for s in segments} <= flagged
+    # local incidents go elsewhere: no other incident on the systemic moment
+    assert [i["moment"] for i in truth["incidents"]].count("delivery") == 1
 
 
 def test_streams_without_incident_stay_in_control(world_dir: Path) -> None:

@@ -121,3 +121,36 @@ def test_dirty_rows_are_added_and_recorded(tmp_path: Path) -> None:
             assert row["Activity Type"] not in {"Demo Request", "Quote Sent", "Sales Call", "Welcome Call"}
         elif item["kind"] == "duplicate":
             assert (crm == row).all(axis=1).sum() == 2
+
+
+def test_one_systemic_incident_from_three_on() -> None:
+    for k, systemic in ((2, 0), (3, 1), (5, 1), (8, 1)):
+        world = simulate(customers=1500, days=120, seed=12, incidents=k)
+        assert len(world.incidents) == k
+        wide = [i for i in world.incidents if i.systemic]
+        assert len(wide) == systemic
+        for inc in wide:  # the busiest must-be moment x metric, every segment, early enough
+            assert (inc.moment, inc.segment, inc.metric, inc.size) == (
+                "delivery",
+                "all",
+                "delivery_days",
+                3.0,
+            )
+            assert 42 <= inc.start_day < 49 and inc.end_day - inc.start_day + 1 == 42
+            assert all(i.moment != "delivery" for i in world.incidents if not i.systemic)
+            covered = [s for s in world.rows.streams if inc.covers(s)]
+            assert covered == [("delivery", s, "delivery_days") for s in ("standard", "premium", "business")]
+
+
+def test_the_systemic_multiplier_reaches_every_segment() -> None:
+    from gapwatch.simulate.incidents import multiplier, rows_hit
+
+    world = simulate(customers=1500, days=120, seed=12, incidents=3)
+    (inc,) = [i for i in world.incidents if i.systemic]
+    hit = rows_hit(world.rows, inc)
+    on = {world.rows.streams[s][1] for s in np.unique(world.rows.stream[hit])}
+    assert on == {"standard", "premium", "business"}
+    size = multiplier(world.rows, world.incidents)
+    assert np.all(size[hit] == 3.0)
+    days = world.rows.day[hit]
+    assert days.min() >= inc.start_day and days.max() <= inc.end_day

@@ -49,7 +49,9 @@ def _date(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
     type=click.IntRange(min=0),
     default=5,
     show_default=True,
-    help="Incidents to inject after the clean baseline.",
+    help="Incidents to inject after the clean baseline. From 3 on, one of them is systemic: every "
+    "segment of the busiest must-be moment (delivery by default), x3 for 6 weeks (segment 'all' in "
+    "truth.json); the others hit one segment of one moment.",
 )
 @click.option(
     "--dirty",
@@ -107,7 +109,10 @@ def command(
         summary.add_column(column, justify="right" if column == "rows" else "left")
     for name, rows in files.items():
         summary.add_row(f"{name}.csv", f"{rows:,}")
-    summary.add_row("truth.json", f"{len(world.incidents)} incidents")
+    wide = sum(i.systemic for i in world.incidents)
+    summary.add_row(
+        "truth.json", f"{len(world.incidents)} incidents" + (f" ({wide} systemic)" if wide else "")
+    )
     Console(stderr=as_json).print(summary)
     if as_json:
         emit_json(

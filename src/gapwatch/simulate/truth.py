@@ -15,6 +15,7 @@ from gapwatch.domain.gap import Status
 from gapwatch.simulate import tables
 from gapwatch.simulate.calendar import Floats
 from gapwatch.simulate.generate import World
+from gapwatch.simulate.incidents import rows_hit, streams_hit
 
 STATUS = {int(s): s.label for s in Status}
 
@@ -46,9 +47,15 @@ def incidents(world: World) -> list[dict[str, Any]]:
     answered = np.zeros(world.people.segment.size, dtype=bool)
     answered[world.survey.person] = True
     for inc in world.incidents:
-        stream = rows.streams.index((inc.moment, inc.segment, inc.metric))
-        hit = (rows.stream == stream) & (rows.day >= inc.start_day) & (rows.day <= inc.end_day)
-        p0 = float(world.values.p0[rows.stream == stream][0])
+        hit = rows_hit(rows, inc)
+        # a systemic incident spans segments with different in-control rates: weight them by events
+        p0_rows = (
+            world.values.p0[hit]
+            if hit.any()
+            else world.values.p0[np.isin(rows.stream, streams_hit(rows, inc))]
+        )
+        p0 = float(p0_rows.mean()) if p0_rows.size else 0.0
+        incident_rate = float(np.minimum(p0_rows * inc.size, 0.95).mean()) if p0_rows.size else 0.0
         exposed = np.unique(person[hit])
         let_down = np.unique(person[hit & (status == Status.MISSED)])
         out.append(
@@ -65,11 +72,14 @@ def incidents(world: World) -> list[dict[str, Any]]:
                 "days": inc.end_day - inc.start_day + 1,
                 "size": inc.size,
                 "volume": inc.volume,
+                "systemic": inc.systemic,
                 "baseline_miss_rate": round(p0, 4),
-                "incident_miss_rate": round(min(p0 * inc.size, 0.95), 4),
+                "incident_miss_rate": round(incident_rate, 4),
                 "events": int(hit.sum()),
                 "missed": int((status[hit] == Status.MISSED).sum()),
-                "excess_missed": round(float((status[hit] == Status.MISSED).sum() - hit.sum() * p0), 1),
+                "excess_missed": round(
+                    float((status[hit] == Status.MISSED).sum() - world.values.p0[hit].sum()), 1
+                ),
                 "customers": int(exposed.size),
                 "customers_missed": int(let_down.size),
                 "customers_missed_answered": int(answered[let_down].sum()),
@@ -85,7 +95,7 @@ def streams(world: World) -> list[dict[str, Any]]:
     missed = np.bincount(rows.stream[seen & (status == Status.MISSED)], minlength=len(rows.streams))
     p0 = np.zeros(len(rows.streams))
     p0[rows.stream] = world.values.p0
-    hit = {(i.moment, i.segment, i.metric) for i in world.incidents}
+    hit = {key for key in rows.streams if any(i.covers(key) for i in world.incidents)}
     return [
         {
             "moment": m,
