@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gapwatch.service.demo import NPS_WINDOW_DAYS, DemoResult
+from gapwatch.service.demo import NPS_WINDOW_DAYS, SYSTEMIC_NPS_WINDOW_DAYS, DemoResult
 from gapwatch.service.monitor_summary import StreamState
 
 STATE_STYLE = {"signalled": "bold red", "in control": "green", "too thin": "dim"}
@@ -55,7 +55,8 @@ def incident_table(result: DemoResult) -> Table:
         table.add_column(col, justify="right" if col in right else "left", no_wrap=True)
     for i in result.incidents:
         truth = result.affected.get(i.id, {})
-        table.add_row(i.id, f"{i.moment}/{i.segment}/{i.metric}", f"×{i.size:g}",
+        segment = "(all segments)†" if i.id in result.systemic else i.segment
+        table.add_row(i.id, f"{i.moment}/{segment}/{i.metric}", f"×{i.size:g}",
                       f"{i.start.isoformat()} → {i.end.isoformat()[5:]}",
                       i.detected.isoformat() if i.detected else "[red]never[/]",
                       f"{i.delay_days} d" if i.delay_days is not None else "",
@@ -67,7 +68,11 @@ LEGEND = (
     "gapwatch signalled: first 'worse' signal on the incident's stream (or its moment's parent stream, when "
     "the incident's segment explains most excess misses) from the start to 7 days after the end.",
     f"NPS showed it: the day the first weekly NPS drop (a week below its lower limit) was known, in a week "
-    f"starting between the incident's start and {NPS_WINDOW_DAYS} days after its end; otherwise never.",
+    f"starting between the incident's start and {NPS_WINDOW_DAYS} days after its end; otherwise never. "
+    "A drop in several incidents' windows goes to the one with the most let-down customers who answered (*).",
+    "† systemic: every segment of the moment at once. Its signal may come on the moment's parent stream "
+    "(all segments) or any of its segments; its customers are let down at every stage of their journey, so "
+    f"its NPS window runs {SYSTEMIC_NPS_WINDOW_DAYS} days after its end.",
     "* from truth.json, for context only (neither view sees it): customers with a missed experience on the "
     "stream during the incident (some would have missed anyway), and how many of them answered the survey "
     "by the end of the window.",

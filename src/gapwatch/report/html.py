@@ -49,7 +49,9 @@ class IncidentLine:
 
     def covers(self, key: tuple[str, str, str]) -> bool:
         moment, segment, metric = key
-        return moment == self.moment and metric == self.metric and segment in (self.segment, ALL_SEGMENTS)
+        everywhere = self.segment == "all"  # a systemic incident (or a moment without segments)
+        return moment == self.moment and metric == self.metric and (
+            everywhere or segment in (self.segment, ALL_SEGMENTS))
 
 
 def _d(day: dt.date | None) -> str:

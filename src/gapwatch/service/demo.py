@@ -5,8 +5,10 @@ answers); ``truth.json`` is read afterwards, only to score the demo: for each in
 the first signal on its stream (or on its moment's parent stream, when that signal's excess
 misses come mostly from the incident's segment) from its start to ``GRACE_DAYS`` after its end,
 and the first weekly NPS drop in a week starting between its start and ``NPS_WINDOW_DAYS`` after
-its end.  Signals on streams without an incident, and NPS drops outside every incident's window,
-are false alarms.  The customers each incident let down come from the truth, as context only.
+its end.  A systemic incident (every segment of a moment, ``segment: all``) counts on the moment's
+parent stream or any of its segments, with ``SYSTEMIC_NPS_WINDOW_DAYS`` for the NPS.  Signals on
+streams without an incident, and NPS drops outside every incident's window, are false alarms.
+The customers each incident let down come from the truth, as context only.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from typing import Any
 from gapwatch.report import IncidentLine, render_report, write_report
 from gapwatch.service.demo_score import (
     NPS_WINDOW_DAYS,
+    SYSTEMIC_NPS_WINDOW_DAYS,
     count_false_alarms,
     count_nps_false_alarms,
+    is_systemic,
     score_incidents,
 )
 from gapwatch.service.monitor import MonitorResult, run_monitor
 from gapwatch.service.monitor_summary import StreamState, stream_states
 from gapwatch.service.nps import NpsChart, compute_nps
 
-__all__ = ["NPS_WINDOW_DAYS", "DemoResult", "default_size", "run_demo"]
+__all__ = ["NPS_WINDOW_DAYS", "SYSTEMIC_NPS_WINDOW_DAYS", "DemoResult", "default_size", "run_demo"]
 
 GRACE_DAYS = 7
 AFFECTED = ("customers", "customers_missed", "customers_missed_answered")  # truth.json, per incident
@@ -64,6 +68,7 @@ class DemoResult:
     # per incident id, from truth.json (context, never used to detect): customers with an event on
     # the stream during the incident, those let down (a miss there), and how many of those answered
     affected: dict[str, dict[str, int]] = field(default_factory=dict)
+    systemic: list[str] = field(default_factory=list)  # ids of the systemic incidents (all segments)
 
     @property
     def false_alarms_per_week(self) -> float | None:
@@ -72,10 +77,11 @@ class DemoResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "workspace": str(self.workspace), "report": str(self.report),
-            "incidents": [{**_incident_dict(i), "truth": self.affected.get(i.id, {})}
-                          for i in self.incidents],
+            "incidents": [{**_incident_dict(i), "systemic": i.id in self.systemic,
+                           "truth": self.affected.get(i.id, {})} for i in self.incidents],
             "false_alarms": self.false_alarms, "weeks_monitored": round(self.weeks_monitored, 2),
             "nps_false_alarms": self.nps_false_alarms, "nps_window_days": NPS_WINDOW_DAYS,
+            "systemic_nps_window_days": SYSTEMIC_NPS_WINDOW_DAYS,
             "false_alarms_per_week": self.false_alarms_per_week,
             "streams": [s.to_dict() for s in self.streams],
             "nps": self.nps.to_dict() if self.nps else None,
@@ -146,8 +152,9 @@ def run_demo(
                              notes=_report_notes(customers, days, seed, false_alarms, weeks, notes))
         report = write_report(folder / REPORT_FILE, html)
         lap("report")
+    systemic = [str(i.get("id", "")) for i in truth["incidents"] if is_systemic(i)]
     return DemoResult(folder.resolve(), report, streams, incidents, false_alarms, weeks, nps, ingested,
-                      seconds, notes, nps_false, affected)
+                      seconds, notes, nps_false, affected, systemic)
 
 
 def _ingest_all(ws: Any, sources: Path, say: Step) -> tuple[dict[str, dict[str, int]], list[str]]:
@@ -190,8 +197,8 @@ def _report_notes(customers: int, days: int, seed: int, false_alarms: int, weeks
         f"False alarms (signals on streams with no incident): {false_alarms} in {weeks:.1f} weeks "
         f"monitored after the baseline ({rate}).",
         "NPS showed it: the day the first weekly NPS drop (a week below its lower limit) was known, in a "
-        f"week starting between the incident's start and {NPS_WINDOW_DAYS} days after its end; otherwise "
-        "never.",
+        f"week starting between the incident's start and {NPS_WINDOW_DAYS} days after its end "
+        f"({SYSTEMIC_NPS_WINDOW_DAYS} for a systemic incident, segment 'all'); otherwise never.",
         *notes,
     ]
 

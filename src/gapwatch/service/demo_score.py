@@ -4,11 +4,18 @@ Used by the demo only, after detection has run on the observable data.  A signal
 incident when it says "worse", falls between the incident's start and ``GRACE_DAYS`` after its
 end, and is on the incident's own stream, or on its moment's parent stream with the incident's
 segment the largest contributor of excess misses over the signal's period (the nested-stream
-attribution of the SPC engine, ``explain_by_children``).
+attribution of the SPC engine, ``explain_by_children``).  A *systemic* incident (``"systemic": true``
+in the truth, segment ``all``) multiplies the miss probability of every segment of its moment x
+metric: any "worse" signal on that moment x metric counts for it, first of all on the moment's
+parent stream (segment ``*``, shown as "(all segments)"), and none of those streams has a false alarm
+while it lasts.
 
 The NPS "showed" an incident on the day its first NPS signal became known: a week below its lower
 limit (``NpsChart.drop``, the only signal ``service/nps.py`` raises) that starts on or after the
-incident's start and no later than ``NPS_WINDOW_DAYS`` after its end.  A drop outside every
+incident's start and no later than ``NPS_WINDOW_DAYS`` after its end (``SYSTEMIC_NPS_WINDOW_DAYS``
+for a systemic incident: it lets down customers at every stage of their journey, and the last of
+them answer about seven weeks after it ends).  A drop inside several incidents' windows is
+credited to the one with the most let-down customers who answered (``nps_owners``).  A drop outside every
 incident's window is an NPS false alarm.  Without the window, any later drop (another incident's,
 or noise) would be credited to every earlier incident.
 """
@@ -28,12 +35,27 @@ from gapwatch.service.monitor_summary import stream_label
 from gapwatch.service.nps import NpsChart
 
 __all__ = [
-    "GRACE_DAYS", "NPS_WINDOW_DAYS", "count_false_alarms", "count_nps_false_alarms", "nps_showed",
-    "score_incidents", "top_segment",
+    "GRACE_DAYS", "NPS_WINDOW_DAYS", "SYSTEMIC_NPS_WINDOW_DAYS", "count_false_alarms",
+    "count_nps_false_alarms", "is_systemic", "nps_owners", "nps_showed", "nps_window_days",
+    "score_incidents",
+    "top_segment",
 ]
 
 GRACE_DAYS = 7
 NPS_WINDOW_DAYS = 28  # survey answers come at the end of journeys that take weeks: allow four more
+# A systemic delivery incident (x3, six weeks) still moves the weekly NPS by 5+ points seven weeks
+# after its end (measured against the same world without it, seeds 1, 3, 7, 42): allow eight.
+SYSTEMIC_NPS_WINDOW_DAYS = 56
+
+
+def is_systemic(incident: dict[str, Any]) -> bool:
+    """An incident on every segment of its moment x metric (truth.json: ``"systemic": true``)."""
+    return bool(incident.get("systemic", False))
+
+
+def nps_window_days(incident: dict[str, Any]) -> int:
+    """Days after an incident's end in which a week's NPS drop can still be credited to it."""
+    return SYSTEMIC_NPS_WINDOW_DAYS if is_systemic(incident) else NPS_WINDOW_DAYS
 
 
 def _day(text: str) -> dt.date:
@@ -68,7 +90,7 @@ def _counts_for(result: MonitorResult, signal: Signal, incident: dict[str, Any])
         return False
     if not _day(incident["start"]) <= signal.period <= _day(incident["end"]) + dt.timedelta(days=GRACE_DAYS):
         return False
-    if signal.segment == incident["segment"]:
+    if signal.segment == incident["segment"] or is_systemic(incident):
         return True
     return signal.segment == ALL_SEGMENTS and top_segment(result, signal) == incident["segment"]
 
@@ -78,9 +100,10 @@ def score_incidents(
 ) -> list[IncidentLine]:
     """For each incident: the first signal that counts for it, its delay, and the first NPS drop."""
     lines = []
-    for inc in incidents:
+    owners = nps_owners(nps, incidents) if nps else {}
+    for n, inc in enumerate(incidents):
         start = _day(inc["start"])
-        first = next((s for s in result.signals if _counts_for(result, s, inc)), None)
+        first = _first_signal(result, inc)
         lines.append(IncidentLine(
             id=str(inc.get("id", "")), moment=inc["moment"], segment=inc["segment"], metric=inc["metric"],
             size=float(inc["size"]), start=start, end=_day(inc["end"]),
@@ -88,19 +111,52 @@ def score_incidents(
             detected_by=(f"{stream_label((first.moment, first.segment, first.metric))} ({first.chart})"
                          if first else ""),
             delay_days=(first.period - start).days if first else None,
-            nps_day=nps_showed(nps, start, _day(inc["end"])) if nps else None,
+            nps_day=next((nps.known_on[w] for w in sorted(owners) if n in owners[w]), None) if nps else None,
         ))
     return lines
 
 
-def _in_window(week: dt.date, start: dt.date, end: dt.date) -> bool:
-    return start <= week <= end + dt.timedelta(days=NPS_WINDOW_DAYS)
+def nps_owners(nps: NpsChart, incidents: Sequence[dict[str, Any]]) -> dict[int, list[int]]:
+    """For each NPS drop (week index) inside some incident's window: the incidents credited with it.
+
+    The NPS is one number and cannot tell causes apart. When a drop's week lies in several
+    windows, it goes to the incident with the most let-down customers who answered the survey
+    (``customers_missed_answered`` in the truth; ties share it). Otherwise a systemic incident's
+    long window would hand its drop to every local incident that overlaps it.
+    """
+    owners: dict[int, list[int]] = {}
+    for w, (week, flag) in enumerate(zip(nps.weeks, nps.drop, strict=True)):
+        inside = [n for n, i in enumerate(incidents)
+                  if flag and _in_window(week, _day(i["start"]), _day(i["end"]), nps_window_days(i))]
+        if inside:
+            most = max(_answered(incidents[n]) for n in inside)
+            owners[w] = [n for n in inside if _answered(incidents[n]) == most]
+    return owners
 
 
-def nps_showed(nps: NpsChart, start: dt.date, end: dt.date) -> dt.date | None:
-    """Day the first NPS drop was known in a week starting in [start, end + NPS_WINDOW_DAYS], or None."""
+def _answered(incident: dict[str, Any]) -> int:
+    return int(incident.get("customers_missed_answered", 0))
+
+
+def _first_signal(result: MonitorResult, incident: dict[str, Any]) -> Signal | None:
+    """The first signal that counts; for a systemic incident, the parent stream's wins a tie."""
+    found = [s for s in result.signals if _counts_for(result, s, incident)]
+    if not found:
+        return None
+    wide = is_systemic(incident)
+    return min(found, key=lambda s: (s.period, wide and s.segment != ALL_SEGMENTS))  # stable on ties
+
+
+def _in_window(week: dt.date, start: dt.date, end: dt.date, days: int = NPS_WINDOW_DAYS) -> bool:
+    return start <= week <= end + dt.timedelta(days=days)
+
+
+def nps_showed(
+    nps: NpsChart, start: dt.date, end: dt.date, window_days: int = NPS_WINDOW_DAYS
+) -> dt.date | None:
+    """Day the first NPS drop was known in a week starting in [start, end + window_days], or None."""
     for week, known, flag in zip(nps.weeks, nps.known_on, nps.drop, strict=True):
-        if flag and _in_window(week, start, end):
+        if flag and _in_window(week, start, end, window_days):
             return known
     return None
 
@@ -109,13 +165,18 @@ def count_nps_false_alarms(nps: NpsChart | None, incidents: Sequence[dict[str, A
     """NPS drops in weeks that start outside every incident's window."""
     if nps is None:
         return 0
-    windows = [(_day(i["start"]), _day(i["end"])) for i in incidents]
-    return sum(bool(flag) and not any(_in_window(week, a, b) for a, b in windows)
+    windows = [(_day(i["start"]), _day(i["end"]), nps_window_days(i)) for i in incidents]
+    return sum(bool(flag) and not any(_in_window(week, a, b, d) for a, b, d in windows)
                for week, flag in zip(nps.weeks, nps.drop, strict=True))
 
 
 def count_false_alarms(result: MonitorResult, incidents: Sequence[dict[str, Any]]) -> int:
-    """Signals on streams that carry no incident: neither the incident's stream nor its parent."""
+    """Signals on streams that carry no incident: neither the incident's stream nor its parent.
+
+    A systemic incident carries every stream of its moment x metric: the parent and each segment.
+    """
     hit = {(i["moment"], i["segment"], i["metric"]) for i in incidents}
     hit |= {(i["moment"], ALL_SEGMENTS, i["metric"]) for i in incidents}
-    return sum((s.moment, s.segment, s.metric) not in hit for s in result.signals)
+    everywhere = {(i["moment"], i["metric"]) for i in incidents if is_systemic(i)}
+    return sum((s.moment, s.segment, s.metric) not in hit and (s.moment, s.metric) not in everywhere
+               for s in result.signals)
