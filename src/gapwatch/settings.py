@@ -33,6 +33,17 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body; larger gets 413.")
     max_batch_events: int = Field(1000, ge=1, description="Most events in one POST /v1/events.")
     write_queue_batches: int = Field(64, ge=1, description="Batches waiting for the writer before 503.")
+    max_ingest_in_flight: int = Field(
+        96,
+        ge=1,
+        description="Ingest requests admitted at once (read, parsed, queued or written); more get 503.",
+    )
+    max_ingest_bytes_in_flight: int = Field(
+        16 * 1_048_576, ge=1024, description="Request bodies admitted at once, in bytes; more get 503."
+    )
+    write_group_events: int = Field(
+        10_000, ge=1, description="Most events the writer commits in one transaction (a group commit)."
+    )
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 429 and 503 answers.")
     rate_limit_events_per_second: float = Field(
         0.0, ge=0.0, description="Per-token ingest rate limit (429 above it); 0 turns it off."

@@ -24,6 +24,7 @@ from gapwatch.adapters.duckdb_sql import PAYLOAD, hash64, hmac_sql, ident, lit, 
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, RejectCode
 
 CHUNK = "__gw_chunk"
+CELLS = "__gw_cells"
 LINE = "__gw_line"
 CURRENT = "(SELECT * FROM expectations WHERE superseded_at IS NULL)"
 EXPERIENCE_COLUMNS = (
@@ -43,17 +44,20 @@ class PreparedIngest:
     ids: str
     stage: str
     target: str  # 'experiences' or 'outcomes'
+    cells: str | None = None  # JSON lines: the query that parses them into CELLS, once per chunk
 
 
 def prepare(job: IngestJob) -> PreparedIngest:
     """Compile ``job``'s mapping into the chunk's queries."""
-    relation = _json_cells(job) if job.layout == "jsonl" else CHUNK
-    comp = compiler(job, relation)
+    # JSON lines are parsed once per chunk into a temp table (CELLS): the ids and the stage
+    # both read the mapped columns, and parsing is the costly part.
+    cells = _json_cells(job) if job.layout == "jsonl" else None
+    comp = compiler(job, CELLS if cells else CHUNK)
     target = "outcomes" if job.source.kind == "outcome" else "experiences"
     staged = _scored(job, comp.sql()) if target == "experiences" else _keyed(comp.sql())
     # The raw ids stop here: only their keys go on (and a narrower table is cheaper to copy).
     stage = f"SELECT * EXCLUDE (customer_id, anonymous_id), {_hashes(target)} FROM ({staged})"
-    return PreparedIngest(job, comp.ids_sql(), stage, target)
+    return PreparedIngest(job, comp.ids_sql(), stage, target, cells)
 
 
 def _json_cells(job: IngestJob) -> str:
@@ -62,7 +66,7 @@ def _json_cells(job: IngestJob) -> str:
     paths = "[" + ", ".join(lit('$."' + c.replace('"', '\\"') + '"') for c in columns) + "]"
     picks = ", ".join(f"__gw_l[{i + 1}] AS {ident(c)}" for i, c in enumerate(columns))
     return (
-        f"(SELECT {ROW}, {LINE}, __gw_ok, {picks} FROM ("
+        f"(SELECT {ROW}, __gw_ok, {picks} FROM ("
         f"SELECT *, CASE WHEN __gw_ok THEN json_extract_string({LINE}, {paths}) END AS __gw_l FROM ("
         f"SELECT *, CASE WHEN json_valid({LINE}) THEN json_type({LINE}) = 'OBJECT' ELSE FALSE END AS __gw_ok "
         f"FROM {CHUNK})))"
@@ -129,15 +133,18 @@ def write_chunk(
     source = prep.job.source_name
     con.register(CHUNK, chunk)
     try:
+        if prep.cells is not None:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {CELLS} AS {prep.cells}")
         _pseudonymise(con, prep, pads, now)
         params = {"late": prep.job.closed_through} if prep.target == "experiences" else None
         con.execute(f"CREATE OR REPLACE TEMP TABLE __gw_stage AS {prep.stage}", params)
         con.execute(_DEDUPE.format(target=prep.target), {"source": source})
         _insert(con, prep, now)
-        columns = [c for c in chunk.column_names if c != ROW]
-        con.execute(_rejects(prep, columns), {"source": source, "file": prep.job.file})
-        upsert_rejects(con, now)
         counts = _counts(con)
+        if counts.rejected:  # most chunks have none: skip the reject statements
+            columns = [c for c in chunk.column_names if c != ROW]
+            con.execute(_rejects(prep, columns), {"source": source, "file": prep.job.file})
+            upsert_rejects(con, now)
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; the caller rolls back
             con.unregister(CHUNK)

@@ -44,6 +44,14 @@ def _pads(secret: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on this platform (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
 class DuckDBStore:
     """The DuckDB store.
 
@@ -89,6 +97,9 @@ class DuckDBStore:
         self._con.execute(f"SET TimeZone = {lit(timezone)}")
         if memory_limit:
             self._con.execute(f"SET memory_limit = {lit(memory_limit)}")
+        # DuckDB sizes its thread pool by the machine's cores, not the ones this process may run
+        # on: pinned to one core (taskset, a CPU-limited container) extra threads only contend.
+        self._con.execute(f"SET threads = {_usable_cores()}")
         # Tables here carry no meaningful row order; letting DuckDB drop it parallelises inserts.
         self._con.execute("SET preserve_insertion_order = false")
         if not read_only:

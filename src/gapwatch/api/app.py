@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from gapwatch.api import errors
+from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
 from gapwatch.api.routers import alerts, cases, customers, events, lifecycle, tokens, webhooks
@@ -47,5 +48,15 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     errors.install(app, runtime.settings.retry_after_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.max_body_bytes)
+    s = runtime.settings
+    # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
+    app.add_middleware(
+        IngestAdmission,
+        saturated=lambda: runtime.writer.full,
+        max_in_flight=s.max_ingest_in_flight,
+        max_bytes=s.max_ingest_bytes_in_flight,
+        body_limit=s.max_body_bytes,
+        retry_after=s.retry_after_seconds,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes)
     return app

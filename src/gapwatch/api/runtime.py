@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,7 +21,7 @@ from gapwatch.adapters.writer import Writer
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.service.alerts import sync_from_signals
-from gapwatch.service.events import BatchOutcome, LiveStore, ingest_records
+from gapwatch.service.events import BatchOutcome, LiveStore, ingest_batches
 from gapwatch.service.expectations import sync_expectations
 from gapwatch.service.sqlport import Sql
 from gapwatch.settings import Settings
@@ -80,7 +81,7 @@ class Runtime:
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
-        self.writer = Writer(maxsize=self.settings.write_queue_batches)
+        self.writer = Writer(self.settings.write_queue_batches, self.settings.write_group_events)
         s = self.settings
         self.notifier = Notifier(
             self,
@@ -113,16 +114,31 @@ class Runtime:
         """Run ``job`` in one transaction through the writer and wait for its commit."""
         return self.writer.call(self.transact(job), timeout=self.settings.write_timeout_seconds)
 
+    def submit_events(self, records: Sequence[dict[str, Any]], source: str) -> Future[BatchOutcome]:
+        """Queue one request's events; the future gives its outcome once they are committed.
+
+        Requests of one source that wait in the writer's queue together are written as one
+        chunk in one transaction (:meth:`ingest_group`). Raises
+        :class:`~gapwatch.adapters.writer.WriteQueueFull` at once when the queue is full.
+        """
+        return self.writer.submit_group(
+            ("events", source), (source, records), self.ingest_group, weight=len(records)
+        )
+
+    def ingest_group(self, requests: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> list[BatchOutcome]:
+        """The writer job of queued requests from one source: one chunk, one commit, then the alerts.
+
+        The alerts new signals call for ride on the first request's outcome (notified once).
+        """
+        source = requests[0][0]
+        outcomes = ingest_batches(self.store, [records for _, records in requests], source, self.config)
+        # Incremental detection slots in here: update the touched streams, store their signals.
+        outcomes[0].alerts = self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
+        return outcomes
+
     def ingest_job(self, records: Sequence[dict[str, Any]], source: str) -> Callable[[], BatchOutcome]:
-        """The writer job that ingests one batch, then raises the alerts new signals call for."""
-
-        def job() -> BatchOutcome:
-            outcome = ingest_records(self.store, records, source, self.config)
-            # Incremental detection slots in here: update the touched streams, store their signals.
-            outcome.alerts = self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
-            return outcome
-
-        return job
+        """The writer job that ingests one batch alone (see :meth:`submit_events` for grouped writes)."""
+        return lambda: self.ingest_group([(source, records)])[0]
 
     def close(self) -> None:
         self.notifier.close()

@@ -20,17 +20,19 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import orjson
 import pyarrow as pa
 
 from gapwatch.config.schema import Source, WorkspaceConfig
 from gapwatch.domain.experience import IngestJob, Vocabulary
 from gapwatch.ports import Store
 from gapwatch.service.customers import erased_keys
-from gapwatch.service.sqlport import rows
+from gapwatch.service.sqlport import one, rows
 
 log = logging.getLogger(__name__)
 EventStatus = Literal["accepted", "duplicate", "rejected"]
 SUPPRESSED = "erased_customer"
+SUPPRESSED_REASON = "the customer was erased; events for them are suppressed"
 RECORD_FIELDS = (
     "event_id",
     "customer_id",
@@ -111,26 +113,63 @@ def _line(record: dict[str, Any]) -> tuple[str, list[str]]:
     JSON text, under ``attr_other``, so nothing posted is lost.
     """
     attrs = record.get("attributes")
+    if attrs is None:
+        return _dumps(record), []
     if not isinstance(attrs, dict):
-        return json.dumps(record, default=str), ["attributes"] if attrs is not None else []
-    flat = {k: v for k, v in record.items() if k != "attributes"}
+        return _dumps(record), ["attributes"]
+    flat = dict(record)
+    del flat["attributes"]
     names: list[str] = []
     other: dict[str, Any] = {}
     for key, value in attrs.items():
-        if ATTRIBUTE_NAME.fullmatch(key) and key not in RECORD_FIELDS and len(names) < MAX_ATTRIBUTES:
+        if _plain_name(key) and len(names) < MAX_ATTRIBUTES:
             flat[key] = value
             names.append(key)
         else:
             other[key] = value
     if other:
-        flat[OTHER_ATTRIBUTES] = json.dumps(other, default=str)
+        flat[OTHER_ATTRIBUTES] = _dumps(other)
         names.append(OTHER_ATTRIBUTES)
-    return json.dumps(flat, default=str), names
+    return _dumps(flat), names
+
+
+_PLAIN: dict[str, bool] = {}  # attribute names seen, judged once (few distinct names; bounded below)
+
+
+def _plain_name(key: str) -> bool:
+    """Whether ``key`` can be a top-level column: a plain name that is not a record field."""
+    known = _PLAIN.get(key)
+    if known is None:
+        known = bool(ATTRIBUTE_NAME.fullmatch(key)) and key not in RECORD_FIELDS
+        if len(_PLAIN) < 10_000:
+            _PLAIN[key] = known
+    return known
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text (orjson: ten times faster than ``json``; ``json`` for what orjson refuses)."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, a non-string key
+        return json.dumps(value, default=str, separators=(",", ":"))
 
 
 def _customer_key(store: LiveStore, record: dict[str, Any]) -> str | None:
     raw = record.get("customer_id")
     return store.pseudonym(str(raw)) if isinstance(raw, str | int) and str(raw) else None
+
+
+def _suppressed(store: LiveStore, records: Sequence[dict[str, Any]]) -> set[int]:
+    """Positions of events whose customer was erased (keys are computed only when any was)."""
+    reader = store.reader()
+    try:
+        if one(reader, "SELECT 1 AS x FROM erased LIMIT 1") is None:  # the usual case: nobody erased
+            return set()
+        keys = {i: _customer_key(store, r) for i, r in enumerate(records)}
+        erased = erased_keys(reader, sorted({k for k in keys.values() if k}))
+    finally:
+        reader.close()
+    return {i for i, k in keys.items() if k in erased}
 
 
 def ingest_records(
@@ -141,28 +180,36 @@ def ingest_records(
     closed_through: dt.date | None = None,
 ) -> BatchOutcome:
     """Ingest ``records`` from ``source`` in one transaction; per-event results in request order."""
-    results: dict[int, EventResult] = {}
-    keys = {i: _customer_key(store, r) for i, r in enumerate(records)}
-    reader = store.reader()
-    try:
-        erased = erased_keys(reader, sorted({k for k in keys.values() if k}))
-    finally:
-        reader.close()
+    return ingest_batches(store, [records], source, config, closed_through)[0]
+
+
+def ingest_batches(
+    store: LiveStore,
+    batches: Sequence[Sequence[dict[str, Any]]],
+    source: str,
+    config: WorkspaceConfig,
+    closed_through: dt.date | None = None,
+) -> list[BatchOutcome]:
+    """Ingest several requests from ``source`` as one chunk in one transaction (a group commit).
+
+    The result is what ingesting the requests one after the other would give: one outcome
+    per request, its events in request order; an event repeated in a later request of the
+    group is that request's duplicate (or conflict).
+    """
+    records = [r for batch in batches for r in batch]
+    local = [j for batch in batches for j in range(len(batch))]  # each event's index in its request
+    results: list[EventResult | None] = [None] * len(records)
+    suppressed = _suppressed(store, records)
     lines: list[str] = []
     rows_idx: list[int] = []
     attributes: dict[str, None] = {}
     for i, record in enumerate(records):
-        if keys[i] in erased:
-            results[i] = EventResult(
-                i,
-                _eid(record),
-                "rejected",
-                SUPPRESSED,
-                "the customer was erased; events for them are suppressed",
-            )
+        if i in suppressed:
+            results[i] = EventResult(local[i], _eid(record), "rejected", SUPPRESSED, SUPPRESSED_REASON)
             continue
         line, names = _line(record)
-        attributes.update(dict.fromkeys(names))
+        if names:
+            attributes.update(dict.fromkeys(names))
         lines.append(line)
         rows_idx.append(i)
     if lines:
@@ -176,20 +223,36 @@ def ingest_records(
         )
         numbers = pa.array(range(1, len(lines) + 1), pa.int64())
         chunk = pa.table({_ROW: numbers, _LINE: pa.array(lines, pa.string())})
-        known = _stored_ids(store, source, [_eid(records[i]) for i in rows_idx])
         counts = store.write_chunk(store.prepare_ingest(job), chunk)
-        with store.transaction() as con:
-            rejects = rows(con, "SELECT row_number AS row, reason_code, reason FROM __gw_rej_in")
-        per_event = _per_event(rows_idx, records, rejects, known)
-        mine = Counter(r.status for r in per_event.values())
+        marks: list[dict[str, Any]] = []
+        if counts.rejected or counts.duplicate:  # which rows: the chunk ingest's own tables say
+            with store.transaction() as con:
+                marks = rows(con, _MARKS if counts.rejected else _DUPLICATES)
+        _per_event(rows_idx, local, records, marks, results)
+        mine = Counter(r.status for i, r in enumerate(results) if r is not None and i not in suppressed)
         if (mine["accepted"], mine["duplicate"], mine["rejected"]) != (
             counts.accepted,
             counts.duplicate,
             counts.rejected,
         ):
             log.error("per-event results %s disagree with the store's counts %s", dict(mine), counts)
-        results.update(per_event)
-    return BatchOutcome(source, [results[i] for i in range(len(records))])
+    outcomes: list[BatchOutcome] = []
+    start = 0
+    for batch in batches:
+        mine_ = results[start : start + len(batch)]
+        outcomes.append(BatchOutcome(source, [r for r in mine_ if r is not None]))
+        start += len(batch)
+    return outcomes
+
+
+# The chunk ingest's own verdicts, left in temp tables of the writer connection: rejects
+# (with reasons, conflicts included) in ``__gw_rej_in``, written only when the chunk had any;
+# repeats of a stored or earlier event in ``__gw_dup`` (pos = row * 64 + entry; an API record
+# yields one entry per row). Everything else in the chunk was accepted.
+_DUPLICATES = (
+    "SELECT pos // 64 AS row, NULL AS reason_code, NULL AS reason FROM __gw_dup WHERE outcome = 'duplicate'"
+)
+_MARKS = f"SELECT row_number AS row, reason_code, reason FROM __gw_rej_in UNION ALL {_DUPLICATES}"
 
 
 def _eid(record: dict[str, Any]) -> str | None:
@@ -200,42 +263,22 @@ def _eid(record: dict[str, Any]) -> str | None:
     return raw if isinstance(raw, str) else json.dumps(raw)
 
 
-def _stored_ids(store: LiveStore, source: str, event_ids: list[str | None]) -> set[str]:
-    """Which of ``event_ids`` the source has already stored (read before the chunk is written)."""
-    wanted = sorted({e for e in event_ids if e is not None})
-    if not wanted:
-        return set()
-    cur = store.reader()
-    try:
-        found = rows(
-            cur,
-            "SELECT DISTINCT event_id FROM experiences WHERE source = ? AND list_contains(?, event_id)",
-            [source, wanted],
-        )
-    finally:
-        cur.close()
-    return {str(r["event_id"]) for r in found}
-
-
 def _per_event(
-    rows_idx: list[int], records: Sequence[dict[str, Any]], rejects: list[dict[str, Any]], known: set[str]
-) -> dict[int, EventResult]:
-    """Each event's status: rejected with its reason, else the first new id accepted, repeats duplicates.
-
-    The chunk ingest reports rejects per row (``__gw_rej_in``, the table its reject upsert
-    reads); an event it did not reject is a duplicate exactly when its id was stored before
-    or came earlier in the same batch (a repeat with another payload is a rejected conflict).
-    """
-    why = {int(r["row"]): r for r in rejects}
-    seen = set(known)
-    out: dict[int, EventResult] = {}
+    rows_idx: list[int],
+    local: list[int],
+    records: Sequence[dict[str, Any]],
+    marks: list[dict[str, Any]],
+    results: list[EventResult | None],
+) -> None:
+    """Each chunk row's status into ``results``: rejected with its reason, duplicate, else accepted."""
+    why = {int(r["row"]): r for r in marks}
     for n, i in enumerate(rows_idx, start=1):
         eid = _eid(records[i])
-        if n in why:
-            out[i] = EventResult(i, eid, "rejected", str(why[n]["reason_code"]), str(why[n]["reason"]))
-        elif eid in seen:
-            out[i] = EventResult(i, eid, "duplicate")
+        mark = why.get(n)
+        if mark is None:
+            results[i] = EventResult(local[i], eid, "accepted")
+        elif mark["reason_code"] is None:
+            results[i] = EventResult(local[i], eid, "duplicate")
         else:
-            seen.add(str(eid))
-            out[i] = EventResult(i, eid, "accepted")
-    return out
+            code, reason = str(mark["reason_code"]), str(mark["reason"])
+            results[i] = EventResult(local[i], eid, "rejected", code, reason)
