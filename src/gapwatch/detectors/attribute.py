@@ -169,8 +169,13 @@ class AttributeChart:
             rbar = np.asarray(np.where(ns > 0, xs / ns, np.nan), dtype=float)
         unit = self._unit(rbar, n, d.rate)
         positive = unit.se > 0
-        z = unit.z if positive.all() else np.where(positive, unit.z, np.nan)
-        ok = mask & ~np.isnan(z)
+        if positive.all():
+            z = unit.z
+            # every point plotted, finite centres, positive se: every z is a number
+            ok = mask if mask.all() and np.isfinite(rbar).all() else mask & ~np.isnan(z)
+        else:
+            z = np.where(positive, unit.z, np.nan)
+            ok = mask & ~np.isnan(z)
         sigma_z = mr_bar(z, ok, self.mr, self.constants) / d2(2, self.constants)
         all_ok = bool(ok.all())
         m = np.full(x.shape[0], x.shape[1]) if all_ok else ok.sum(axis=1)
