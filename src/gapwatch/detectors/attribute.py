@@ -38,7 +38,7 @@ class _Data(NamedTuple):
     n: FloatArray
     rate: FloatArray
     missing: BoolArray
-    no_size: BoolArray
+    no_size: BoolArray | None  # None: every point has a size
 
 
 class _Unit(NamedTuple):
@@ -114,18 +114,22 @@ class AttributeChart:
             if n.shape != x.shape:
                 n, own_n = np.broadcast_to(n, x.shape).astype(float), True
         missing = np.isnan(x)
-        if missing.any():
+        gaps = bool(missing.any())
+        if gaps:
             n = n if own_n else n.copy()
             n[missing] = np.nan
-        no_size = np.isnan(n)
-        empty = no_size | (n == 0)
-        if empty.any():
-            x = x.copy() if self.per_unit else x
-            x[empty] = np.nan  # a period with no experiences has no point
-            missing = np.isnan(x)
-        if np.any(x < 0):
+        no_size: BoolArray | None = None
+        sizes_ok = n.size == 0 or bool(n.min() > 0)  # False with any NaN, zero or negative size
+        if not sizes_ok:
+            no_size = np.isnan(n)
+            empty = no_size | (n == 0)
+            if empty.any():
+                x = x.copy() if self.per_unit else x
+                x[empty] = np.nan  # a period with no experiences has no point
+                missing, gaps = np.isnan(x), True
+        if np.any(x < 0) if gaps else x.size and x.min() < 0:  # a reduction when nothing is missing
             raise ValueError("counts must not be negative")
-        if np.any(n < 0):
+        if not sizes_ok and np.any(n < 0):
             raise ValueError("sizes must not be negative")
         if self.binomial and np.any(x > n):
             raise ValueError("a count is above its size")
@@ -209,7 +213,7 @@ class AttributeChart:
             se, z = se * factor[:, None], None
         if self.per_unit:
             stat = d.rate
-            if d.no_size.any():
+            if d.no_size is not None and d.no_size.any():
                 center = np.where(d.no_size, np.nan, center)
         else:
             with np.errstate(invalid="ignore"):  # size 0: no point, inf·0
@@ -305,7 +309,10 @@ class AttributeChart:
             flags = self._buffer.push(*col, z=None if z is None else z[:, 0])
             signals = {k: v[:, None] for k, v in flags.items()}
         else:
-            signals = evaluate_rules(stat, center, se, lcl, ucl, self._rules, z=z)
+            gone = d.missing  # also streams without a centre (no baseline): not plotted
+            if np.isnan(self._center).any():
+                gone = gone | np.isnan(self._center)[:, None]
+            signals = evaluate_rules(stat, center, se, lcl, ucl, self._rules, z=z, missing=gone)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         if d.missing.any():
             lcl, ucl = np.where(d.missing, np.nan, lcl), np.where(d.missing, np.nan, ucl)

@@ -326,12 +326,15 @@ def evaluate_block(
     lcl: FloatArray,
     ucl: FloatArray,
     z: FloatArray | None,
+    missing: BoolArray,
     out: dict[str, BoolArray],
     arrays: Pool,
     block: int,
 ) -> None:
-    """Flags of every rule in ``out`` (padded (S, T + PAD) arrays) for a block of streams."""
-    missing = not_plotted(x, center, se)
+    """Flags of every rule in ``out`` (padded (S, T + PAD) arrays) for a block of streams.
+
+    ``missing`` marks the points not plotted (see ``not_plotted``).
+    """
     gaps = bool(missing.any())
     points: Points | None = None
     t = x.shape[1]

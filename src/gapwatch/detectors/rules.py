@@ -89,6 +89,7 @@ def evaluate_rules(
     rules: Iterable[str],
     *,
     z: FloatArray | None = None,
+    missing: BoolArray | None = None,
 ) -> dict[str, BoolArray]:
     """Flags per rule, each a bool array (S, T).
 
@@ -103,6 +104,9 @@ def evaluate_rules(
     z : ndarray (S, T), optional
         The standardised statistic ``(statistic - center) / se`` when the chart has it
         already (or on a better scale: count charts standardise the rate).
+    missing : bool ndarray (S, T), optional
+        The points that are not plotted (no statistic, centre line or se), when the chart
+        knows them; found here otherwise.
 
     Examples
     --------
@@ -121,13 +125,16 @@ def evaluate_rules(
     if keys and x.size:
         args = [np.broadcast_to(a, x.shape) for a in (center, se, lcl, ucl)]
         zz = None if z is None else np.broadcast_to(z, x.shape)
+        gone = not_plotted(x, args[0], args[1]) if missing is None else missing
         arrays = pool()
         block = max(1, min(BLOCK, BLOCK_POINTS // t))
         for r0 in range(0, s, block):
             rows = slice(r0, r0 + block)
             flags = {k: v[rows] for k, v in done.items()}
             c, e, lo, hi = (a[rows] for a in args)
-            evaluate_block(x[rows], c, e, lo, hi, None if zz is None else zz[rows], flags, arrays, block)
+            evaluate_block(
+                x[rows], c, e, lo, hi, None if zz is None else zz[rows], gone[rows], flags, arrays, block
+            )
     out: dict[str, BoolArray] = {}
     used: set[str] = set()
     for name in names:  # a rule and its alias (we1, nelson1) get arrays of their own
