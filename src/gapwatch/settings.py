@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,6 +55,12 @@ class Settings(BaseModel):
         0.5, gt=0.0, description="First retry delay; doubles each attempt."
     )
     webhook_timeout_seconds: float = Field(5.0, gt=0.0)
+    clock: Literal["wall", "event"] = Field(
+        "wall", description="When periods close: by the wall clock, or by event time (replays of history)."
+    )
+    close_grace_seconds: float | None = Field(
+        None, ge=0.0, description="How long after its end a period stays open (default: 900 wall, 0 event)."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -83,6 +83,13 @@ class World:
         )
 
     customers: dict[str, list[str]] = field(default_factory=dict)
+    streams: dict[str, str] = field(default_factory=dict)
+
+    def seed_stream(self, silo: str) -> None:
+        """One event through the live path, so the silo's moment has a stream with a chart."""
+        event = _event(f"stream-{silo}", silo)
+        self.runtime.writer.call(self.runtime.ingest_job([event], "crm"))
+        self.streams[silo] = f"{event['moment']}:all:{event['metric']}"
 
     def seed_customers(self, silo: str, n: int) -> None:
         ids = [f"C-{silo}-{i}" for i in range(n)]
@@ -144,6 +151,8 @@ RECIPES: dict[str, Recipe] = {
     "create_token": lambda w, silo, src: (NONE, NONE, {"role": "member", "silo": silo}),
     "revoke_token": lambda w, silo, src: ({"token_id": w.fresh_token()}, NONE, None),
     "get_lifecycle": lambda w, silo, src: (NONE, NONE, None),
+    "list_streams": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "get_stream_chart": lambda w, silo, src: ({"stream_id": w.streams[silo]}, NONE, None),
     "get_config": lambda w, silo, src: (NONE, NONE, None),
 }
 
@@ -199,6 +208,7 @@ def _seed(world: World) -> None:
         world.alerts[silo], world.cases[silo] = alert.id, alert.case_id
         world.hooks[silo] = world.fresh_hook(silo)
         world.seed_customers(silo, 3 * 16 * REPEATS)
+        world.seed_stream(silo)
 
 
 def test_policy_table_is_the_design_table() -> None:

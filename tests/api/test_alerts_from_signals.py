@@ -8,7 +8,7 @@ from httpx import Client
 from gapwatch.api import Runtime
 
 SIGNALS = """
-CREATE TABLE signals AS SELECT * FROM (VALUES
+CREATE OR REPLACE TABLE signals AS SELECT * FROM (VALUES
   ('checkout', 'all', 'page_load_seconds', 'moment', DATE '2026-03-05', DATE '2026-03-05', 'day', 'p',
    'beyond_ucl', 'worse', 0.31, 0.08, 0.0, 0.2, 120, DATE '2026-01-01', DATE '2026-01-28', false),
   ('welcome_call', 'premium', 'welcome_days', 'segment', DATE '2026-03-06', DATE '2026-03-06', 'day', 'ewma',

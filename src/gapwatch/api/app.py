@@ -11,11 +11,11 @@ from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
-from gapwatch.api.routers import alerts, cases, customers, events, lifecycle, tokens, webhooks
+from gapwatch.api.routers import alerts, cases, customers, events, lifecycle, streams, tokens, webhooks
 from gapwatch.api.runtime import Runtime
 
 API_PREFIX = "/v1"
-ROUTERS = (events, alerts, cases, customers, webhooks, tokens, lifecycle)
+ROUTERS = (events, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:

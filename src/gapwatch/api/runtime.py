@@ -7,6 +7,7 @@ store). Reads use short-lived cursors; every write is a job on the single
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,9 +21,11 @@ from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.adapters.writer import Writer
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
-from gapwatch.service.alerts import sync_from_signals
+from gapwatch.service.alerts import Alert, sync_from_signals
+from gapwatch.service.clock import PeriodTicker, ServiceClock
 from gapwatch.service.events import BatchOutcome, LiveStore, ingest_batches
 from gapwatch.service.expectations import sync_expectations
+from gapwatch.service.live import LiveMonitor
 from gapwatch.service.sqlport import Sql
 from gapwatch.settings import Settings
 
@@ -75,12 +78,17 @@ class Runtime:
     writer: Writer = field(init=False)
     notifier: Notifier = field(init=False)
     limiter: RateLimiter = field(init=False)
+    live: LiveMonitor = field(init=False)
+    ticker: PeriodTicker | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
+        s = self.settings
+        clock = ServiceClock(s.clock, self.config.workspace.timezone, s.close_grace_seconds)
+        self.live = LiveMonitor.start(self.store, self.config, clock)  # detector state rebuilt from the store
         self.writer = Writer(self.settings.write_queue_batches, self.settings.write_group_events)
         s = self.settings
         self.notifier = Notifier(
@@ -91,6 +99,8 @@ class Runtime:
             post=self.post,
         )
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
+        if clock.kind == "wall":  # days close at midnight (+ grace) even when no event comes
+            self.ticker = PeriodTicker(clock, lambda: self.notifier.notify(self.writer.call(self.tick_job())))
 
     @contextmanager
     def reader(self) -> Iterator[Sql]:
@@ -131,8 +141,12 @@ class Runtime:
         The alerts new signals call for ride on the first request's outcome (notified once).
         """
         source = requests[0][0]
-        outcomes = ingest_batches(self.store, [records for _, records in requests], source, self.config)
-        # Incremental detection slots in here: update the touched streams, store their signals.
+        since = dt.datetime.now(dt.UTC)
+        outcomes = ingest_batches(
+            self.store, [records for _, records in requests], source, self.config, self.live.closed_through
+        )
+        accepted = [r.event_id for o in outcomes for r in o.results if r.status == "accepted" and r.event_id]
+        self.live.apply(self.store, source, accepted, since)  # incremental detection (service/live.py)
         outcomes[0].alerts = self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
         return outcomes
 
@@ -140,6 +154,17 @@ class Runtime:
         """The writer job that ingests one batch alone (see :meth:`submit_events` for grouped writes)."""
         return lambda: self.ingest_group([(source, records)])[0]
 
+    def tick_job(self) -> Callable[[], list[Alert]]:
+        """The writer job that closes periods on the wall clock and raises the alerts that calls for."""
+
+        def job() -> list[Alert]:
+            self.live.tick(self.store)
+            return self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
+
+        return job
+
     def close(self) -> None:
+        if self.ticker is not None:
+            self.ticker.stop()
         self.notifier.close()
         self.writer.close()

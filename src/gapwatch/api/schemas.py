@@ -443,3 +443,78 @@ class ErasurePublic(Public):
     outcomes_unlinked: int
     rejected: int = Field(description="Rejected raw rows deleted.")
     suppressed: bool = Field(description="Events sent again for this customer will be suppressed.")
+
+
+# ---- streams and charts ------------------------------------------------------------------------------
+
+StreamState = Literal["too thin", "in control", "signalled"]
+
+
+class StreamPublic(Public):
+    """A watched stream: a moment × segment × metric, or a moment as a whole (segment ``*``)."""
+
+    id: str = Field(description="moment:segment:metric (segment `*`: the moment as a whole).")
+    moment: str
+    segment: str
+    metric: str
+    level: Literal["moment", "segment"]
+    stage: str | None
+    silo: str | None = Field(description="The silo that owns the moment.")
+    resolution: Literal["day", "week"] | None = Field(description="Period of its charts; null: too thin.")
+    method: str = Field(description="How it is watched, chosen by volume (e.g. `daily p/p′ + EWMA`).")
+    state: StreamState
+    since: dt.date | None = Field(description="First signal of the current episode.")
+    signals: int
+    events: int = Field(description="Scored experiences.")
+    first_period: dt.date | None
+    last_period: dt.date | None
+
+
+class StreamListPublic(BaseModel):
+    items: list[StreamPublic]
+    count: int
+    closed_through: dt.date | None = Field(description="The last closed day (later points are provisional).")
+
+
+class ChartValuePublic(BaseModel):
+    """One chart's point in one period: the statistic, its centre line and limits, and its flag."""
+
+    statistic: float | None
+    center: float | None
+    lcl: float | None
+    ucl: float | None
+    signal: bool
+
+
+class ChartPointPublic(Public):
+    period: dt.date = Field(description="First day of the period.")
+    baseline: bool = Field(description="In the baseline the limits come from (phase I).")
+    n: int
+    missed: int
+    exceeded: int
+    mean_gap: float | None = Field(description="Mean normalised gap (0 at adequate, 1 at desired).")
+    p: ChartValuePublic | None = Field(description="The miss-rate chart (p or Laney p′).")
+    ewma: ChartValuePublic | None = Field(description="The EWMA of the mean normalised gap.")
+
+
+class ChartSignalPublic(BaseModel):
+    period: dt.date = Field(description="The day the point was judged.")
+    period_start: dt.date
+    chart: str
+    rule: str
+    direction: Literal["worse", "better"]
+    statistic: float
+    center: float | None
+    lcl: float | None
+    ucl: float | None
+    n: int
+    provisional: bool = Field(description="Judged on a period still open.")
+
+
+class StreamChartPublic(BaseModel):
+    stream: StreamPublic
+    p_chart: str | None = Field(description="`p` or `pprime` (Laney), null when not charted.")
+    ewma_chart: str | None
+    closed_through: dt.date | None
+    points: list[ChartPointPublic]
+    signals: list[ChartSignalPublic]

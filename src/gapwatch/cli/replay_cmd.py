@@ -47,7 +47,8 @@ def command(
     started = time.perf_counter()
     try:
         with GapwatchClient(url, token, batch_size=batch_size) as client:
-            summary = Replayer(client, factor).run(world_records(folder, config))
+            replayer = Replayer(client, factor, timezone=config.workspace.timezone)
+            summary = replayer.run(world_records(folder, config))
     except ClientError as exc:
         fail(str(exc), code=1)
         return

@@ -194,9 +194,10 @@ def pending_signals(con: Sql) -> list[SignalFacts]:
         for r in rows(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'signals'")
     }
     cols = [c if c in present else f"NULL AS {c}" for c in _SIGNAL_COLUMNS]
+    # qualified: inside the subquery a bare ``moment`` would be the alert's own column
     key = (
-        "concat_ws('|', moment, coalesce(segment, 'all'), metric, strftime(period, '%Y-%m-%d'),"
-        " coalesce(chart, 'chart'), coalesce(rule, 'signal'))"
+        "concat_ws('|', s.moment, coalesce(s.segment, 'all'), s.metric, strftime(s.period, '%Y-%m-%d'),"
+        " coalesce(s.chart, 'chart'), coalesce(s.rule, 'signal'))"
     )
     found = rows(
         con,

@@ -34,6 +34,7 @@ __all__ = [
     "StreamView",
     "aggregate",
     "closed_through",
+    "detect_all",
     "detect_streams",
     "run_monitor",
 ]
@@ -106,17 +107,42 @@ def detect_streams(
     closed: dt.date,
     first: dt.date | None = None,
     last: dt.date | None = None,
+    L: float | None = None,
 ) -> MonitorResult:
-    """Detection on an aggregate already in memory (no I/O): the core of ``run_monitor``."""
+    """Detection on an aggregate already in memory (no I/O): the core of ``run_monitor``.
+
+    ``L`` fixes the limit multiplier instead of deriving it from the plan of the streams given:
+    the live service re-judges a few streams with the whole workspace's L (charts are per stream).
+    """
     daily = with_parents(from_aggregate(table, first, last))
     if not daily.keys:
         return MonitorResult([], [], 3.0, closed, first, last)
     base = baseline_masks(daily, detection)
     plan = plan_streams(daily, base, detection)
-    L = limit_multiplier(plan, detection.false_alarms_per_week, event_points(daily, base, plan, detection))
+    if L is None:
+        extra = event_points(daily, base, plan, detection)
+        L = limit_multiplier(plan, detection.false_alarms_per_week, extra)
     views, signals = run_charts(daily, plan, base, L, detection.ewma.lambda_, closed)
     dates = daily.dates()
     return MonitorResult(views, signals, L, closed, dates[0], dates[-1], daily, base)
+
+
+def detect_all(
+    con: Any,
+    table: pa.Table,
+    detection: DetectionSection,
+    *,
+    closed: dt.date,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    L: float | None = None,
+) -> MonitorResult:
+    """Every chart on an aggregate: period charts, then the per-event ones (``con`` reads the events).
+
+    The one detection step of ``run_monitor`` and of the live service (``service/live.py``).
+    """
+    result = detect_streams(table, detection, closed=closed, first=first, last=last, L=L)
+    return watch_events(con, result, detection)  # thin streams, judged per experience
 
 
 def run_monitor(
@@ -135,9 +161,8 @@ def run_monitor(
     reader = target.reader() if hasattr(target, "reader") else target
     horizon = _horizon(reader)
     closed = closed_through(horizon["last_event"], config.workspace.timezone, clock, now)
-    result = detect_streams(aggregate(reader), config.detection, closed=closed,
-                            first=horizon["first_period"], last=horizon["last_period"])
-    result = watch_events(reader, result, config.detection)  # thin streams, judged per experience
+    result = detect_all(reader, aggregate(reader), config.detection, closed=closed,
+                        first=horizon["first_period"], last=horizon["last_period"])
     if store:
         from gapwatch.service.monitor_store import store_result
 

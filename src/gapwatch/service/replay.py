@@ -62,20 +62,34 @@ def world_records(folder: Path, config: WorkspaceConfig) -> Iterator[tuple[str, 
 
 @dataclass
 class Replayer:
-    """Post records in event-time order, one source per batch, paced by ``speed``."""
+    """Post records in event-time order, one source per batch, paced by ``speed``.
+
+    Every day (in ``timezone``, the workspace's) is posted whole before the next one starts, so
+    on the server's event-time clock no event arrives after its day has closed (a source's
+    batch never waits for a slower source's into the next day).
+    """
 
     client: GapwatchClient
     speed: float | None = None
     sleep: Callable[[float], None] = time.sleep
+    timezone: str = "UTC"
 
     def run(self, records: Iterator[tuple[str, dict[str, Any]]]) -> PostSummary:
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(self.timezone)
         total = PostSummary()
         buffers: dict[str, list[dict[str, Any]]] = {}
         first: dt.datetime | None = None
+        day: dt.date | None = None
         started = time.monotonic()
         for source, record in records:
+            at = dt.datetime.fromisoformat(record["occurred_at"])
+            today = (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(zone).date()
+            if day is not None and today != day:
+                self._flush_all(buffers, total)
+            day = today
             if self.speed is not None:
-                at = dt.datetime.fromisoformat(record["occurred_at"])
                 first = first or at
                 due = (at - first).total_seconds() / self.speed - (time.monotonic() - started)
                 if due > 0:
