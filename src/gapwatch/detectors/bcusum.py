@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask
+from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask, per_point
 
 __all__ = ["BernoulliCUSUM", "bernoulli_cusum_arl", "bernoulli_gamma", "bernoulli_h_for_arl"]
 
@@ -152,12 +152,11 @@ class BernoulliCUSUM:
         stat: FloatArray = stat_t.T.copy()
         if gaps.any():
             stat[missing] = np.nan
-        obs_all = ~missing
-        ucl = np.where(obs_all, self._h[:, None], np.nan)
+        ucl = per_point(np.asarray(self._h, dtype=float), x, missing)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
             chart=np.full(s, "bcusum"),
-            center=np.where(obs_all, 0.0, np.nan),
+            center=per_point(np.zeros(s), x, missing),
             lcl=np.full((s, t), np.nan),
             ucl=ucl,
             statistic=stat,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask, per_stream
+from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask, per_point, per_stream
 from gapwatch.detectors.estimate import MRConvention, mr_bar
 from gapwatch.stats.constants import Constants, d2
 
@@ -133,13 +133,12 @@ class CUSUM:
         if gaps.any():
             up_all[missing] = np.nan
             lo_all[missing] = np.nan
-        obs_all = ~missing
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
             chart=np.full(s, "cusum"),
-            center=np.where(obs_all, 0.0, np.nan),
+            center=per_point(np.zeros(s), y, missing),
             lcl=np.full((s, t), np.nan),
-            ucl=np.where(obs_all, self.h, np.nan),
+            ucl=per_point(np.full(s, float(self.h)), y, missing),
             statistic=up_all,
             signals={"cusum-upper": np.asarray(up_all > self.h), "cusum-lower": np.asarray(lo_all > self.h)},
             sigma=self._sigma.copy(),

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask
+from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask, per_point
 from gapwatch.stats.distributions import norm_sf
 
 __all__ = ["GChart", "between_counts"]
@@ -86,12 +86,12 @@ class GChart:
         s, _ = x.shape
         obs = ~np.isnan(x)
         lo, hi = self._limits()
-        lcl = np.where(obs, lo[:, None], np.nan)
-        ucl = np.where(obs, hi[:, None], np.nan)
+        missing = ~obs
+        lcl, ucl = per_point(lo, x, missing), per_point(hi, x, missing)
         base = self._baseline if self._baseline.shape == x.shape else np.zeros(x.shape, dtype=bool)
         return ChartResult(
             chart=np.array(["g"] * s),
-            center=np.where(obs, self._gbar[:, None], np.nan),
+            center=per_point(self._gbar, x, missing),
             lcl=lcl,
             ucl=ucl,
             statistic=x,
