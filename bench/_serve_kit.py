@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST = "127.0.0.1"
+IDLE_SECONDS = 3.0  # uvicorn closes a kept-alive connection idle for 5 s: reopen ours before that
 SERVER_CORE, LOAD_CORE = 0, 1
 MOMENTS = (  # (moment, metric, low, high, missed above) of the default template
     ("landing_page", "page_load_seconds", 0.4, 3.2),
@@ -152,20 +153,21 @@ class RssSampler:
 
 # -- events ---------------------------------------------------------------------------------------------
 class Events:
-    """Pre-rendered experience records; a batch is a few byte joins (ids are unique per prefix)."""
+    """Pre-rendered experience records; a batch is a few byte joins (ids are unique per prefix).
 
-    def __init__(self, prefix: str, seed: int = 7, days: int = 60, variants: int = 4096) -> None:
+    A batch's events happen at one moment, ``at`` (default: now): live traffic is about the
+    present, in streams whose history (:meth:`history`) gave them a baseline.
+    """
+
+    def __init__(self, prefix: str, seed: int = 7, variants: int = 4096) -> None:
         rng = random.Random(seed)
-        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         self.prefix = prefix.encode()
         self.next_id = 0
         self._tails: list[bytes] = []
         for i in range(variants):
             moment, metric, low, high = MOMENTS[i % len(MOMENTS)]
-            at = today - dt.timedelta(days=rng.randrange(days), seconds=rng.randrange(86400))
             tail = {
                 "customer_id": f"c{rng.randrange(50_000)}",
-                "occurred_at": at.isoformat(),
                 "moment": moment,
                 "metric": metric,
                 "value": round(rng.uniform(low, high), 2),
@@ -174,18 +176,27 @@ class Events:
             }
             self._tails.append(json.dumps(tail, separators=(",", ":"))[1:].encode())
 
-    def batch(self, n: int, source: str = "bench") -> tuple[bytes, list[str]]:
+    def batch(self, n: int, source: str = "bench", at: dt.datetime | None = None) -> tuple[bytes, list[str]]:
         """One ``POST /v1/events`` body of ``n`` new events, and their ids."""
         start = self.next_id
         self.next_id += n
+        when = b'"occurred_at":"' + (at or dt.datetime.now(dt.UTC)).isoformat().encode() + b'",'
         ids = [f"{self.prefix.decode()}{i}" for i in range(start, start + n)]
         tails = self._tails
         parts = [
-            b'{"event_id":"' + eid.encode() + b'",' + tails[(start + k) % len(tails)]
+            b'{"event_id":"' + eid.encode() + b'",' + when + tails[(start + k) % len(tails)]
             for k, eid in enumerate(ids)
         ]
         body = b'{"source":"' + source.encode() + b'","events":[' + b",".join(parts) + b"]}"
         return body, ids
+
+    def history(self, days: int, per_day: int, batch: int = 1000) -> Iterator[bytes]:
+        """Bodies of ``per_day`` events on each of the ``days`` days before today (same mix)."""
+        today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        for day in range(days, 0, -1):
+            for start in range(0, per_day, batch):
+                at = today - dt.timedelta(days=day) + dt.timedelta(hours=12, seconds=start)
+                yield self.batch(min(batch, per_day - start), source="history", at=at)[0]
 
 
 # -- a lean HTTP/1.1 client -----------------------------------------------------------------------------
@@ -205,6 +216,7 @@ class Connection:
         self.auth = f"Authorization: Bearer {token}\r\n".encode()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._used = 0.0
 
     async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._reader is None or self._writer is None or self._writer.is_closing():
@@ -219,6 +231,18 @@ class Connection:
         self._reader = self._writer = None
 
     async def request(self, method: str, path: str, body: bytes = b"") -> Answer:
+        """One request; a kept-alive connection the server closed meanwhile is reopened once."""
+        reused = self._writer is not None and time.monotonic() - self._used < IDLE_SECONDS
+        if not reused:
+            await self.close()
+        try:
+            return await self._request(method, path, body)
+        except (OSError, asyncio.IncompleteReadError):
+            if not reused:
+                raise
+            return await self._request(method, path, body)  # posting is idempotent
+
+    async def _request(self, method: str, path: str, body: bytes) -> Answer:
         started = time.perf_counter()
         reader, writer = await self._open()
         head = (
@@ -234,9 +258,10 @@ class Connection:
                 name, _, value = line.decode("latin-1").partition(":")
                 headers[name.strip().lower()] = value.strip()
             payload = await reader.readexactly(int(headers.get("content-length", "0")))
-        except (OSError, asyncio.IncompleteReadError, ConnectionError):
+        except (OSError, asyncio.IncompleteReadError):
             await self.close()
             raise
+        self._used = time.monotonic()
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return Answer(int(status_line.split()[1]), payload, headers, time.perf_counter() - started)
