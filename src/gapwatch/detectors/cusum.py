@@ -110,16 +110,17 @@ class CUSUM:
         missing = np.isnan(y)
         gaps = np.asarray(missing.any(axis=0), dtype=bool)
         # both sums as one (2, S) state per period, period-major so each step reads and writes
-        # contiguous rows: C+ = max(0, C+ + y - k) and C- = max(0, C- + (-y) - k)
-        steps = np.empty((t, 2, s))
-        steps[:, 0] = y.T
-        np.negative(steps[:, 0], out=steps[:, 1])
+        # contiguous rows: C+ = max(0, C+ + y - k) and C- = max(0, C- + (-y) - k); arrays are
+        # (2, T, S) so that each sum's (T, S) block transposes back from contiguous memory
+        steps = np.empty((2, t, s))
+        steps[0] = y.T
+        np.negative(steps[0], out=steps[1])
         miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
         sums = np.empty_like(steps)
         state = np.stack([cp, cm])
         k, has_gap = self.k, gaps.tolist()
         for j in range(t):
-            row = np.add(state, steps[j], out=sums[j])
+            row = np.add(state, steps[:, j], out=sums[:, j])
             row -= k
             np.maximum(0.0, row, out=row)
             if has_gap[j]:  # a missing point leaves both sums as they were
@@ -129,7 +130,7 @@ class CUSUM:
             if self.reset:
                 state = np.where(row > self.h, 0.0, row)
         self._cp, self._cm = state[0].copy(), state[1].copy()
-        up_all, lo_all = sums[:, 0].T.copy(), sums[:, 1].T.copy()
+        up_all, lo_all = sums[0].T.copy(), sums[1].T.copy()
         if gaps.any():
             up_all[missing] = np.nan
             lo_all[missing] = np.nan

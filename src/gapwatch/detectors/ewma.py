@@ -240,30 +240,30 @@ class EWMA:
         t = x.shape[1]
         # z and Var(z) as one (k, S) state per period: state·decay + step, with steps λ·x_t
         # and λ²·σ²/n_t; period-major so each step reads and writes contiguous rows
-        steps = np.empty((t, 2 if exact else 1, x.shape[0]))
-        np.multiply(x.T, lam, out=steps[:, 0])
+        steps = np.empty((2 if exact else 1, t, x.shape[0]))  # (k, T, S): see CUSUM
+        np.multiply(x.T, lam, out=steps[0])
         if exact:
             sigma2 = self._sigma**2
             with np.errstate(invalid="ignore", divide="ignore"):
                 var_x = sigma2 if cnt is None else (sigma2[:, None] / np.where(missing, 1.0, cnt)).T
-            np.multiply(var_x, lam**2, out=steps[:, 1])
-        decay = np.array([keep, keep**2][: steps.shape[1]])[:, None]
+            np.multiply(var_x, lam**2, out=steps[1])
+        decay = np.array([keep, keep**2][: steps.shape[0]])[:, None]
         gaps = np.asarray(missing.any(axis=0), dtype=bool)
         miss_t = np.ascontiguousarray(missing.T) if gaps.any() else None
         out = np.empty_like(steps)
-        state = np.stack([z, v][: steps.shape[1]])
+        state = np.stack([z, v][: steps.shape[0]])
         has_gap = gaps.tolist()
         for j in range(t):
-            row = np.multiply(state, decay, out=out[j])
-            row += steps[j]
+            row = np.multiply(state, decay, out=out[:, j])
+            row += steps[:, j]
             if has_gap[j]:
                 assert miss_t is not None
                 np.copyto(row, state, where=miss_t[j])
             state = row
         self._z = state[0].copy()
         self._v = state[1].copy() if exact else v.copy()
-        stat = out[:, 0].T.copy()
-        var = out[:, 1].T.copy() if exact else np.empty(0)
+        stat = out[0].T.copy()
+        var = out[1].T.copy() if exact else np.empty(0)
         if gaps.any():
             stat[missing] = np.nan
             if exact:
