@@ -78,8 +78,9 @@ def _expectations(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
         items.sort(key=lambda t: t[1])
         for (_, _, end_a), (j, start_b, _) in itertools.pairwise(items):
             if end_a is None or end_a > start_b:
+                overlapped = "/".join(key)
                 yield (f"expectations[{j}].valid_from",
-                       f"overlaps another expectation for {'/'.join(key)}; close the earlier one with valid_to")
+                       f"overlaps another expectation for {overlapped}; close the earlier one with valid_to")
 
 
 def _sources(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
