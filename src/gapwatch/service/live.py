@@ -57,7 +57,8 @@ class LiveUpdate:
 
 
 def _stored(con: Any) -> int:
-    return int(con.execute("SELECT count(*) FROM experiences").fetchall()[0][0])
+    """Scored experiences in the store (what the book's n adds up to)."""
+    return int(con.execute("SELECT count(*) FROM experiences WHERE status IS NOT NULL").fetchall()[0][0])
 
 
 class LiveMonitor:

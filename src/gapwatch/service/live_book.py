@@ -40,11 +40,10 @@ def aggregate_sql(table: str) -> str:
     return str(ibis.to_sql(stream_period_stats(experiences_table(table)), dialect="duckdb"))
 
 
-def _horizon(con: Any, table: str, where: str = "", params: dict[str, Any] | None = None) -> Horizon:
+def _horizon(con: Any, table: str) -> Horizon:
     row = con.execute(
         "SELECT datediff('day', DATE '1970-01-01', min(period)),"
-        f" datediff('day', DATE '1970-01-01', max(period)), max(occurred_at) FROM {table} {where}",
-        params,
+        f" datediff('day', DATE '1970-01-01', max(period)), max(occurred_at) FROM {table}"
     ).fetchall()[0]
     return row[0], row[1], row[2]
 
@@ -68,13 +67,13 @@ def read_new(con: Any, source: str, event_ids: list[str], since: dt.datetime) ->
     for recent in (f"ingested_at >= $since AND {where}", where):
         args = {**params, "since": since} if "$since" in recent else params
         cells = con.sql(
-            "SELECT moment, segment, metric, period, count(*) AS k"
+            "SELECT moment, segment, metric, period, count(*) AS k, max(occurred_at) AS latest"
             f" FROM experiences WHERE {recent} GROUP BY ALL",
             params=args,
         ).to_arrow_table()
         if (pc.sum(cells.column("k")).as_py() or 0) >= len(set(event_ids)):
             break
-    horizon = _horizon(con, "experiences", f"WHERE {recent}", args)
+    horizon = _cells_horizon(cells)
     if not cells.num_rows:
         return cells, horizon  # nothing new: an empty table
     # A plain filter on the days, not a join: DuckDB then adds each cell's rows in storage order,
@@ -87,6 +86,13 @@ def read_new(con: Any, source: str, event_ids: list[str], since: dt.datetime) ->
     bounds = {"days": days, "lo": days[0], "hi": days[-1]}
     agg = con.sql(pick + aggregate_sql(NEW_ROWS), params=bounds).to_arrow_table()
     return agg.filter(pc.is_in(_cell_keys(agg), value_set=_cell_keys(cells))), horizon
+
+
+def _cells_horizon(cells: pa.Table) -> Horizon:
+    if not cells.num_rows:
+        return None, None, None
+    days = pc.min_max(pc.cast(cells.column("period"), pa.int32())).as_py()
+    return days["min"], days["max"], pc.max(cells.column("latest")).as_py()
 
 
 def _cell_keys(table: pa.Table) -> pa.ChunkedArray:
