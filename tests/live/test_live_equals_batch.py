@@ -8,6 +8,8 @@ points, limits and signals, the open day's provisional ones included) must equal
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from livehelpers import Record, event_runtime, live_config, replay, stored, synthetic_records
 
@@ -16,7 +18,7 @@ from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.service.live_state import batch_state_snapshot, compare_states, live_state_snapshot
 
 
-def _replay_and_compare(records: list[Record], config: WorkspaceConfig, batch: int) -> dict[str, object]:
+def _replay_and_compare(records: list[Record], config: WorkspaceConfig, batch: int) -> dict[str, Any]:
     runtime = event_runtime(config)
     closes: list[int] = []
 
