@@ -4,10 +4,14 @@
 never blocked by a slow or failing receiver. The worker posts each payload, retries with
 exponential back-off (``backoff``, ``2·backoff``, …) up to ``max_attempts``, and records
 every final outcome — delivered or failed — in ``webhook_deliveries`` through the writer.
+The alerts come from an outbox (``webhook_outbox``, written in the transaction that raised
+them), and leave it only once handled, so a crash loses no delivery: the service re-queues
+what is still pending when it starts (at-least-once delivery).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import threading
@@ -18,7 +22,7 @@ from typing import Any
 import httpx
 
 from gapwatch.service.alerts import Alert
-from gapwatch.service.webhooks import Webhook, payload, record_delivery, subscribers
+from gapwatch.service.webhooks import Webhook, delivery_done, payload, record_delivery, subscribers
 
 log = logging.getLogger(__name__)
 Post = Callable[[str, dict[str, Any], float], int]
@@ -89,7 +93,8 @@ class Notifier:
                     hooks = subscribers(con, alert)
                 for hook in hooks:
                     self._deliver(hook, alert)
-            except Exception:
+                self.runtime.write(functools.partial(delivery_done, alert_id=alert.id))
+            except Exception:  # the alert stays in the outbox: tried again at the next start
                 log.exception("webhook delivery failed")
             finally:
                 self._queue.task_done()

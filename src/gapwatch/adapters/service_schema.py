@@ -40,6 +40,8 @@ SERVICE_DDL: tuple[str, ...] = (
         id VARCHAR PRIMARY KEY, webhook_id VARCHAR NOT NULL, alert_id VARCHAR NOT NULL,
         attempts INTEGER NOT NULL, status VARCHAR NOT NULL, http_status INTEGER, error VARCHAR,
         attempted_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS webhook_outbox (
+        alert_id VARCHAR PRIMARY KEY, queued_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS erased (
         customer_key VARCHAR PRIMARY KEY, erased_at TIMESTAMPTZ NOT NULL, erased_by VARCHAR NOT NULL)""",
 )

@@ -27,6 +27,7 @@ from gapwatch.service.events import BatchOutcome, LiveStore, ingest_batches
 from gapwatch.service.expectations import sync_expectations
 from gapwatch.service.live import LiveMonitor
 from gapwatch.service.sqlport import Sql
+from gapwatch.service.webhooks import pending_alerts, queue_deliveries
 from gapwatch.settings import Settings
 
 T = TypeVar("T")
@@ -99,6 +100,8 @@ class Runtime:
             post=self.post,
         )
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
+        with self.reader() as con:  # deliveries a previous run raised but did not finish
+            self.notifier.notify(pending_alerts(con))
         if clock.kind == "wall":  # days close at midnight (+ grace) even when no event comes
             self.ticker = PeriodTicker(clock, lambda: self.notifier.notify(self.writer.call(self.tick_job())))
 
@@ -147,19 +150,25 @@ class Runtime:
         )
         accepted = [r.event_id for o in outcomes for r in o.results if r.status == "accepted" and r.event_id]
         self.live.apply(self.store, source, accepted, since)  # incremental detection (service/live.py)
-        outcomes[0].alerts = self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
+        outcomes[0].alerts = self.transact(self.raise_alerts)()
         return outcomes
 
     def ingest_job(self, records: Sequence[dict[str, Any]], source: str) -> Callable[[], BatchOutcome]:
         """The writer job that ingests one batch alone (see :meth:`submit_events` for grouped writes)."""
         return lambda: self.ingest_group([(source, records)])[0]
 
+    def raise_alerts(self, con: Sql) -> list[Alert]:
+        """Alerts for new signals, put in the webhook outbox in the same transaction."""
+        alerts = sync_from_signals(con, self.lifecycle, self.config)
+        queue_deliveries(con, alerts)
+        return alerts
+
     def tick_job(self) -> Callable[[], list[Alert]]:
         """The writer job that closes periods on the wall clock and raises the alerts that calls for."""
 
         def job() -> list[Alert]:
             self.live.tick(self.store)
-            return self.transact(lambda con: sync_from_signals(con, self.lifecycle, self.config))()
+            return self.transact(self.raise_alerts)()
 
         return job
 

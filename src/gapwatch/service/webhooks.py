@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from gapwatch.domain.alerts import Severity
-from gapwatch.service.alerts import Alert
+from gapwatch.service.alerts import Alert, AlertNotFound, get_alert
 from gapwatch.service.sqlport import Sql, one, rows
 
 
@@ -57,6 +58,35 @@ def _webhook(row: dict[str, Any]) -> Webhook:
     row["kind"] = WebhookKind(row["kind"])
     row["min_severity"] = Severity(row["min_severity"])
     return Webhook(**row)
+
+
+# -- the outbox: alerts whose webhooks have not all been tried yet -------------------------------------
+def queue_deliveries(con: Sql, alerts: Sequence[Alert]) -> None:
+    """Record ``alerts`` as awaiting delivery, in the transaction that raises them.
+
+    A row leaves the outbox (:func:`delivery_done`) once every subscriber of its alert has
+    been tried and the outcome recorded; a service that dies before that finds the alert in
+    :func:`pending_alerts` at its next start and delivers it then (at least once).
+    """
+    now = dt.datetime.now(dt.UTC)
+    for alert in alerts:
+        con.execute("INSERT INTO webhook_outbox VALUES (?, ?) ON CONFLICT DO NOTHING", [alert.id, now])
+
+
+def pending_alerts(con: Sql) -> list[Alert]:
+    """Alerts still in the outbox, oldest first (an alert deleted since is dropped from it)."""
+    out: list[Alert] = []
+    for row in rows(con, "SELECT alert_id FROM webhook_outbox ORDER BY queued_at, alert_id"):
+        try:
+            out.append(get_alert(con, str(row["alert_id"])))
+        except AlertNotFound:
+            continue
+    return out
+
+
+def delivery_done(con: Sql, alert_id: str) -> None:
+    """Take an alert out of the outbox: all its webhooks were tried and their outcomes recorded."""
+    con.execute("DELETE FROM webhook_outbox WHERE alert_id = ?", [alert_id])
 
 
 def create_webhook(
