@@ -21,7 +21,10 @@ pytestmark = pytest.mark.slow
 
 
 def test_three_times_capacity_is_refused_cleanly_and_loses_nothing() -> None:
-    result = run(seconds=15, capacity_seconds=6, factor=3.0, timeout=30.0)
+    # Tight admission bounds make the overload certain even when other work slows the load
+    # generator down (a shared CI core); bench/overload.py measures the documented defaults.
+    tight = {"GAPWATCH_MAX_INGEST_IN_FLIGHT": "8", "GAPWATCH_WRITE_QUEUE_BATCHES": "4"}
+    result = run(seconds=15, capacity_seconds=6, factor=3.0, timeout=30.0, env=tight)
     print(
         f"\ncapacity {result['capacity_events_per_second']} events/s, offered "
         f"{result['offered_events_per_second']}: {result['statuses']}, "
