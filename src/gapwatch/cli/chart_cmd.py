@@ -15,22 +15,8 @@ import click
 
 from gapwatch.cli.common import emit_json, fail
 
-CHART_TYPES = (
-    "p",
-    "np",
-    "pprime",
-    "c",
-    "u",
-    "uprime",
-    "imr",
-    "xbar-r",
-    "xbar-s",
-    "ewma",
-    "cusum",
-    "run",
-    "bcusum",
-    "g",
-)
+# The engine's own list: this module is imported only when `gapwatch chart` runs, which needs it anyway.
+from gapwatch.detectors.contract import CHART_TYPES
 
 
 def _read_csv(path: Path) -> dict[str, list[str]]:
