@@ -29,9 +29,15 @@ ADMIN = runtime.write(lambda con: create_token(con, Role.ADMIN))[0]
 seed_alert(runtime)
 # Streams with charts for the stream routes (their example id `delivery:*:delivery_days` exists).
 DELIVERIES = [
-    {"event_id": f"fz{i}", "customer_id": f"C{i}", "occurred_at": f"2026-03-{1 + i % 20:02d}T10:00:00Z",
-     "moment": "delivery", "metric": "delivery_days", "segment": ("premium", "standard")[i % 2],
-     "value": i % 5}
+    {
+        "event_id": f"fz{i}",
+        "customer_id": f"C{i}",
+        "occurred_at": f"2026-03-{1 + i % 20:02d}T10:00:00Z",
+        "moment": "delivery",
+        "metric": "delivery_days",
+        "segment": ("premium", "standard")[i % 2],
+        "value": i % 5,
+    }
     for i in range(60)
 ]
 runtime.writer.call(runtime.ingest_job(DELIVERIES, "crm"))

@@ -83,12 +83,12 @@ def test_demo_writes_a_self_contained_report(demo: Demo) -> None:
     assert report == (folder / "report.html").resolve()
     html = report.read_text()
     assert "<script" not in html and "<link" not in html and "@import" not in html
-    assert html.count("<svg") >= 1 + len({(s["moment"], s["segment"], s["metric"])
-                                          for s in data["streams"] if s["signals"]})
+    assert html.count("<svg") >= 1 + len(
+        {(s["moment"], s["segment"], s["metric"]) for s in data["streams"] if s["signals"]}
+    )
 
 
-def test_detect_on_the_demo_workspace(demo: Demo,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_on_the_demo_workspace(demo: Demo, capsys: pytest.CaptureFixture[str]) -> None:
     folder, data, _ = demo
     code, out, _ = run(["detect", "--workspace", str(folder), "--clock", "event", "--json"], capsys)
     assert code == 0
@@ -106,8 +106,9 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path: Path, capsys: pytest
     assert (tmp_path / "precious.txt").exists()
 
 
-def test_detect_on_a_missing_workspace_is_a_usage_error(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_detect_on_a_missing_workspace_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(["detect", "--workspace", str(tmp_path / "nope")], capsys)
     assert code == 2 and err.startswith("error:")
 

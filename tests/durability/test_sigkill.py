@@ -204,8 +204,11 @@ def test_sigkill_during_sustained_replay_loses_nothing(tmp_path: Path) -> None:
         # A slow (shared) machine answers fewer batches between kills: let the replay go on
         # until it is sustained, so the volume check below tests the kills, not the machine.
         until = time.monotonic() + 180
-        while (sum(len(b[1]) for b, _ in list(replay.answers)) < 5_000
-               and not replay.exhausted and time.monotonic() < until):
+        while (
+            sum(len(b[1]) for b, _ in list(replay.answers)) < 5_000
+            and not replay.exhausted
+            and time.monotonic() < until
+        ):
             time.sleep(0.05)
         replay.feeding.clear()  # no new batches; those in flight are retried until answered
         replay.join()

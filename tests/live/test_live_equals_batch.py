@@ -24,7 +24,7 @@ def _replay_and_compare(records: list[Record], config: WorkspaceConfig, batch: i
 
     def check(rt: Runtime) -> None:
         live = live_state_snapshot(rt)
-        differences = compare_states(live, batch_state_snapshot(rt.store, config), rtol=0.0)
+        differences = compare_states(live, batch_state_snapshot(rt.store, config), rtol=0.0, open_rtol=1e-9)
         assert differences == [], f"closed through {live.closed_through}: {differences[:5]}"
         closes.append(live.closed_only().periods.num_rows)
 
@@ -32,8 +32,8 @@ def _replay_and_compare(records: list[Record], config: WorkspaceConfig, batch: i
         requests = replay(runtime, records, batch, on_close=check)
         live = live_state_snapshot(runtime)
         final = batch_state_snapshot(runtime.store, config)
-        assert compare_states(live, final, rtol=0.0) == []
-        assert compare_states(stored(runtime, final.closed_through), final, rtol=0.0) == []
+        assert compare_states(live, final, rtol=0.0, open_rtol=1e-9) == []
+        assert compare_states(stored(runtime, final.closed_through), final, rtol=0.0, open_rtol=1e-9) == []
         closed = final.closed_only()
         figures = {
             "events": len(records),

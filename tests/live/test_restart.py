@@ -45,8 +45,8 @@ def test_restart_rebuilds_the_state_a_batch_recomputation_gives(tmp_path: Path) 
         assert compare_states(before, rebuilt, closed_only=True) != []  # the lost batch is in
         replay(runtime, rest, batch=250)
         final = batch_state_snapshot(store, config)
-        assert compare_states(live_state_snapshot(runtime), final, rtol=0.0) == []
-        assert compare_states(stored(runtime, final.closed_through), final, rtol=0.0) == []
+        assert compare_states(live_state_snapshot(runtime), final, rtol=0.0, open_rtol=1e-9) == []
+        assert compare_states(stored(runtime, final.closed_through), final, rtol=0.0, open_rtol=1e-9) == []
         assert final.signals.num_rows > 0
     finally:
         runtime.close()

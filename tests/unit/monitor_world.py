@@ -32,17 +32,15 @@ Stream = tuple[str, str, str]
 MissRate = Callable[[int], float]  # day index -> miss probability
 
 
-def experiences(
-    streams: dict[Stream, tuple[float, MissRate]], days: int, seed: int = 7
-) -> pa.Table:
+def experiences(streams: dict[Stream, tuple[float, MissRate]], days: int, seed: int = 7) -> pa.Table:
     """Events per stream: Poisson(volume) a day, each missed with the stream's daily probability.
 
     A missed event's normalised gap is uniform in (-1, 0), a met one's in (0, 1).
     """
     rng = np.random.default_rng(seed)
-    cols: dict[str, list[object]] = {k: [] for k in
-                                     ("moment", "segment", "metric", "period", "occurred_at", "status",
-                                      "gap_norm", "value")}
+    cols: dict[str, list[object]] = {
+        k: [] for k in ("moment", "segment", "metric", "period", "occurred_at", "status", "gap_norm", "value")
+    }
     for (moment, segment, metric), (volume, miss) in streams.items():
         for d in range(days):
             day = START + dt.timedelta(days=d)

@@ -9,8 +9,21 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "gapwatch"
 CORE = ("domain", "stats", "detectors", "metrics", "predict")
-FORBIDDEN = ("duckdb", "fastapi", "click", "uvicorn", "starlette", "pyspark", "httpx", "psycopg",
-             "gapwatch.adapters", "gapwatch.api", "gapwatch.cli", "gapwatch.service", "gapwatch.web")
+FORBIDDEN = (
+    "duckdb",
+    "fastapi",
+    "click",
+    "uvicorn",
+    "starlette",
+    "pyspark",
+    "httpx",
+    "psycopg",
+    "gapwatch.adapters",
+    "gapwatch.api",
+    "gapwatch.cli",
+    "gapwatch.service",
+    "gapwatch.web",
+)
 
 
 def _imports(path: Path) -> list[str]:

@@ -91,7 +91,10 @@ def test_nps_weekly_counts_promoters_and_detractors() -> None:
     for r in rows:
         week = [v for p, v in answers if r["week"] <= p < r["week"] + dt.timedelta(days=7)]
         assert (r["n"], r["promoters"], r["detractors"]) == (
-            len(week), sum(v >= 9 for v in week), sum(v <= 6 for v in week))
+            len(week),
+            sum(v >= 9 for v in week),
+            sum(v <= 6 for v in week),
+        )
 
 
 @pytest.fixture

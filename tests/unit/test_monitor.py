@@ -54,7 +54,8 @@ def test_method_is_chosen_by_volume(world: World) -> None:
     assert method[("delivery", ALL_SEGMENTS, "delivery_days")] == "daily p/p′ + EWMA"  # n·p ≈ 10 a day
     assert method[("delivery", "premium", "delivery_days")] == "weekly p/p′ + EWMA"  # n·p ≈ 4 a day
     assert method[("support_ticket", "business", "first_response_hours")] == (  # ≈ 4 misses a week
-        "per-event Bernoulli CUSUM + weekly EWMA")
+        "per-event Bernoulli CUSUM + weekly EWMA"
+    )
     assert method[("renewal_offer", "standard", "renewal_notice_days")] == "too thin"
 
 
@@ -81,10 +82,25 @@ def test_tables_are_stored(world: World) -> None:
     con, result = world
     assert con.execute("SELECT count(*) FROM signals").fetchone() == (len(result.signals),)
     cols = {r[0] for r in con.execute("DESCRIBE signals").fetchall()}
-    assert {"moment", "segment", "metric", "period", "rule", "chart", "statistic", "center", "lcl", "ucl",
-            "n", "baseline_start", "baseline_end", "provisional"} <= cols
+    assert {
+        "moment",
+        "segment",
+        "metric",
+        "period",
+        "rule",
+        "chart",
+        "statistic",
+        "center",
+        "lcl",
+        "ucl",
+        "n",
+        "baseline_start",
+        "baseline_end",
+        "provisional",
+    } <= cols
     daily = con.execute(
-        "SELECT count(*), sum(n) FROM stream_periods WHERE moment = 'delivery' AND segment = '*'").fetchone()
+        "SELECT count(*), sum(n) FROM stream_periods WHERE moment = 'delivery' AND segment = '*'"
+    ).fetchone()
     assert daily is not None and daily[0] == 90
 
 
@@ -100,16 +116,27 @@ def test_open_day_is_judged_provisionally_and_ewma_waits(world: World) -> None:
 
 def test_fixed_baseline_window_from_config() -> None:
     con = store(experiences(STREAMS, days=70))
-    cfg = default_config().model_copy(update={"detection": DetectionSection.model_validate(
-        {"baseline_start": START + dt.timedelta(days=7), "baseline_days": 21})})
+    cfg = default_config().model_copy(
+        update={
+            "detection": DetectionSection.model_validate(
+                {"baseline_start": START + dt.timedelta(days=7), "baseline_days": 21}
+            )
+        }
+    )
     result = run_monitor(con, cfg, clock="event", store=False)
     assert {s.baseline_start for s in result.signals} <= {START + dt.timedelta(days=7)}
     assert {s.baseline_end for s in result.signals} <= {START + dt.timedelta(days=27)}
 
 
 def test_limit_multiplier_spreads_the_false_alarm_budget() -> None:
-    plan = Plan(["day"] * 10 + ["week"] * 4 + [""], np.array([True] * 15), np.array([True] * 15),
-                ["auto"] * 15, [None] * 15, [None] * 15)
+    plan = Plan(
+        ["day"] * 10 + ["week"] * 4 + [""],
+        np.array([True] * 15),
+        np.array([True] * 15),
+        ["auto"] * 15,
+        [None] * 15,
+        [None] * 15,
+    )
     points = 10 * 7 * 2 + 4 * 2  # points judged per week
     assert limit_multiplier(plan, 1.0) == pytest.approx(stats.norm.isf(1 / points / 2))
 

@@ -41,8 +41,10 @@ def test_limits_come_from_the_pooled_baseline() -> None:
 
 
 def test_weekly_nps_from_the_outcomes_table_signals_the_drop_week() -> None:
-    con = store(experiences({("delivery", "all", "delivery_days"): (5.0, lambda d: 0.1)}, days=7),
-                survey(weeks=12, per_week=150, drop_from_week=8))
+    con = store(
+        experiences({("delivery", "all", "delivery_days"): (5.0, lambda d: 0.1)}, days=7),
+        survey(weeks=12, per_week=150, drop_from_week=8),
+    )
     chart = compute_nps(con, START, 28)
     assert chart is not None
     assert chart.weeks[0] == START and len(chart.weeks) == 12

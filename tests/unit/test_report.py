@@ -17,8 +17,9 @@ from gapwatch.service.nps import nps_chart
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 DAY60, DAY70 = START + dt.timedelta(days=60), START + dt.timedelta(days=70)
-INCIDENT = IncidentLine("INC-1", "delivery", "premium", "delivery_days", 3.0, DAY60, DAY70, DAY60,
-                        "delivery/premium", 0, None)
+INCIDENT = IncidentLine(
+    "INC-1", "delivery", "premium", "delivery_days", 3.0, DAY60, DAY70, DAY60, "delivery/premium", 0, None
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,9 @@ def html() -> str:
     weeks = [START + dt.timedelta(days=7 * k) for k in range(13)]
     n = np.full(13, 100.0)
     nps = nps_chart(weeks, n, np.full(13, 50.0), np.full(13, 20.0), np.arange(13) < 4)
-    return render_report(result, Lifecycle.from_config(default_config()), nps=nps, incidents=[INCIDENT],
-                         notes=["a note"])
+    return render_report(
+        result, Lifecycle.from_config(default_config()), nps=nps, incidents=[INCIDENT], notes=["a note"]
+    )
 
 
 def test_report_is_self_contained(html: str) -> None:
@@ -60,16 +62,23 @@ def test_charts_show_baseline_incident_and_signals(html: str) -> None:
 
 
 def test_lifecycle_table_lists_stages_in_order(html: str) -> None:
-    table = html[html.index("<h2>The lifecycle</h2>"):]
+    table = html[html.index("<h2>The lifecycle</h2>") :]
     assert table.index("commitment") < table.index("fulfilment")
     assert "signalled since" in table and "in control" in table  # states are words, not colours only
 
 
 def test_render_chart_breaks_lines_at_gaps_and_marks_signals() -> None:
     days = [dt.date(2025, 1, 1) + dt.timedelta(days=k) for k in range(6)]
-    spec = ChartSpec("t", days, [0.1, 0.2, float("nan"), 0.2, 0.9, 0.1], [0.2] * 6, [0.0] * 6, [0.5] * 6,
-                     [False, False, False, False, True, False],
-                     windows=[Window(days[0], days[1], "baseline", "baseline")])
+    spec = ChartSpec(
+        "t",
+        days,
+        [0.1, 0.2, float("nan"), 0.2, 0.9, 0.1],
+        [0.2] * 6,
+        [0.0] * 6,
+        [0.5] * 6,
+        [False, False, False, False, True, False],
+        windows=[Window(days[0], days[1], "baseline", "baseline")],
+    )
     svg = render_chart(spec)
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count('<polyline class="stat"') == 2  # the NaN splits the line

@@ -7,7 +7,6 @@ store). Reads use short-lived cursors; every write is a job on the single
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -144,12 +143,11 @@ class Runtime:
         The alerts new signals call for ride on the first request's outcome (notified once).
         """
         source = requests[0][0]
-        since = dt.datetime.now(dt.UTC)
-        outcomes = ingest_batches(
+        group = ingest_batches(
             self.store, [records for _, records in requests], source, self.config, self.live.closed_through
         )
-        accepted = [r.event_id for o in outcomes for r in o.results if r.status == "accepted" and r.event_id]
-        self.live.apply(self.store, source, accepted, since)  # incremental detection (service/live.py)
+        outcomes = group.outcomes
+        self.live.apply(self.store, group.stored)  # incremental detection (service/live.py)
         outcomes[0].alerts = self.transact(self.raise_alerts)()
         return outcomes
 

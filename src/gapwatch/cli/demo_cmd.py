@@ -14,12 +14,28 @@ CUSTOMERS, DAYS, SEED = 150_000, 180, 42
 
 
 @click.command("demo")
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("gapwatch-demo"), show_default=True, help="Folder for the demo workspace.")
-@click.option("--customers", type=click.IntRange(min=100), default=CUSTOMERS, show_default=True,
-              help="People in the simulated world.")
-@click.option("--days", type=click.IntRange(min=56), default=DAYS, show_default=True,
-              help="Days of history to simulate.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("gapwatch-demo"),
+    show_default=True,
+    help="Folder for the demo workspace.",
+)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=100),
+    default=CUSTOMERS,
+    show_default=True,
+    help="People in the simulated world.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=56),
+    default=DAYS,
+    show_default=True,
+    help="Days of history to simulate.",
+)
 @click.option("--seed", type=int, default=SEED, show_default=True, help="Everything follows from the seed.")
 @json_option
 def command(folder: Path, customers: int, days: int, seed: int, as_json: bool) -> None:

@@ -27,8 +27,14 @@ def progress(console: Console) -> Iterator[Callable[[str], None]]:
     """A spinner with the current step on stderr (silent when stderr is not a terminal)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description:<18}"), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<18}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task("starting", total=None)
         yield lambda name: bar.update(task, description=name)
 
@@ -41,26 +47,45 @@ def lifecycle_table(streams: list[StreamState], title: str = "The lifecycle") ->
     for s in streams:
         first = s.stage != last
         last = s.stage
-        table.add_row(s.stage if first else "", s.silo if first else "", s.label, s.method,
-                      f"[{STATE_STYLE.get(s.state, '')}]{s.describe()}[/]")
+        table.add_row(
+            s.stage if first else "",
+            s.silo if first else "",
+            s.label,
+            s.method,
+            f"[{STATE_STYLE.get(s.state, '')}]{s.describe()}[/]",
+        )
     return table
 
 
 def incident_table(result: DemoResult) -> Table:
-    table = Table(title="Incidents: during the fact (gapwatch) vs after the fact (weekly NPS)",
-                  title_justify="left")
+    table = Table(
+        title="Incidents: during the fact (gapwatch) vs after the fact (weekly NPS)", title_justify="left"
+    )
     right = ("size", "delay", "let down*\n(answered)")
-    for col in ("id", "stream", "size", "start → end", "gapwatch\nsignalled", "delay", "NPS\nshowed it",
-                right[2]):
+    for col in (
+        "id",
+        "stream",
+        "size",
+        "start → end",
+        "gapwatch\nsignalled",
+        "delay",
+        "NPS\nshowed it",
+        right[2],
+    ):
         table.add_column(col, justify="right" if col in right else "left", no_wrap=True)
     for i in result.incidents:
         truth = result.affected.get(i.id, {})
         segment = "(all segments)†" if i.id in result.systemic else i.segment
-        table.add_row(i.id, f"{i.moment}/{segment}/{i.metric}", f"×{i.size:g}",
-                      f"{i.start.isoformat()} → {i.end.isoformat()[5:]}",
-                      i.detected.isoformat() if i.detected else "[red]never[/]",
-                      f"{i.delay_days} d" if i.delay_days is not None else "",
-                      i.nps_day.isoformat() if i.nps_day else "never", _let_down(truth))
+        table.add_row(
+            i.id,
+            f"{i.moment}/{segment}/{i.metric}",
+            f"×{i.size:g}",
+            f"{i.start.isoformat()} → {i.end.isoformat()[5:]}",
+            i.detected.isoformat() if i.detected else "[red]never[/]",
+            f"{i.delay_days} d" if i.delay_days is not None else "",
+            i.nps_day.isoformat() if i.nps_day else "never",
+            _let_down(truth),
+        )
     return table
 
 
@@ -91,15 +116,19 @@ def print_summary(console: Any, result: DemoResult) -> None:
     for line in LEGEND:
         console.print(f"[dim]{line}[/]")
     rate = result.false_alarms_per_week
-    console.print(f"False alarms (signals on streams with no incident): {result.false_alarms} "
-                  f"in {result.weeks_monitored:.1f} weeks monitored"
-                  + (f" = {rate:.2f} a week" if rate is not None else ""))
+    console.print(
+        f"False alarms (signals on streams with no incident): {result.false_alarms} "
+        f"in {result.weeks_monitored:.1f} weeks monitored"
+        + (f" = {rate:.2f} a week" if rate is not None else "")
+    )
     if result.nps is not None:
         nps = result.nps
-        console.print(f"Weekly NPS: centre {nps.center:.1f}, median {_median(nps.n):.0f} answers a week, "
-                      f"SE ≈ {_median(nps.se):.1f} points, limits ±{nps.L:g} SE; "
-                      f"{int(nps.drop.sum())} drops, {result.nps_false_alarms} outside every incident's "
-                      "window (NPS false alarms)")
+        console.print(
+            f"Weekly NPS: centre {nps.center:.1f}, median {_median(nps.n):.0f} answers a week, "
+            f"SE ≈ {_median(nps.se):.1f} points, limits ±{nps.L:g} SE; "
+            f"{int(nps.drop.sum())} drops, {result.nps_false_alarms} outside every incident's "
+            "window (NPS false alarms)"
+        )
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"Report: {result.report}")

@@ -11,8 +11,13 @@ from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
 
 @click.command("detect")
 @workspace_option
-@click.option("--clock", type=click.Choice(["wall", "event"]), default="wall", show_default=True,
-              help="Which periods are closed: by the wall clock, or by the latest event (a replay).")
+@click.option(
+    "--clock",
+    type=click.Choice(["wall", "event"]),
+    default="wall",
+    show_default=True,
+    help="Which periods are closed: by the wall clock, or by the latest event (a replay).",
+)
 @json_option
 def command(workspace: Path, clock: str, as_json: bool) -> None:
     """Aggregate every stream (moment x segment x metric, and each moment as a whole) per day, run
@@ -32,11 +37,14 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
         result = run_monitor(ws.store, ws.config, clock="event" if clock == "event" else "wall")
         states = stream_states(result, ws.lifecycle)
     if as_json:
-        emit_json({
-            "streams": [s.to_dict() for s in states],
-            "signals": [_signal(s) for s in result.signals],
-            "L": result.L, "closed_through": result.closed_through.isoformat(),
-        })
+        emit_json(
+            {
+                "streams": [s.to_dict() for s in states],
+                "signals": [_signal(s) for s in result.signals],
+                "L": result.L,
+                "closed_through": result.closed_through.isoformat(),
+            }
+        )
         return
     console = wide_console()
     console.print(lifecycle_table(states, title=f"Streams of {workspace} (limits ±{result.L:.2f}σ)"))

@@ -156,8 +156,9 @@ class Source(Strict):
     def _event_id_columns(cls, raw: Any) -> Any:
         return [raw] if isinstance(raw, str) else raw
 
-    @field_validator("customer_id", "anonymous_id", "occurred_at", "moment", "segment", "text", "value",
-                     mode="before")
+    @field_validator(
+        "customer_id", "anonymous_id", "occurred_at", "moment", "segment", "text", "value", mode="before"
+    )
     @classmethod
     def _shorthand(cls, raw: Any) -> Any:
         return _as_field(raw)

@@ -79,8 +79,10 @@ def _expectations(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
         for (_, _, end_a), (j, start_b, _) in itertools.pairwise(items):
             if end_a is None or end_a > start_b:
                 overlapped = "/".join(key)
-                yield (f"expectations[{j}].valid_from",
-                       f"overlaps another expectation for {overlapped}; close the earlier one with valid_to")
+                yield (
+                    f"expectations[{j}].valid_from",
+                    f"overlaps another expectation for {overlapped}; close the earlier one with valid_to",
+                )
 
 
 def _sources(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
@@ -89,8 +91,9 @@ def _sources(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
         yield from _source(config, f"sources.{name}", source, moments)
 
 
-def _source(config: WorkspaceConfig, here: str, source: Source,
-            moments: dict[str, list[str]]) -> Iterator[tuple[str, str]]:
+def _source(
+    config: WorkspaceConfig, here: str, source: Source, moments: dict[str, list[str]]
+) -> Iterator[tuple[str, str]]:
     for value in _values(source.moment):
         if value not in moments:
             yield f"{here}.moment", f"maps to unknown moment {value!r}"

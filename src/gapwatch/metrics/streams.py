@@ -74,9 +74,7 @@ def stream_period_stats(
     return scored.group_by(group).aggregate(**metrics)
 
 
-def rollup(
-    stats: ir.Table, *, drop: str = "segment", label: str = "*", period: str = "period"
-) -> ir.Table:
+def rollup(stats: ir.Table, *, drop: str = "segment", label: str = "*", period: str = "period") -> ir.Table:
     """Sum additive statistics over one key: the parent stream of a nested stream.
 
     The dropped key is kept as a constant ``label`` so parent and child rows share a schema.

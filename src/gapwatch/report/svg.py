@@ -75,7 +75,8 @@ def _polylines(scale: _Scale, dates: Sequence[dt.date], values: Sequence[float],
             runs.append([])
     return "".join(f'<polyline class="{css}" points="{" ".join(r)}"/>' for r in runs if len(r) > 1) + "".join(
         f'<circle class="{css}" cx="{r[0].split(",")[0]}" cy="{r[0].split(",")[1]}" r="1.5"/>'
-        for r in runs if len(r) == 1
+        for r in runs
+        if len(r) == 1
     )
 
 
@@ -92,16 +93,20 @@ def _axes(scale: _Scale, spec: ChartSpec) -> str:
     for v in _ticks(scale.y0, scale.y1):
         y = scale.y(v)
         label = f"{v * 100:.0f}%" if spec.percent else f"{v:.3g}"
-        parts.append(f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}"/>'
-                     f'<text class="tick" x="{LEFT - 6}" y="{y + 3:.1f}" text-anchor="end">{label}</text>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 3:.1f}" text-anchor="end">{label}</text>'
+        )
     first, last = min(spec.dates), max(spec.dates)
     day = dt.date(first.year, first.month, 1)
     while day <= last:
         if day >= first:
             x = scale.x(day)
-            parts.append(f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}"/>'
-                         f'<text class="tick" x="{x:.1f}" y="{H - BOTTOM + 14}" text-anchor="middle">'
-                         f"{day:%b %Y}</text>")
+            parts.append(
+                f'<line class="grid" x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{H - BOTTOM}"/>'
+                f'<text class="tick" x="{x:.1f}" y="{H - BOTTOM + 14}" text-anchor="middle">'
+                f"{day:%b %Y}</text>"
+            )
         day = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
     if spec.y_label:
         parts.append(f'<text class="ylabel" x="12" y="{TOP - 8}">{escape(spec.y_label)}</text>')
@@ -114,10 +119,12 @@ def _windows(scale: _Scale, spec: ChartSpec) -> str:
         x0 = scale.x(max(w.start, min(spec.dates)))
         x1 = scale.x(min(w.end + dt.timedelta(days=1), max(spec.dates)))
         if x1 > x0:
-            out.append(f'<rect class="{w.css}" x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" '
-                       f'height="{H - TOP - BOTTOM}"><title>{escape(w.label)}</title></rect>'
-                       f'<text class="wlabel {w.css}-label" x="{x0 + 3:.1f}" y="{TOP + 10}">'
-                       f"{escape(w.label)}</text>")
+            out.append(
+                f'<rect class="{w.css}" x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" '
+                f'height="{H - TOP - BOTTOM}"><title>{escape(w.label)}</title></rect>'
+                f'<text class="wlabel {w.css}-label" x="{x0 + 3:.1f}" y="{TOP + 10}">'
+                f"{escape(w.label)}</text>"
+            )
     return "".join(out)
 
 
@@ -125,8 +132,10 @@ def _markers(scale: _Scale, spec: ChartSpec) -> str:
     out = []
     for day, v, flag in zip(spec.dates, spec.statistic, spec.signals, strict=True):
         if flag and _ok(v):
-            out.append(f'<circle class="signal" cx="{scale.x(day):.1f}" cy="{scale.y(v):.1f}" r="4">'
-                       f"<title>signal {day.isoformat()}</title></circle>")
+            out.append(
+                f'<circle class="signal" cx="{scale.x(day):.1f}" cy="{scale.y(v):.1f}" r="4">'
+                f"<title>signal {day.isoformat()}</title></circle>"
+            )
     return "".join(out)
 
 
@@ -145,5 +154,7 @@ def render_chart(spec: ChartSpec) -> str:
         _markers(scale, spec),
         f'<text class="title" x="{LEFT}" y="14">{escape(spec.title)}</text>',
     ]
-    return (f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(spec.title)}" '
-            f'xmlns="http://www.w3.org/2000/svg">{"".join(body)}</svg>')
+    return (
+        f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(spec.title)}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(body)}</svg>'
+    )

@@ -76,25 +76,39 @@ class DemoResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "workspace": str(self.workspace), "report": str(self.report),
-            "incidents": [{**_incident_dict(i), "systemic": i.id in self.systemic,
-                           "truth": self.affected.get(i.id, {})} for i in self.incidents],
-            "false_alarms": self.false_alarms, "weeks_monitored": round(self.weeks_monitored, 2),
-            "nps_false_alarms": self.nps_false_alarms, "nps_window_days": NPS_WINDOW_DAYS,
+            "workspace": str(self.workspace),
+            "report": str(self.report),
+            "incidents": [
+                {**_incident_dict(i), "systemic": i.id in self.systemic, "truth": self.affected.get(i.id, {})}
+                for i in self.incidents
+            ],
+            "false_alarms": self.false_alarms,
+            "weeks_monitored": round(self.weeks_monitored, 2),
+            "nps_false_alarms": self.nps_false_alarms,
+            "nps_window_days": NPS_WINDOW_DAYS,
             "systemic_nps_window_days": SYSTEMIC_NPS_WINDOW_DAYS,
             "false_alarms_per_week": self.false_alarms_per_week,
             "streams": [s.to_dict() for s in self.streams],
             "nps": self.nps.to_dict() if self.nps else None,
-            "ingested": self.ingested, "seconds": self.seconds, "notes": self.notes,
+            "ingested": self.ingested,
+            "seconds": self.seconds,
+            "notes": self.notes,
         }
 
 
 def _incident_dict(i: IncidentLine) -> dict[str, Any]:
     return {
-        "id": i.id, "moment": i.moment, "segment": i.segment, "metric": i.metric, "size": i.size,
-        "start": i.start.isoformat(), "end": i.end.isoformat(),
-        "detected": i.detected.isoformat() if i.detected else None, "detected_by": i.detected_by or None,
-        "delay_days": i.delay_days, "nps": i.nps_day.isoformat() if i.nps_day else None,
+        "id": i.id,
+        "moment": i.moment,
+        "segment": i.segment,
+        "metric": i.metric,
+        "size": i.size,
+        "start": i.start.isoformat(),
+        "end": i.end.isoformat(),
+        "detected": i.detected.isoformat() if i.detected else None,
+        "detected_by": i.detected_by or None,
+        "delay_days": i.delay_days,
+        "nps": i.nps_day.isoformat() if i.nps_day else None,
     }
 
 
@@ -107,9 +121,7 @@ def _prepare(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
-def run_demo(
-    folder: Path, customers: int, days: int, seed: int, *, step: Step | None = None
-) -> DemoResult:
+def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step | None = None) -> DemoResult:
     """Simulate, ingest, detect, score against the truth, and write the report."""
     from gapwatch.simulate import TRUTH_FILE, simulate, write_world
     from gapwatch.workspace import Workspace, init_workspace
@@ -142,19 +154,38 @@ def run_demo(
         incidents = score_incidents(result, truth["incidents"], nps)
         false_alarms = count_false_alarms(result, truth["incidents"])
         nps_false = count_nps_false_alarms(nps, truth["incidents"])
-        affected = {str(i.get("id", "")): {k: int(i[k]) for k in AFFECTED if k in i}
-                    for i in truth["incidents"]}
+        affected = {
+            str(i.get("id", "")): {k: int(i[k]) for k in AFFECTED if k in i} for i in truth["incidents"]
+        }
         weeks = _weeks_monitored(result, ws.config.detection.baseline_days)
         streams = stream_states(result, ws.lifecycle)
         say("report")
-        html = render_report(result, ws.lifecycle, nps=nps, incidents=incidents,
-                             title="gapwatch demo: during the fact vs after the fact",
-                             notes=_report_notes(customers, days, seed, false_alarms, weeks, notes))
+        html = render_report(
+            result,
+            ws.lifecycle,
+            nps=nps,
+            incidents=incidents,
+            title="gapwatch demo: during the fact vs after the fact",
+            notes=_report_notes(customers, days, seed, false_alarms, weeks, notes),
+        )
         report = write_report(folder / REPORT_FILE, html)
         lap("report")
     systemic = [str(i.get("id", "")) for i in truth["incidents"] if is_systemic(i)]
-    return DemoResult(folder.resolve(), report, streams, incidents, false_alarms, weeks, nps, ingested,
-                      seconds, notes, nps_false, affected, systemic)
+    return DemoResult(
+        folder.resolve(),
+        report,
+        streams,
+        incidents,
+        false_alarms,
+        weeks,
+        nps,
+        ingested,
+        seconds,
+        notes,
+        nps_false,
+        affected,
+        systemic,
+    )
 
 
 def _ingest_all(ws: Any, sources: Path, say: Step) -> tuple[dict[str, dict[str, int]], list[str]]:
@@ -188,8 +219,9 @@ def _weeks_monitored(result: MonitorResult, baseline_days: int) -> float:
     return max((result.last_period - result.first_period).days + 1 - baseline_days, 0) / 7.0
 
 
-def _report_notes(customers: int, days: int, seed: int, false_alarms: int, weeks: float,
-                  notes: list[str]) -> list[str]:
+def _report_notes(
+    customers: int, days: int, seed: int, false_alarms: int, weeks: float, notes: list[str]
+) -> list[str]:
     rate = f"{false_alarms / weeks:.2f} a week" if weeks else "n/a"
     return [
         f"Simulated world: {customers:,} people over {days} days (seed {seed}); detection used only the "
@@ -201,4 +233,3 @@ def _report_notes(customers: int, days: int, seed: int, false_alarms: int, weeks
         f"({SYSTEMIC_NPS_WINDOW_DAYS} for a systemic incident, segment 'all'); otherwise never.",
         *notes,
     ]
-

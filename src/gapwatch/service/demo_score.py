@@ -35,8 +35,15 @@ from gapwatch.service.monitor_summary import stream_label
 from gapwatch.service.nps import NpsChart
 
 __all__ = [
-    "GRACE_DAYS", "NPS_WINDOW_DAYS", "SYSTEMIC_NPS_WINDOW_DAYS", "count_false_alarms",
-    "count_nps_false_alarms", "is_systemic", "nps_owners", "nps_showed", "nps_window_days",
+    "GRACE_DAYS",
+    "NPS_WINDOW_DAYS",
+    "SYSTEMIC_NPS_WINDOW_DAYS",
+    "count_false_alarms",
+    "count_nps_false_alarms",
+    "is_systemic",
+    "nps_owners",
+    "nps_showed",
+    "nps_window_days",
     "score_incidents",
     "top_segment",
 ]
@@ -67,18 +74,26 @@ def top_segment(result: MonitorResult, signal: Signal) -> str | None:
     daily, base = result.daily, result.baseline
     if daily is None or base is None:
         return None
-    rows = [i for i, (m, s, k) in enumerate(daily.keys)
-            if m == signal.moment and k == signal.metric and s != ALL_SEGMENTS]
+    rows = [
+        i
+        for i, (m, s, k) in enumerate(daily.keys)
+        if m == signal.moment and k == signal.metric and s != ALL_SEGMENTS
+    ]
     days = (daily.periods >= np.datetime64(signal.period_start, "D")) & (
-        daily.periods <= np.datetime64(signal.period, "D"))
+        daily.periods <= np.datetime64(signal.period, "D")
+    )
     if not rows or not days.any():
         return None
     missed = np.nan_to_num(daily.sums["missed"][rows])
     n = np.nan_to_num(daily.sums["n"][rows])
     with np.errstate(divide="ignore", invalid="ignore"):
         p0 = np.where(base[rows], missed, 0).sum(axis=1) / np.where(base[rows], n, 0).sum(axis=1)
-    ranked = explain_by_children(missed[:, days].sum(axis=1, keepdims=True),
-                                 n[:, days].sum(axis=1, keepdims=True), np.nan_to_num(p0), 0)
+    ranked = explain_by_children(
+        missed[:, days].sum(axis=1, keepdims=True),
+        n[:, days].sum(axis=1, keepdims=True),
+        np.nan_to_num(p0),
+        0,
+    )
     if not ranked or ranked[0].excess <= 0:
         return None
     return daily.keys[rows[ranked[0].child]][1]
@@ -104,15 +119,27 @@ def score_incidents(
     for n, inc in enumerate(incidents):
         start = _day(inc["start"])
         first = _first_signal(result, inc)
-        lines.append(IncidentLine(
-            id=str(inc.get("id", "")), moment=inc["moment"], segment=inc["segment"], metric=inc["metric"],
-            size=float(inc["size"]), start=start, end=_day(inc["end"]),
-            detected=first.period if first else None,
-            detected_by=(f"{stream_label((first.moment, first.segment, first.metric))} ({first.chart})"
-                         if first else ""),
-            delay_days=(first.period - start).days if first else None,
-            nps_day=next((nps.known_on[w] for w in sorted(owners) if n in owners[w]), None) if nps else None,
-        ))
+        lines.append(
+            IncidentLine(
+                id=str(inc.get("id", "")),
+                moment=inc["moment"],
+                segment=inc["segment"],
+                metric=inc["metric"],
+                size=float(inc["size"]),
+                start=start,
+                end=_day(inc["end"]),
+                detected=first.period if first else None,
+                detected_by=(
+                    f"{stream_label((first.moment, first.segment, first.metric))} ({first.chart})"
+                    if first
+                    else ""
+                ),
+                delay_days=(first.period - start).days if first else None,
+                nps_day=next((nps.known_on[w] for w in sorted(owners) if n in owners[w]), None)
+                if nps
+                else None,
+            )
+        )
     return lines
 
 
@@ -126,8 +153,11 @@ def nps_owners(nps: NpsChart, incidents: Sequence[dict[str, Any]]) -> dict[int, 
     """
     owners: dict[int, list[int]] = {}
     for w, (week, flag) in enumerate(zip(nps.weeks, nps.drop, strict=True)):
-        inside = [n for n, i in enumerate(incidents)
-                  if flag and _in_window(week, _day(i["start"]), _day(i["end"]), nps_window_days(i))]
+        inside = [
+            n
+            for n, i in enumerate(incidents)
+            if flag and _in_window(week, _day(i["start"]), _day(i["end"]), nps_window_days(i))
+        ]
         if inside:
             most = max(_answered(incidents[n]) for n in inside)
             owners[w] = [n for n in inside if _answered(incidents[n]) == most]
@@ -166,8 +196,10 @@ def count_nps_false_alarms(nps: NpsChart | None, incidents: Sequence[dict[str, A
     if nps is None:
         return 0
     windows = [(_day(i["start"]), _day(i["end"]), nps_window_days(i)) for i in incidents]
-    return sum(bool(flag) and not any(_in_window(week, a, b, d) for a, b, d in windows)
-               for week, flag in zip(nps.weeks, nps.drop, strict=True))
+    return sum(
+        bool(flag) and not any(_in_window(week, a, b, d) for a, b, d in windows)
+        for week, flag in zip(nps.weeks, nps.drop, strict=True)
+    )
 
 
 def count_false_alarms(result: MonitorResult, incidents: Sequence[dict[str, Any]]) -> int:
@@ -178,5 +210,7 @@ def count_false_alarms(result: MonitorResult, incidents: Sequence[dict[str, Any]
     hit = {(i["moment"], i["segment"], i["metric"]) for i in incidents}
     hit |= {(i["moment"], ALL_SEGMENTS, i["metric"]) for i in incidents}
     everywhere = {(i["moment"], i["metric"]) for i in incidents if is_systemic(i)}
-    return sum((s.moment, s.segment, s.metric) not in hit and (s.moment, s.metric) not in everywhere
-               for s in result.signals)
+    return sum(
+        (s.moment, s.segment, s.metric) not in hit and (s.moment, s.metric) not in everywhere
+        for s in result.signals
+    )

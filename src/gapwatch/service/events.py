@@ -27,6 +27,7 @@ from gapwatch.config.schema import Source, WorkspaceConfig
 from gapwatch.domain.experience import IngestJob, Vocabulary
 from gapwatch.ports import Store
 from gapwatch.service.customers import erased_keys
+from gapwatch.service.live_book import EMPTY_ROWS, ROW_COLUMNS
 from gapwatch.service.sqlport import one, rows
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,14 @@ class BatchOutcome:
         return len(self.results)
 
 
+@dataclass(frozen=True, slots=True)
+class IngestedGroup:
+    """What one group of requests gave: each request's outcome, and the experiences stored."""
+
+    outcomes: list[BatchOutcome]
+    stored: pa.Table  # ROW_COLUMNS of the accepted experiences (:mod:`gapwatch.service.live_book`)
+
+
 def _line(record: dict[str, Any]) -> tuple[str, list[str]]:
     """One JSON line; an ``attributes`` object is lifted to top-level keys the mapping keeps.
 
@@ -180,7 +189,7 @@ def ingest_records(
     closed_through: dt.date | None = None,
 ) -> BatchOutcome:
     """Ingest ``records`` from ``source`` in one transaction; per-event results in request order."""
-    return ingest_batches(store, [records], source, config, closed_through)[0]
+    return ingest_batches(store, [records], source, config, closed_through).outcomes[0]
 
 
 def ingest_batches(
@@ -189,18 +198,20 @@ def ingest_batches(
     source: str,
     config: WorkspaceConfig,
     closed_through: dt.date | None = None,
-) -> list[BatchOutcome]:
+) -> IngestedGroup:
     """Ingest several requests from ``source`` as one chunk in one transaction (a group commit).
 
-    The result is what ingesting the requests one after the other would give: one outcome
+    The outcomes are what ingesting the requests one after the other would give: one outcome
     per request, its events in request order; an event repeated in a later request of the
-    group is that request's duplicate (or conflict).
+    group is that request's duplicate (or conflict). The experiences stored come back too
+    (the columns live detection aggregates), so that it need not look for them in the store.
     """
     records = [r for batch in batches for r in batch]
     local = [j for batch in batches for j in range(len(batch))]  # each event's index in its request
     results: list[EventResult | None] = [None] * len(records)
     suppressed = _suppressed(store, records)
     lines: list[str] = []
+    stored = EMPTY_ROWS
     rows_idx: list[int] = []
     attributes: dict[str, None] = {}
     for i, record in enumerate(records):
@@ -225,9 +236,11 @@ def ingest_batches(
         chunk = pa.table({_ROW: numbers, _LINE: pa.array(lines, pa.string())})
         counts = store.write_chunk(store.prepare_ingest(job), chunk)
         marks: list[dict[str, Any]] = []
-        if counts.rejected or counts.duplicate:  # which rows: the chunk ingest's own tables say
-            with store.transaction() as con:
+        with store.transaction() as con:  # which rows: the chunk ingest's own tables say
+            if counts.rejected or counts.duplicate:
                 marks = rows(con, _MARKS if counts.rejected else _DUPLICATES)
+            if counts.accepted:
+                stored = con.sql(_STORED).to_arrow_table()
         _per_event(rows_idx, local, records, marks, results)
         mine = Counter(r.status for i, r in enumerate(results) if r is not None and i not in suppressed)
         if (mine["accepted"], mine["duplicate"], mine["rejected"]) != (
@@ -242,7 +255,7 @@ def ingest_batches(
         mine_ = results[start : start + len(batch)]
         outcomes.append(BatchOutcome(source, [r for r in mine_ if r is not None]))
         start += len(batch)
-    return outcomes
+    return IngestedGroup(outcomes, stored)
 
 
 # The chunk ingest's own verdicts, left in temp tables of the writer connection: rejects
@@ -251,6 +264,10 @@ def ingest_batches(
 # yields one entry per row). Everything else in the chunk was accepted.
 _DUPLICATES = (
     "SELECT pos // 64 AS row, NULL AS reason_code, NULL AS reason FROM __gw_dup WHERE outcome = 'duplicate'"
+)
+_STORED = (
+    f"SELECT {', '.join(ROW_COLUMNS)} FROM __gw_stage s WHERE code IS NULL AND NOT EXISTS "
+    "(SELECT 1 FROM __gw_dup d WHERE d.pos = s.pos AND d.outcome <> 'accepted')"
 )
 _MARKS = f"SELECT row_number AS row, reason_code, reason FROM __gw_rej_in UNION ALL {_DUPLICATES}"
 

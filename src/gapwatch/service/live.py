@@ -6,6 +6,10 @@ each request's accepted experiences to them, and re-judges with the batch's own 
 step (:func:`gapwatch.service.monitor.detect_all`), so every period — closed or open — gets
 exactly what ``gapwatch detect`` would compute on the same store at that moment:
 
+* **The request's own rows.** Each request hands over the experiences it stored; their
+  aggregate is added to the open days' cells (the cost does not grow with the day). A late
+  event's closed day, and every day when it closes, is re-read whole from the store by the
+  batch's own aggregate, so closed periods are exactly the batch's (:mod:`live_book`).
 * **Touched streams only.** Charts are per stream once the limit multiplier L is known, so
   a request whose events land in streams past their baseline (phase II, limits frozen) and
   in days already on the calendar re-judges just those streams (with their moment's parent
@@ -31,9 +35,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.service.clock import ServiceClock
-from gapwatch.service.live_book import DailyBook, Touched, read_all, read_new
+from gapwatch.service.live_book import DailyBook, Touched, aggregate_rows, read_all, read_cells, read_days
 from gapwatch.service.live_store import Changes, diff, write_all, write_changes
 from gapwatch.service.monitor import MonitorResult, detect_all
 from gapwatch.service.monitor_charts import Signal, StreamView
@@ -57,8 +64,8 @@ class LiveUpdate:
 
 
 def _stored(con: Any) -> int:
-    """Scored experiences in the store (what the book's n adds up to)."""
-    return int(con.execute("SELECT count(*) FROM experiences WHERE status IS NOT NULL").fetchall()[0][0])
+    """Experiences in the store (a count DuckDB reads off its metadata, without a scan)."""
+    return int(con.execute("SELECT count(*) FROM experiences").fetchall()[0][0])
 
 
 class LiveMonitor:
@@ -76,6 +83,7 @@ class LiveMonitor:
         self.config = config
         self.clock = clock
         self.book = DailyBook()
+        self.stored = 0  # experiences in the store (to notice rows written around the live path)
         self.closed: dt.date | None = None
         self.L = 3.0
         self.views: dict[Key, StreamView] = {}
@@ -97,8 +105,8 @@ class LiveMonitor:
         """The last closed day (events at or before it are stored flagged ``late``)."""
         return self.closed
 
-    def apply(self, store: Any, source: str, event_ids: list[str], since: dt.datetime) -> LiveUpdate:
-        """Judge the experiences just stored for ``event_ids`` of ``source`` (ingested after ``since``).
+    def apply(self, store: Any, stored: pa.Table | None) -> LiveUpdate:
+        """Judge the experiences a request just stored (``stored``: their ``ROW_COLUMNS``).
 
         The events are already durable: should judging them fail, the error is logged and the
         state is rebuilt from the store on the next request, so nothing is judged twice or lost.
@@ -109,8 +117,8 @@ class LiveMonitor:
                 if self._stale:
                     self._rebuild(con)
                     return LiveUpdate("rebuild", len(self.views), seconds=time.perf_counter() - started)
-                touched = self.book.add(*read_new(con, source, event_ids, since)) if event_ids else Touched()
-                if _stored(con) != self.book.count:  # rows written around the live path: start over
+                touched = self._take(con, stored) if stored is not None and stored.num_rows else Touched()
+                if _stored(con) != self.stored:  # rows written around the live path: start over
                     log.warning("experiences changed outside the live path; rebuilding the detector state")
                     self._rebuild(con)
                     return LiveUpdate("rebuild", len(self.views), seconds=time.perf_counter() - started)
@@ -123,11 +131,24 @@ class LiveMonitor:
 
     def tick(self, store: Any) -> LiveUpdate:
         """Close what the clock says is closed (the wall clock's midnight, without any event)."""
-        return self.apply(store, "", [], dt.datetime.now(dt.UTC))
+        return self.apply(store, None)
+
+    def _take(self, con: Any, stored: pa.Table) -> Touched:
+        """Add a request's rows: partial sums on open days, whole cells for closed (late) ones."""
+        self.stored += stored.num_rows
+        agg, horizon = aggregate_rows(con, stored)
+        if self.closed is None:
+            return self.book.add(agg, horizon, partial=True)
+        late = pc.less_equal(agg.column("period"), pa.scalar(self.closed, pa.date32()))
+        touched = self.book.add(agg.filter(pc.invert(late)), horizon, partial=True)
+        if pc.any(late).as_py():
+            touched.update(self.book.add(read_cells(con, agg.filter(late)), (None, None, None)))
+        return touched
 
     def _rebuild(self, con: Any) -> None:
         self.book = DailyBook()
         self.book.add(*read_all(con))
+        self.stored = _stored(con)
         self.closed = self.clock.closed_through(self.book.last_event)
         result = self._detect(con, None) if self.book.first is not None else None
         write_all(con, result.streams if result else [], result.signals if result else [])
@@ -143,7 +164,7 @@ class LiveMonitor:
         if self.book.first is None or not (everything or touched.rows):
             self.updates["none"] += 1
             return LiveUpdate("none", seconds=time.perf_counter() - started)
-        self.closed = closed
+        self._close_days(con, closed)
         rows = None if everything else self._siblings(touched.rows)
         result = self._detect(con, rows, None if everything else self.L)
         changes = self._changes(result, everything)
@@ -154,6 +175,16 @@ class LiveMonitor:
         return LiveUpdate(
             mode, len(result.streams), changes.rows(), len(changes.signals), time.perf_counter() - started
         )
+
+    def _close_days(self, con: Any, closed: dt.date | None) -> None:
+        """Days that close now are re-read whole: their cells become exactly the batch's."""
+        moved = closed is not None and (self.closed is None or closed > self.closed)
+        if moved and closed is not None and self.book.first is not None:
+            lo = self.book.first if self.closed is None else (self.closed - EPOCH).days + 1
+            hi = (closed - EPOCH).days
+            if lo <= hi:
+                self.book.add(read_days(con, lo, hi), (None, None, None))
+        self.closed = closed
 
     def _detect(self, con: Any, rows: list[int] | None, L: float | None = None) -> MonitorResult:
         closed = self.closed or (self.clock.now().date() - dt.timedelta(days=1))

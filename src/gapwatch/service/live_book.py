@@ -2,10 +2,20 @@
 
 :class:`DailyBook` holds, for every (moment, segment, metric) stream and every day, the
 additive columns of the batch aggregate (n, missed, exceeded, Σgap_norm, Σgap_norm², Σvalue,
-Σvalue²) and the data horizon (first and last day, latest event). After each request, the
-(stream, day) cells its accepted events fall in are re-read whole by the *same* aggregate the
-batch runs (the Ibis spec ``stream_period_stats``, compiled once to SQL), restricted to those
-cells: so each cell holds exactly the batch's value, not a sum of partial sums.
+Σvalue²) and the data horizon (first and last day, latest event). Every figure comes from
+the *same* aggregate the batch runs (the Ibis spec ``stream_period_stats``, compiled once
+to SQL), in two ways:
+
+* **Partial sums** (:func:`aggregate_rows`): a request's accepted experiences are aggregated
+  alone and *added* to their (stream, day) cells — the cost of a request does not grow with
+  the day. Counts are exact; a sum of partial sums of doubles may differ from the batch's
+  one-pass sum in the last bits, so this is used for the open days only, whose points are
+  provisional anyway.
+* **Whole cells** (:func:`read_cells`, :func:`read_days`): every stored experience of the
+  cells, aggregated in storage order as the batch's scan does, replacing what was there —
+  for a late event's closed day, and for each day when it closes. Closed periods then hold
+  exactly, to the bit, what ``gapwatch detect`` computes.
+
 :meth:`DailyBook.long_table` hands the monitor exactly what ``aggregate`` would have read.
 """
 
@@ -23,12 +33,35 @@ from numpy.typing import NDArray
 
 from gapwatch.metrics import STREAM_KEYS, SUM_COLUMNS, experiences_table, stream_period_stats
 
-__all__ = ["NEW_ROWS", "DailyBook", "Touched", "aggregate_sql", "read_all", "read_new"]
+__all__ = [
+    "EMPTY_ROWS",
+    "NEW_ROWS",
+    "ROW_COLUMNS",
+    "DailyBook",
+    "Touched",
+    "aggregate_rows",
+    "aggregate_sql",
+    "read_all",
+    "read_cells",
+    "read_days",
+]
 
 Key = tuple[str, str, str]
 NEW_ROWS = "__gw_live_new"
 EPOCH = dt.date(1970, 1, 1)
-_COLUMNS = "moment, segment, metric, period, status, gap_norm, value, occurred_at"
+#: The experience columns the aggregate reads (what a request hands the live monitor).
+ROW_COLUMNS = ("moment", "segment", "metric", "period", "status", "gap_norm", "value", "occurred_at")
+_COLUMNS = ", ".join(ROW_COLUMNS)
+EMPTY_ROWS = pa.schema(
+    [
+        *(pa.field(k, pa.string()) for k in STREAM_KEYS),
+        pa.field("period", pa.date32()),
+        pa.field("status", pa.int8()),
+        pa.field("gap_norm", pa.float64()),
+        pa.field("value", pa.float64()),
+        pa.field("occurred_at", pa.timestamp("us", "UTC")),
+    ]
+).empty_table()
 Horizon = tuple[int | None, int | None, dt.datetime | None]  # first, last day (epoch days), latest event
 
 
@@ -53,46 +86,43 @@ def read_all(con: Any) -> tuple[pa.Table, Horizon]:
     return con.sql(aggregate_sql("experiences")).to_arrow_table(), _horizon(con, "experiences")
 
 
-def read_new(con: Any, source: str, event_ids: list[str], since: dt.datetime) -> tuple[pa.Table, Horizon]:
-    """The batch aggregate of every (stream, day) the experiences just stored for ``event_ids`` fall in.
+def aggregate_rows(con: Any, rows: pa.Table) -> tuple[pa.Table, Horizon]:
+    """The batch aggregate of ``rows`` alone (just-stored experiences' ``ROW_COLUMNS``), and their horizon."""
+    con.register(NEW_ROWS, rows.select(list(ROW_COLUMNS)))
+    try:
+        return con.sql(aggregate_sql(NEW_ROWS)).to_arrow_table(), _horizon(con, NEW_ROWS)
+    finally:
+        con.unregister(NEW_ROWS)
 
-    The cells are aggregated whole, over all their stored experiences, by the batch's own
-    expression: each cell then holds exactly what ``gapwatch detect`` reads for it, to the bit
-    (a sum of partial sums would differ in the last bits). ``since`` (taken before the ingest)
-    lets DuckDB skip older row groups by their zone maps when finding the new rows; should the
-    wall clock have stepped back meanwhile, they are found without it.
-    """
-    where = "source = $source AND list_contains($ids, event_id)"
-    params: dict[str, Any] = {"source": source, "ids": event_ids}
-    for recent in (f"ingested_at >= $since AND {where}", where):
-        args = {**params, "since": since} if "$since" in recent else params
-        cells = con.sql(
-            "SELECT moment, segment, metric, period, count(*) AS k, max(occurred_at) AS latest"
-            f" FROM experiences WHERE {recent} GROUP BY ALL",
-            params=args,
-        ).to_arrow_table()
-        if (pc.sum(cells.column("k")).as_py() or 0) >= len(set(event_ids)):
-            break
-    horizon = _cells_horizon(cells)
+
+def read_days(con: Any, lo: int, hi: int) -> pa.Table:
+    """Whole cells: the batch aggregate of every stored experience of epoch days ``lo..hi``."""
+    return _read_whole(
+        con,
+        "period BETWEEN $lo AND $hi",
+        {"lo": EPOCH + dt.timedelta(days=lo), "hi": EPOCH + dt.timedelta(days=hi)},
+    )
+
+
+def read_cells(con: Any, cells: pa.Table) -> pa.Table:
+    """Whole cells: the batch aggregate of every stored experience of the (stream, day) ``cells``."""
     if not cells.num_rows:
-        return cells, horizon  # nothing new: an empty table
+        return cells
+    days = sorted(pc.unique(cells.column("period")).to_pylist())
     # A plain filter on the days, not a join: DuckDB then adds each cell's rows in storage order,
     # as the batch's scan does (a hash join may hand them over in another order: other last bits).
-    days = sorted(pc.unique(cells.column("period")).to_pylist())
-    pick = (
-        f"WITH {NEW_ROWS} AS (SELECT {_COLUMNS} FROM experiences"  # BETWEEN: zone maps skip older row groups
-        " WHERE period BETWEEN $lo AND $hi AND list_contains($days, period)) "
+    # BETWEEN lets zone maps skip the row groups of other days.
+    agg = _read_whole(
+        con,
+        "period BETWEEN $lo AND $hi AND list_contains($days, period)",
+        {"days": days, "lo": days[0], "hi": days[-1]},
     )
-    bounds = {"days": days, "lo": days[0], "hi": days[-1]}
-    agg = con.sql(pick + aggregate_sql(NEW_ROWS), params=bounds).to_arrow_table()
-    return agg.filter(pc.is_in(_cell_keys(agg), value_set=_cell_keys(cells))), horizon
+    return agg.filter(pc.is_in(_cell_keys(agg), value_set=_cell_keys(cells)))
 
 
-def _cells_horizon(cells: pa.Table) -> Horizon:
-    if not cells.num_rows:
-        return None, None, None
-    days = pc.min_max(pc.cast(cells.column("period"), pa.int32())).as_py()
-    return days["min"], days["max"], pc.max(cells.column("latest")).as_py()
+def _read_whole(con: Any, where: str, params: dict[str, Any]) -> pa.Table:
+    pick = f"WITH {NEW_ROWS} AS (SELECT {_COLUMNS} FROM experiences WHERE {where}) "
+    return con.sql(pick + aggregate_sql(NEW_ROWS), params=params).to_arrow_table()
 
 
 def _cell_keys(table: pa.Table) -> pa.ChunkedArray:
@@ -109,6 +139,14 @@ class Touched:
     new_streams: bool = False
     new_days: bool = False
 
+    def update(self, other: Touched) -> None:
+        """Add what ``other`` touched."""
+        self.rows |= other.rows
+        for row, days in other.days.items():
+            self.days.setdefault(row, set()).update(days)
+        self.new_streams |= other.new_streams
+        self.new_days |= other.new_days
+
 
 class DailyBook:
     """Additive statistics per stream (rows) and day (columns), growing as data arrive."""
@@ -121,7 +159,6 @@ class DailyBook:
         self.first: int | None = None  # epoch days: the horizon over every stored experience
         self.last: int | None = None
         self.last_event: dt.datetime | None = None
-        self.count = 0  # experiences added (to notice rows written around the live path)
 
     @property
     def first_day(self) -> dt.date | None:
@@ -131,8 +168,13 @@ class DailyBook:
     def last_day(self) -> dt.date | None:
         return None if self.last is None else EPOCH + dt.timedelta(days=self.last)
 
-    def add(self, agg: pa.Table, horizon: Horizon) -> Touched:
-        """Put whole (stream, day) cells of the batch aggregate into the book (replacing what was there)."""
+    def add(self, agg: pa.Table, horizon: Horizon, *, partial: bool = False) -> Touched:
+        """Put (stream, day) cells of the batch aggregate into the book.
+
+        Whole cells replace what was there; ``partial`` ones (:func:`aggregate_rows` of new
+        experiences) are added to it. A sum that is null in one part (no value to add) leaves
+        the other, as SQL's ``SUM`` over the whole cell would.
+        """
         touched = Touched()
         lo, hi, latest = horizon
         if lo is not None and hi is not None:
@@ -150,12 +192,12 @@ class DailyBook:
         rows = np.array([self._row(k, touched) for k in keys], dtype=np.intp)
         self._fit(int(days.min()), int(days.max()))
         cols = (days - self.origin).astype(np.intp)
-        before = np.nan_to_num(self.sums["n"][rows, cols]).sum()
         for name in SUM_COLUMNS:
-            self.sums[name][rows, cols] = np.asarray(
-                agg.column(name).to_numpy(zero_copy_only=False), dtype=float
-            )
-        self.count += int(np.nan_to_num(self.sums["n"][rows, cols]).sum() - before)
+            value = np.asarray(agg.column(name).to_numpy(zero_copy_only=False), dtype=float)
+            if partial:
+                old = self.sums[name][rows, cols]
+                value = np.where(np.isnan(old), value, np.where(np.isnan(value), old, old + value))
+            self.sums[name][rows, cols] = value
         for r, d in zip(rows.tolist(), days.tolist(), strict=True):
             touched.rows.add(r)
             touched.days.setdefault(r, set()).add(d)

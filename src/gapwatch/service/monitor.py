@@ -161,8 +161,14 @@ def run_monitor(
     reader = target.reader() if hasattr(target, "reader") else target
     horizon = _horizon(reader)
     closed = closed_through(horizon["last_event"], config.workspace.timezone, clock, now)
-    result = detect_all(reader, aggregate(reader), config.detection, closed=closed,
-                        first=horizon["first_period"], last=horizon["last_period"])
+    result = detect_all(
+        reader,
+        aggregate(reader),
+        config.detection,
+        closed=closed,
+        first=horizon["first_period"],
+        last=horizon["last_period"],
+    )
     if store:
         from gapwatch.service.monitor_store import store_result
 

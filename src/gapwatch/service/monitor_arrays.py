@@ -65,8 +65,10 @@ def from_aggregate(
     """Pivot the long aggregate (one row per stream and day) into daily matrices."""
     keys, rows = _stream_index(table)
     # date32 is days since the epoch: read as integers, no per-row date objects
-    days = np.asarray(table.column("period").combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False),
-                      dtype=np.int64)
+    days = np.asarray(
+        table.column("period").combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
     lo = np.datetime64(first, "D") if first else np.datetime64(int(days.min()) if days.size else 0, "D")
     hi = np.datetime64(last, "D") if last else (np.datetime64(int(days.max()), "D") if days.size else lo)
     periods = np.arange(lo, hi + np.timedelta64(1, "D"), dtype="datetime64[D]")
@@ -94,8 +96,14 @@ def _stream_index(table: pa.Table) -> tuple[list[tuple[str, str, str]], NDArray[
     uniq = np.flatnonzero(present)
     dense = np.cumsum(present) - 1
     inverse = dense[combined]
-    raw = [(names[0][c // (len(names[1]) * len(names[2]))], names[1][(c // len(names[2])) % len(names[1])],
-            names[2][c % len(names[2])]) for c in uniq.tolist()]
+    raw = [
+        (
+            names[0][c // (len(names[1]) * len(names[2]))],
+            names[1][(c // len(names[2])) % len(names[1])],
+            names[2][c % len(names[2])],
+        )
+        for c in uniq.tolist()
+    ]
     order = sorted(range(len(raw)), key=raw.__getitem__)
     rank = np.empty(len(raw), dtype=np.intp)
     rank[order] = np.arange(len(raw))
@@ -127,8 +135,10 @@ def with_parents(arrays: StreamArrays) -> StreamArrays:
     keys = arrays.keys + [(parents[i][0], ALL_SEGMENTS, parents[i][1]) for i in many]
     sums = {k: np.vstack([arrays.sums[k], parent_sums[k]]) for k in arrays.sums}
     merged = StreamArrays(keys, level + ["moment"] * len(many), arrays.periods, sums, arrays.days)
-    order = np.array(sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][2], keys[i][1] != "*",
-                                                                  keys[i][1])), dtype=np.intp)
+    order = np.array(
+        sorted(range(len(keys)), key=lambda i: (keys[i][0], keys[i][2], keys[i][1] != "*", keys[i][1])),
+        dtype=np.intp,
+    )
     return merged.take(order)
 
 

@@ -109,8 +109,17 @@ def run_charts(
     for i, key in enumerate(daily.keys):
         if i not in views:
             sums = {k: v[i] for k, v in daily.sums.items()}
-            views[i] = StreamView(key, daily.level[i], "", plan.describe(i), daily.dates(), sums, base[i],
-                                  plan.baseline_start[i], plan.baseline_end[i])
+            views[i] = StreamView(
+                key,
+                daily.level[i],
+                "",
+                plan.describe(i),
+                daily.dates(),
+                sums,
+                base[i],
+                plan.baseline_start[i],
+                plan.baseline_end[i],
+            )
     signals.sort(key=lambda s: (s.period, s.moment, s.metric, s.segment, s.chart))
     return [views[i] for i in range(len(daily.keys))], signals
 
@@ -137,8 +146,15 @@ def _run_batch(
     laney = [LANEY_MODE.get(plan.override[i], "auto" if by_day else "never") for i in rows]
     p_chart = miss_rate_chart(s["missed"], s["n"], base, L, laney=laney)
     open_nan = np.where(closed[None, :], 1.0, np.nan)
-    ewma = mean_gap_chart(s["sum_gap_norm"] * open_nan, s["sum_gap_norm2"], s["n"] * open_nan, base, L, lam,
-                          over_dispersion=by_day)
+    ewma = mean_gap_chart(
+        s["sum_gap_norm"] * open_nan,
+        s["sum_gap_norm2"],
+        s["n"] * open_nan,
+        base,
+        L,
+        lam,
+        over_dispersion=by_day,
+    )
     dates, ends = arr.dates(), _signal_days(arr, daily.dates()[-1])
     p_flags, e_flags = p_chart.flags, ewma.flags
     ends_at = np.array([plan.baseline_end[i] or "NaT" for i in rows], dtype="datetime64[D]")
@@ -151,31 +167,58 @@ def _run_batch(
             charts["miss_rate"] = _series(p_chart, p_flags, j)
         if plan.ewma[i] and ewma.chart[j]:
             charts["mean_gap"] = _series(ewma, e_flags, j)
-        view = StreamView(daily.keys[i], daily.level[i], resolution, plan.describe(i), dates,
-                          {k: v[j] for k, v in s.items()},
-                          base[j], plan.baseline_start[i], plan.baseline_end[i], charts)
+        view = StreamView(
+            daily.keys[i],
+            daily.level[i],
+            resolution,
+            plan.describe(i),
+            dates,
+            {k: v[j] for k, v in s.items()},
+            base[j],
+            plan.baseline_start[i],
+            plan.baseline_end[i],
+            charts,
+        )
         views[int(i)] = view
         if flagged[j]:
             signals.extend(_signals(view, ends, closed, arl0, after[j]))
 
 
 def _series(chart: ChartResult, flags: BoolArray, j: int) -> Series:
-    return Series(str(chart.chart[j]), chart.statistic[j], chart.center[j], chart.lcl[j], chart.ucl[j],
-                  flags[j])
+    return Series(
+        str(chart.chart[j]), chart.statistic[j], chart.center[j], chart.lcl[j], chart.ucl[j], flags[j]
+    )
 
 
-def _signals(view: StreamView, ends: list[dt.date], closed: BoolArray, arl0: float,
-             after: BoolArray) -> list[Signal]:
+def _signals(
+    view: StreamView, ends: list[dt.date], closed: BoolArray, arl0: float, after: BoolArray
+) -> list[Signal]:
     out: list[Signal] = []
     for name, series in view.charts.items():
         for t in np.flatnonzero(series.flags & after):
             high = series.statistic[t] > series.ucl[t]
             worse = high if name == "miss_rate" else not high
-            out.append(Signal(
-                view.key[0], view.key[1], view.key[2], view.level, ends[t], view.periods[t], view.resolution,
-                series.chart, "ewma" if name == "mean_gap" else "we1", "worse" if worse else "better",
-                float(series.statistic[t]), float(series.center[t]), float(series.lcl[t]),
-                float(series.ucl[t]), int(view.n[t]), view.baseline_start, view.baseline_end,
-                bool(not closed[t]), arl0,
-            ))
+            out.append(
+                Signal(
+                    view.key[0],
+                    view.key[1],
+                    view.key[2],
+                    view.level,
+                    ends[t],
+                    view.periods[t],
+                    view.resolution,
+                    series.chart,
+                    "ewma" if name == "mean_gap" else "we1",
+                    "worse" if worse else "better",
+                    float(series.statistic[t]),
+                    float(series.center[t]),
+                    float(series.lcl[t]),
+                    float(series.ucl[t]),
+                    int(view.n[t]),
+                    view.baseline_start,
+                    view.baseline_end,
+                    bool(not closed[t]),
+                    arl0,
+                )
+            )
     return out

@@ -216,12 +216,14 @@ def event_sequences(
     if not keys:
         z = np.zeros(0, dtype=np.int64)
         return EventSequences(z, z, np.zeros(0, dtype=bool))
-    wanted = pa.table({
-        "stream": pa.array(range(len(keys)), pa.int64()),
-        "moment": [k[0] for k in keys],
-        "segment": [k[1] for k in keys],
-        "metric": [k[2] for k in keys],
-    })
+    wanted = pa.table(
+        {
+            "stream": pa.array(range(len(keys)), pa.int64()),
+            "moment": [k[0] for k in keys],
+            "segment": [k[1] for k in keys],
+            "metric": [k[2] for k in keys],
+        }
+    )
     cur = con.cursor()  # its own cursor: the view and the result stay off the caller's connection
     try:
         cur.register(_QUERY_VIEW, wanted)
@@ -298,11 +300,29 @@ def _signals(plan: EventPlan, levels: Sequence[str], judged: EventJudgement) -> 
     for r, c, d in zip(rows[first].tolist(), cols[first].tolist(), days[first].tolist(), strict=True):
         key = plan.keys[r]
         day = dt.date(1970, 1, 1) + dt.timedelta(days=d)
-        out.append(Signal(
-            key[0], key[1], key[2], levels[r], day, day, "event", "bcusum", "bcusum", "worse",
-            float(judged.statistic[r, c]), 0.0, 0.0, float(judged.h[r]), per_day[(r, d)],
-            plan.baseline_start[r], plan.baseline_end[r], False, float(judged.arl0[r]),
-        ))
+        out.append(
+            Signal(
+                key[0],
+                key[1],
+                key[2],
+                levels[r],
+                day,
+                day,
+                "event",
+                "bcusum",
+                "bcusum",
+                "worse",
+                float(judged.statistic[r, c]),
+                0.0,
+                0.0,
+                float(judged.h[r]),
+                per_day[(r, d)],
+                plan.baseline_start[r],
+                plan.baseline_end[r],
+                False,
+                float(judged.arl0[r]),
+            )
+        )
     return out
 
 
@@ -314,8 +334,9 @@ def _day_counts(day: IntArray) -> list[tuple[tuple[int, int], int]]:
     return [((int(a), int(b)), int(c)) for (a, b), c in zip(uniq.tolist(), counts.tolist(), strict=True)]
 
 
-def watch_events(con: Any, result: MonitorResult, detection: DetectionSection,
-                 table: str = "experiences") -> MonitorResult:
+def watch_events(
+    con: Any, result: MonitorResult, detection: DetectionSection, table: str = "experiences"
+) -> MonitorResult:
     """Add per-event judgement of the thin streams to a monitor run: views say so, signals join.
 
     ``con`` is a DuckDB connection holding ``table``; ``result`` comes from ``detect_streams``.
@@ -339,8 +360,11 @@ def watch_events(con: Any, result: MonitorResult, detection: DetectionSection,
         method = f"{METHOD} + {when} EWMA" if "mean_gap" in charts else METHOD
         views[i] = dataclasses.replace(view, method=method, charts=charts)
     # an override replaces the period miss-rate chart (rule we1) by the per-event one
-    kept = [s for s in result.signals
-            if not ((s.moment, s.segment, s.metric) in overridden and s.rule == "we1")]
-    merged = sorted(itertools.chain(kept, _signals(events, levels, judged)),
-                    key=lambda s: (s.period, s.moment, s.metric, s.segment, s.chart))
+    kept = [
+        s for s in result.signals if not ((s.moment, s.segment, s.metric) in overridden and s.rule == "we1")
+    ]
+    merged = sorted(
+        itertools.chain(kept, _signals(events, levels, judged)),
+        key=lambda s: (s.period, s.moment, s.metric, s.segment, s.chart),
+    )
     return dataclasses.replace(result, streams=views, signals=merged)

@@ -42,9 +42,7 @@ def _view_rows(view: StreamView) -> dict[str, list[Any]]:
         series = view.charts.get(chart)
         cols[f"{prefix}_chart"] = [series.chart if series else None] * t
         for f in CHART_FIELDS:
-            cols[f"{prefix}_{f}"] = (
-                [_nullable(x) for x in getattr(series, f)] if series else [None] * t
-            )
+            cols[f"{prefix}_{f}"] = [_nullable(x) for x in getattr(series, f)] if series else [None] * t
         cols[f"{prefix}_signal"] = [bool(x) for x in series.flags] if series else [False] * t
     return cols
 
@@ -63,15 +61,20 @@ def signals_table(signals: list[Signal]) -> pa.Table:
     names = [f.name for f in dataclasses.fields(Signal)]
     rows = [dataclasses.astuple(s) for s in signals]
     cols = {n: [r[i] for r in rows] for i, n in enumerate(names)}
-    schema = pa.schema([
-        *(pa.field(n, pa.string()) for n in ("moment", "segment", "metric", "level")),
-        pa.field("period", pa.date32()), pa.field("period_start", pa.date32()),
-        *(pa.field(n, pa.string()) for n in ("resolution", "chart", "rule", "direction")),
-        *(pa.field(n, pa.float64()) for n in ("statistic", "center", "lcl", "ucl")),
-        pa.field("n", pa.int64()),
-        pa.field("baseline_start", pa.date32()), pa.field("baseline_end", pa.date32()),
-        pa.field("provisional", pa.bool_()), pa.field("arl0", pa.float64()),
-    ])
+    schema = pa.schema(
+        [
+            *(pa.field(n, pa.string()) for n in ("moment", "segment", "metric", "level")),
+            pa.field("period", pa.date32()),
+            pa.field("period_start", pa.date32()),
+            *(pa.field(n, pa.string()) for n in ("resolution", "chart", "rule", "direction")),
+            *(pa.field(n, pa.float64()) for n in ("statistic", "center", "lcl", "ucl")),
+            pa.field("n", pa.int64()),
+            pa.field("baseline_start", pa.date32()),
+            pa.field("baseline_end", pa.date32()),
+            pa.field("provisional", pa.bool_()),
+            pa.field("arl0", pa.float64()),
+        ]
+    )
     return pa.table({n: cols[n] for n in names}, schema=schema)
 
 

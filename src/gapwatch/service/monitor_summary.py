@@ -43,9 +43,16 @@ class StreamState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "stage": self.stage, "silo": self.silo, "moment": self.moment, "segment": self.segment,
-            "metric": self.metric, "level": self.level, "method": self.method, "state": self.state,
-            "since": self.since.isoformat() if self.since else None, "signals": self.signals,
+            "stage": self.stage,
+            "silo": self.silo,
+            "moment": self.moment,
+            "segment": self.segment,
+            "metric": self.metric,
+            "level": self.level,
+            "method": self.method,
+            "state": self.state,
+            "since": self.since.isoformat() if self.since else None,
+            "signals": self.signals,
             "events": self.events,
         }
 
@@ -64,8 +71,14 @@ def _state(result: MonitorResult, view: StreamView, lifecycle: Lifecycle) -> Str
     return StreamState(
         stage=lifecycle.stage_of(moment) if known else "?",
         silo=lifecycle.silo_of(moment) if known else "?",
-        moment=moment, segment=view.key[1], metric=view.key[2], level=view.level, method=view.method,
-        state=state, since=since, signals=len(result.signals_of(view.key)),
+        moment=moment,
+        segment=view.key[1],
+        metric=view.key[2],
+        level=view.level,
+        method=view.method,
+        state=state,
+        since=since,
+        signals=len(result.signals_of(view.key)),
         events=int(sum(x for x in total if x == x)),
     )
 

@@ -66,8 +66,12 @@ class NpsChart:
     def to_dict(self) -> dict[str, Any]:
         return {
             "weeks": [w.isoformat() for w in self.weeks],
-            "n": self.n.tolist(), "nps": self.nps.tolist(), "se": self.se.tolist(),
-            "center": self.center, "lcl": self.lcl.tolist(), "ucl": self.ucl.tolist(),
+            "n": self.n.tolist(),
+            "nps": self.nps.tolist(),
+            "se": self.se.tolist(),
+            "center": self.center,
+            "lcl": self.lcl.tolist(),
+            "ucl": self.ucl.tolist(),
             "drops": [w.isoformat() for w, d in zip(self.weeks, self.drop, strict=True) if d],
         }
 
@@ -133,8 +137,9 @@ def compute_nps(
     cols["n"][cols["n"] == 0] = np.nan
     end = baseline_start + dt.timedelta(days=baseline_days)
     baseline = np.array([baseline_start <= w < end for w in weeks]) & np.isfinite(cols["n"])
-    return nps_chart(weeks, cols["n"], cols["promoters"], cols["detractors"], baseline,
-                     L=L, last_day=last_day)
+    return nps_chart(
+        weeks, cols["n"], cols["promoters"], cols["detractors"], baseline, L=L, last_day=last_day
+    )
 
 
 def _as_date(value: Any) -> dt.date:
