@@ -58,6 +58,11 @@ class Settings(BaseModel):
     clock: Literal["wall", "event"] = Field(
         "wall", description="When periods close: by the wall clock, or by event time (replays of history)."
     )
+    detect_max_delay_seconds: float = Field(
+        0.25,
+        gt=0.0,
+        description="Longest wait of stored events for detection while the writer is busy (seconds).",
+    )
     close_grace_seconds: float | None = Field(
         None, ge=0.0, description="How long after its end a period stays open (default: 900 wall, 0 event)."
     )

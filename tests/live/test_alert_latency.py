@@ -2,8 +2,8 @@
 
 A real sequence on the wall clock: four weeks of page loads at a steady 8 % miss rate, a
 normal morning today, then one request whose slow pages tip today's (still open) miss rate
-out of control. The alert comes from that request's own write job (judge, store, raise), so
-it is readable as soon as the request is answered.
+out of control. The request is answered once its events are durable; detection runs right
+after on the writer (deferred work), and the alert is polled for until it is readable.
 """
 
 from __future__ import annotations
@@ -69,12 +69,10 @@ def test_an_alert_is_readable_within_a_second_of_the_request_that_caused_it() ->
                 tipping = _events(moment, adequate, today, 40, 0.7, rng, "pm")
                 started = time.perf_counter()
                 assert c.post("/v1/events", json={"source": "web", "events": tipping}).is_success
-                reads = 1
                 while not (alerts := c.get("/v1/alerts", params={"moment": moment}).json()["items"]):
                     assert time.perf_counter() - started < 5, "no alert"
-                    reads += 1
+                    time.sleep(0.005)
                 latencies.append(time.perf_counter() - started)
-                assert reads == 1  # readable as soon as the request that caused it is answered
                 alert = alerts[0]
                 assert alert["provisional"] is True and alert["rule"] == "we1" and alert["n"] == 80
                 assert alert["period"] == today.isoformat()

@@ -13,6 +13,12 @@ small transactions into a few large ones (their fixed cost is paid once); with n
 a request is written alone, so an idle service adds no delay. A group that fails is run
 again one request at a time, so one bad request cannot fail the others.
 
+**Deferred work.** :meth:`Writer.defer` schedules a job to run on the writer *after* the
+jobs queued now: when the queue is empty, or once the job has waited ``max_delay`` seconds
+(so that a busy queue cannot postpone it for long). Deferring the same key again before
+it ran schedules it once. The live service acknowledges a batch as soon as it is committed
+and defers detection this way: under load one detection run covers many batches.
+
 **Bounds.** The queue holds at most ``maxsize`` jobs; when it is full,
 :meth:`Writer.submit` and :meth:`Writer.submit_group` raise :class:`WriteQueueFull` at
 once instead of waiting, so the API can answer 503 with ``Retry-After`` and hold no
@@ -25,6 +31,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
@@ -91,6 +98,7 @@ class Writer:
         self._ready = threading.Condition(lock)  # a job was queued (or the writer closed)
         self._space = threading.Condition(lock)  # a job left the queue
         self._closed = False
+        self._deferred: dict[Hashable, tuple[float, Callable[[], Any]]] = {}
         self._groups = 0
         self._grouped = 0
         self._thread = threading.Thread(target=self._run, name="gapwatch-writer", daemon=True)
@@ -168,11 +176,46 @@ class Writer:
             self._space.notify_all()
         self._thread.join(timeout=timeout)
 
+    def defer(self, key: Hashable, job: Callable[[], Any], max_delay: float) -> None:
+        """Run ``job`` on the writer once the queue is empty, or after ``max_delay`` seconds at most.
+
+        A job already deferred under ``key`` keeps its place (and its deadline). Errors are
+        logged: a deferred job has no caller to give them to.
+        """
+        with self._ready:
+            if self._closed:
+                raise WriterClosed("the writer is stopped")
+            if key not in self._deferred:
+                self._deferred[key] = (time.monotonic() + max_delay, job)
+                self._ready.notify()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Run every deferred job now (on the writer) and wait for them."""
+        self.call(self._run_deferred, timeout=timeout)
+
     # -- the writer thread ---------------------------------------------------------------------------
+    def _due(self) -> bool:
+        """Whether a deferred job should run before the next queued one (caller holds the lock)."""
+        if not self._deferred:
+            return False
+        return not self._queue or min(t for t, _ in self._deferred.values()) <= time.monotonic()
+
+    def _run_deferred(self) -> None:
+        with self._ready:
+            jobs = [job for _, job in self._deferred.values()]
+            self._deferred.clear()
+        for job in jobs:
+            try:
+                job()
+            except Exception:
+                log.exception("a deferred write job failed")
+
     def _next(self) -> list[_Entry] | None:
         """The next job, or the run of queued group members that can share its commit."""
         with self._ready:
-            self._ready.wait_for(lambda: bool(self._queue) or self._closed)
+            self._ready.wait_for(lambda: bool(self._queue) or bool(self._deferred) or self._closed)
+            if self._due():
+                return []  # the deferred jobs' turn
             if not self._queue:
                 return None
             first = self._queue.popleft()
@@ -195,6 +238,9 @@ class Writer:
 
     def _run(self) -> None:
         while (taken := self._next()) is not None:
+            if not taken:
+                self._run_deferred()
+                continue
             first = taken[0]
             if isinstance(first, _Single):
                 _settle(first.future, first.job)

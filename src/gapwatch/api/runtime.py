@@ -7,6 +7,7 @@ store). Reads use short-lived cursors; every write is a job on the single
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,9 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import pyarrow as pa
+
 from gapwatch.adapters.notifiers import Notifier, Post, http_post
 from gapwatch.adapters.service_schema import ensure_service_schema
-from gapwatch.adapters.writer import Writer
+from gapwatch.adapters.writer import Writer, WriterClosed
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.service.alerts import Alert, sync_from_signals
@@ -80,6 +83,7 @@ class Runtime:
     limiter: RateLimiter = field(init=False)
     live: LiveMonitor = field(init=False)
     ticker: PeriodTicker | None = field(init=False, default=None)
+    _pending: list[pa.Table] = field(init=False, default_factory=list)  # stored, not yet judged
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
@@ -130,30 +134,54 @@ class Runtime:
         """Queue one request's events; the future gives its outcome once they are committed.
 
         Requests of one source that wait in the writer's queue together are written as one
-        chunk in one transaction (:meth:`ingest_group`). Raises
-        :class:`~gapwatch.adapters.writer.WriteQueueFull` at once when the queue is full.
+        chunk in one transaction (:meth:`ingest_group`); detection follows as deferred work
+        (:meth:`detect_pending`). Raises :class:`~gapwatch.adapters.writer.WriteQueueFull` at
+        once when the queue is full.
         """
         return self.writer.submit_group(
             ("events", source), (source, records), self.ingest_group, weight=len(records)
         )
 
     def ingest_group(self, requests: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> list[BatchOutcome]:
-        """The writer job of queued requests from one source: one chunk, one commit, then the alerts.
+        """The writer job of queued requests from one source: one chunk, one commit.
 
-        The alerts new signals call for ride on the first request's outcome (notified once).
+        The requests are answered once their events are durable; judging them is deferred to
+        :meth:`detect_pending`, which the writer runs when its queue is empty or at most
+        ``detect_max_delay_seconds`` later. Under load one detection run then covers many
+        groups, and a request never waits for the judging of its own or others' events.
         """
         source = requests[0][0]
         group = ingest_batches(
             self.store, [records for _, records in requests], source, self.config, self.live.closed_through
         )
-        outcomes = group.outcomes
-        self.live.apply(self.store, group.stored)  # incremental detection (service/live.py)
-        outcomes[0].alerts = self.transact(self.raise_alerts)()
-        return outcomes
+        if group.stored.num_rows:
+            self._pending.append(group.stored)
+            self.writer.defer("detect", self.detect_pending, self.settings.detect_max_delay_seconds)
+        return group.outcomes
+
+    def detect_pending(self) -> list[Alert]:
+        """Judge the experiences stored since the last run, raise and notify the alerts (writer thread)."""
+        stored = pa.concat_tables(self._pending) if self._pending else None
+        self._pending = []
+        update = self.live.apply(self.store, stored)  # incremental detection (service/live.py)
+        if not (update.signals_changed or update.mode in ("all", "rebuild", "failed")):
+            return []  # no signal changed: no alert can be new
+        alerts = self.transact(self.raise_alerts)()
+        self.notifier.notify(alerts)
+        return alerts
 
     def ingest_job(self, records: Sequence[dict[str, Any]], source: str) -> Callable[[], BatchOutcome]:
-        """The writer job that ingests one batch alone (see :meth:`submit_events` for grouped writes)."""
-        return lambda: self.ingest_group([(source, records)])[0]
+        """The writer job that ingests one batch alone and judges it at once (no deferral).
+
+        The outcome carries the alerts it raised (already notified).
+        """
+
+        def job() -> BatchOutcome:
+            outcome = self.ingest_group([(source, records)])[0]
+            outcome.alerts = self.detect_pending()
+            return outcome
+
+        return job
 
     def raise_alerts(self, con: Sql) -> list[Alert]:
         """Alerts for new signals, put in the webhook outbox in the same transaction."""
@@ -165,6 +193,7 @@ class Runtime:
         """The writer job that closes periods on the wall clock and raises the alerts that calls for."""
 
         def job() -> list[Alert]:
+            self.detect_pending()  # what is stored is judged before the day closes
             self.live.tick(self.store)
             return self.transact(self.raise_alerts)()
 
@@ -173,5 +202,7 @@ class Runtime:
     def close(self) -> None:
         if self.ticker is not None:
             self.ticker.stop()
+        with contextlib.suppress(WriterClosed):
+            self.writer.flush()  # judge what is stored while the notifier can still send
         self.notifier.close()
         self.writer.close()
