@@ -1,4 +1,5 @@
-"""The CLI faces of the service: `gapwatch token create`, and `gapwatch serve` owning its workspace."""
+"""The CLI faces of the service: `gapwatch token create|list|revoke`, and `gapwatch serve` owning
+its workspace (the CLI then goes through the server)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,25 @@ def test_token_create_prints_once_and_stores_a_hash(tmp_path: Path) -> None:
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "silo" in bad.stderr
 
 
+def test_token_list_and_revoke_without_a_server(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    made = [
+        json.loads(_cli("token", "create", "--workspace", str(ws), *args, "--json").stdout.splitlines()[-1])
+        for args in (("--role", "analyst", "--label", "bi"), ("--role", "ingest", "--source", "crm"))
+    ]
+    listed = json.loads(_cli("token", "list", "--workspace", str(ws), "--json").stdout.splitlines()[-1])
+    assert [t["id"] for t in listed["items"]] == [m["id"] for m in made]
+    assert all(t["revoked_at"] is None and "token" not in t for t in listed["items"])
+    assert listed["items"][1]["source"] == "crm" and listed["items"][0]["label"] == "bi"
+    revoked = _cli("token", "revoke", "--workspace", str(ws), made[0]["id"], "--json")
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout.splitlines()[-1])["revoked_at"] is not None
+    table = _cli("token", "list", "--workspace", str(ws)).stdout
+    assert "revoked" in table.splitlines()[1] and "active" in table.splitlines()[2]
+    unknown = _cli("token", "revoke", "--workspace", str(ws), "tk_nope")
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1 and "tk_nope" in unknown.stderr
+
+
 def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
     proc = subprocess.Popen(
@@ -55,6 +75,14 @@ def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) ->
                 time.sleep(0.1)
         assert r.status_code == 200 and r.json()["stages"][0]["stage"] == "awareness"
         assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "gapwatch"
+        listed = _cli("token", "list", "--workspace", str(ws), "--json")  # through the server
+        assert listed.returncode == 0, listed.stderr
+        ids = [t["id"] for t in json.loads(listed.stdout.splitlines()[-1])["items"]]
+        token_id = json.loads(made.stdout.splitlines()[-1])["id"]
+        assert token_id in ids
+        assert _cli("token", "revoke", "--workspace", str(ws), token_id).returncode == 0
+        r = httpx.get(f"{url}/v1/lifecycle", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 401  # revoked at once, through the running server
     finally:
         os.kill(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)

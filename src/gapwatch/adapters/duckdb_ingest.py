@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from gapwatch.adapters.duckdb_mapping import ROW, compiler, mapped_columns
 from gapwatch.adapters.duckdb_sql import PAYLOAD, hash64, hmac_sql, ident, lit, score_sql
+from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, RejectCode
 
 CHUNK = "__gw_chunk"
@@ -127,9 +129,18 @@ def _hashes(target: str) -> str:
 
 
 def write_chunk(
-    con: Any, prep: PreparedIngest, chunk: pa.Table, pads: tuple[bytes, bytes], now: dt.datetime
+    con: Any,
+    prep: PreparedIngest,
+    chunk: pa.Table,
+    pads: tuple[bytes, bytes],
+    now: dt.datetime,
+    known: KeyFilter | None = None,
 ) -> IngestCounts:
-    """Key, stage, dedupe and store one chunk; ``chunk`` carries ``__gw_row``."""
+    """Key, stage, dedupe and store one chunk; ``chunk`` carries ``__gw_row``.
+
+    ``known`` (the live service's filter of stored event-id hashes of ``prep.target``) spares
+    the scan of stored hashes when it shows every event of the chunk to be new.
+    """
     source = prep.job.source_name
     con.register(CHUNK, chunk)
     try:
@@ -138,8 +149,17 @@ def write_chunk(
         _pseudonymise(con, prep, pads, now)
         params = {"late": prep.job.closed_through} if prep.target == "experiences" else None
         con.execute(f"CREATE OR REPLACE TEMP TABLE __gw_stage AS {prep.stage}", params)
-        con.execute(_DEDUPE.format(target=prep.target), {"source": source})
+        hashes = None
+        probe = "key_hash IN (SELECT key_hash FROM ok)"
+        if known is not None:
+            staged = con.sql("SELECT key_hash FROM __gw_stage WHERE code IS NULL").fetchnumpy()
+            hashes = np.asarray(staged["key_hash"], dtype=np.uint64)
+            if not known.might_contain(hashes).any():
+                probe = "FALSE"  # every event is new to the store: only repeats within the chunk remain
+        con.execute(_DEDUPE.format(target=prep.target, probe=probe), {"source": source})
         _insert(con, prep, now)
+        if known is not None and hashes is not None:
+            known.add(hashes)
         counts = _counts(con)
         if counts.rejected:  # most chunks have none: skip the reject statements
             columns = [c for c in chunk.column_names if c != ROW]
@@ -181,7 +201,7 @@ CREATE OR REPLACE TEMP TABLE __gw_dup AS
 WITH ok AS (SELECT pos, key_hash, event_id, payload_hash FROM __gw_stage WHERE code IS NULL),
 multi AS (SELECT key_hash FROM ok GROUP BY key_hash HAVING count(*) > 1),
 old AS (SELECT key_hash, event_id, payload_hash FROM {target}
-        WHERE source = $source AND key_hash IN (SELECT key_hash FROM ok)),
+        WHERE source = $source AND {probe}),
 cand AS (SELECT * FROM ok
          WHERE key_hash IN (SELECT key_hash FROM multi) OR key_hash IN (SELECT key_hash FROM old)),
 ranked AS (SELECT *, row_number() OVER w AS rn, first_value(payload_hash) OVER w AS first_hash FROM cand

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from gapwatch.adapters import duckdb_ingest
 from gapwatch.adapters.duckdb_schema import SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
+from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import (
     ExpectationVersion,
     IngestCounts,
@@ -93,6 +95,7 @@ class DuckDBStore:
         self._secret = secret if secret is not None else os.urandom(32)
         self._pads = _pads(self._secret)
         self._lock = threading.RLock()
+        self._known: dict[str, KeyFilter] = {}  # stored event-id hashes per table (live service)
         self._con = duckdb.connect(self.path, read_only=read_only)
         self._con.execute(f"SET TimeZone = {lit(timezone)}")
         if memory_limit:
@@ -215,8 +218,25 @@ class DuckDBStore:
     def write_chunk(self, prepared: duckdb_ingest.PreparedIngest, chunk: pa.Table) -> IngestCounts:
         """Store one chunk (with its ``__gw_row`` column) in one transaction."""
         now = dt.datetime.now(dt.UTC)
+        known = self._known.get(prepared.target)
         with self.transaction() as con:
-            return duckdb_ingest.write_chunk(con, prepared, chunk, self._pads, now)
+            counts = duckdb_ingest.write_chunk(con, prepared, chunk, self._pads, now, known)
+        if known is not None and known.full:
+            self._known[prepared.target] = self._stored_keys(prepared.target)
+        return counts
+
+    def remember_keys(self) -> None:
+        """Keep a filter of stored event-id hashes in memory, so that dedupe rarely scans the store.
+
+        For a long-lived owner with many small chunks (the live service); it costs about
+        2.5 bytes per stored event (:mod:`gapwatch.adapters.key_filter`).
+        """
+        self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes")}
+
+    def _stored_keys(self, table: str) -> KeyFilter:
+        with self._lock:
+            hashes = self._con.sql(f"SELECT key_hash FROM {table}").fetchnumpy()["key_hash"]
+        return KeyFilter.of(np.asarray(hashes, dtype=np.uint64))
 
     def write_malformed(self, job: IngestJob, rows: Sequence[MalformedRow]) -> IngestCounts:
         """Store rows the reader could not split, as rejected (one transaction)."""

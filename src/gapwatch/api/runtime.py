@@ -90,6 +90,7 @@ class Runtime:
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
+        self.store.remember_keys()  # dedupe of the many small chunks without scanning the store
         s = self.settings
         clock = ServiceClock(s.clock, self.config.workspace.timezone, s.close_grace_seconds)
         self.live = LiveMonitor.start(self.store, self.config, clock)  # detector state rebuilt from the store

@@ -71,3 +71,84 @@ def create(
     else:
         click.echo(out["token"])
         click.echo(f"token {out['id']} ({role}) created; it is shown only this once", err=True)
+
+
+def _direct(workspace: Path, job: Any) -> Any:
+    """Run ``job(con)`` on the workspace's store (no server owns it now)."""
+    from gapwatch.adapters.service_schema import ensure_service_schema
+    from gapwatch.workspace import Workspace
+
+    with Workspace.open(workspace) as ws, ws.store.transaction() as con:
+        ensure_service_schema(con)
+        return job(con)
+
+
+def _public(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "role": record.role.value,
+        "silo": record.silo,
+        "source": record.source,
+        "label": record.label,
+        "created_at": record.created_at.isoformat(),
+        "revoked_at": None if record.revoked_at is None else record.revoked_at.isoformat(),
+    }
+
+
+def _show(token: dict[str, Any]) -> str:
+    scope = token["silo"] or token["source"] or ""
+    state = "revoked " + str(token["revoked_at"])[:19] if token["revoked_at"] else "active"
+    return f"{token['id']:<14} {token['role']:<8} {scope:<12} {state:<28} {token['label']}"
+
+
+@command.command("list")
+@workspace_option
+@json_option
+def list_(workspace: Path, as_json: bool) -> None:
+    """List tokens: id, role, scope, active or revoked, label (never the token itself)."""
+    from gapwatch.client import ClientError
+    from gapwatch.service.tokens import list_tokens
+
+    client = _via_server(workspace)
+    try:
+        if client is not None:
+            items = client.request("GET", "/v1/tokens")["items"]
+        else:
+            items = [_public(r) for r in _direct(workspace, list_tokens)]
+    except ClientError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        emit_json({"items": items})
+        return
+    click.echo(f"{'id':<14} {'role':<8} {'scope':<12} {'state':<28} label")
+    for token in items:
+        click.echo(_show(token))
+
+
+@command.command("revoke")
+@workspace_option
+@click.argument("token_id")
+@json_option
+def revoke(workspace: Path, token_id: str, as_json: bool) -> None:
+    """Revoke the token TOKEN_ID at once (idempotent); requests with it then get 401."""
+    from gapwatch.client import ClientError
+    from gapwatch.service.tokens import revoke_token
+
+    client = _via_server(workspace)
+    try:
+        if client is not None:
+            token = client.request("DELETE", f"/v1/tokens/{token_id}")
+        else:
+            record = _direct(workspace, lambda con: revoke_token(con, token_id))
+            if record is None:
+                fail(f"no token {token_id!r} in this workspace (see `gapwatch token list`)")
+                return
+            token = _public(record)
+    except ClientError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        emit_json(token)
+    else:
+        click.echo(f"token {token['id']} ({token['role']}) revoked at {str(token['revoked_at'])[:19]}")

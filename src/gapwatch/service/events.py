@@ -59,6 +59,8 @@ class LiveStore(Store, Protocol):
 
     def transaction(self) -> AbstractContextManager[Any]: ...
 
+    def remember_keys(self) -> None: ...
+
 
 def record_source(attributes: Sequence[str] = ()) -> Source:
     """The source mapping of the experience record itself (DESIGN.md), keeping ``attributes``."""

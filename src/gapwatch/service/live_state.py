@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.service.clock import ServiceClock
-from gapwatch.service.live_store import PERIOD_SCHEMA, view_table
+from gapwatch.service.live_store import PERIOD_SCHEMA, views_table
 from gapwatch.service.monitor import MonitorResult
 from gapwatch.service.monitor_store import signals_table
 
@@ -91,8 +91,7 @@ def _sorted(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
 
 def snapshot_of(result: MonitorResult, closed: dt.date | None) -> StateSnapshot:
     """The snapshot of a monitor result (batch or live)."""
-    parts = [view_table(v) for v in result.streams]
-    periods = pa.concat_tables(parts) if parts else PERIOD_SCHEMA.empty_table()
+    periods = views_table([(v, None) for v in result.streams])
     return StateSnapshot(
         closed, _sorted(periods, PERIOD_KEYS), _sorted(signals_table(result.signals), SIGNAL_KEYS)
     )

@@ -10,7 +10,8 @@ changed. The rows are exactly the batch's (same columns, same values; a test hol
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,15 @@ from numpy.typing import NDArray
 from gapwatch.service.monitor_charts import Signal, StreamView
 from gapwatch.service.monitor_store import signals_table
 
-__all__ = ["PERIOD_SCHEMA", "Changes", "changed_periods", "view_table", "write_all", "write_changes"]
+__all__ = [
+    "PERIOD_SCHEMA",
+    "Changes",
+    "changed_periods",
+    "view_table",
+    "views_table",
+    "write_all",
+    "write_changes",
+]
 
 Key = tuple[str, str, str]
 CHARTS = (("miss_rate", "p"), ("mean_gap", "ewma"))
@@ -50,35 +59,50 @@ def _finite(x: NDArray[np.float64]) -> pa.Array:
     return pa.array(np.where(np.isfinite(x), x, np.nan), _F64, from_pandas=True)  # NaN, ±inf -> null
 
 
+Part = tuple[StreamView, "NDArray[np.intp] | None"]
+
+
 def view_table(view: StreamView, ix: NDArray[np.intp] | None = None) -> pa.Table:
     """The ``stream_periods`` rows of one stream (at periods ``ix``; default all)."""
-    ix = np.arange(len(view.periods), dtype=np.intp) if ix is None else ix
-    k = int(ix.size)
-    cols: dict[str, Any] = {
-        "moment": [view.key[0]] * k,
-        "segment": [view.key[1]] * k,
-        "metric": [view.key[2]] * k,
-        "level": [view.level] * k,
-        "resolution": [view.resolution or None] * k,
-        "method": [view.method] * k,
-        "period": [view.periods[i] for i in ix.tolist()],
-        "baseline": np.asarray(view.baseline, dtype=bool)[ix],
+    return views_table([(view, ix)])
+
+
+def views_table(parts: Sequence[Part]) -> pa.Table:
+    """The ``stream_periods`` rows of several streams (each at its periods ``ix``; None: all), at once."""
+    text: dict[str, list[str | None]] = {n: [] for n in ("moment", "segment", "metric", "level")}
+    text |= {n: [] for n in ("resolution", "method", *(f"{p}_chart" for _, p in CHARTS))}
+    periods: list[dt.date] = []
+    arrays: dict[str, list[NDArray[Any]]] = {
+        f.name: [] for f in PERIOD_SCHEMA if f.name not in text and f.name != "period"
     }
-    for name, arr in view.sums.items():
-        cols[name] = _finite(arr[ix])
-    for chart, prefix in CHARTS:
-        series = view.charts.get(chart)
-        cols[f"{prefix}_chart"] = [series.chart if series else None] * k
-        for f in FIELDS:
-            cols[f"{prefix}_{f}"] = _finite(getattr(series, f)[ix]) if series else pa.nulls(k, _F64)
-        cols[f"{prefix}_signal"] = np.asarray(series.flags, dtype=bool)[ix] if series else np.zeros(k, bool)
-    return pa.table(
-        {
-            f.name: pa.array(cols[f.name], f.type) if not isinstance(cols[f.name], pa.Array) else cols[f.name]
-            for f in PERIOD_SCHEMA
-        },
-        schema=PERIOD_SCHEMA,
-    )
+    for view, ix in parts:
+        ix = np.arange(len(view.periods), dtype=np.intp) if ix is None else ix
+        k = int(ix.size)
+        for name, value in zip(
+            ("moment", "segment", "metric", "level", "resolution", "method"),
+            (*view.key, view.level, view.resolution or None, view.method),
+            strict=True,
+        ):
+            text[name].extend([value] * k)
+        periods.extend(view.periods[i] for i in ix.tolist())
+        arrays["baseline"].append(np.asarray(view.baseline, dtype=bool)[ix])
+        for name, arr in view.sums.items():
+            arrays.setdefault(name, []).append(np.asarray(arr, dtype=float)[ix])
+        for chart, prefix in CHARTS:
+            series = view.charts.get(chart)
+            text[f"{prefix}_chart"].extend([series.chart if series else None] * k)
+            for f in FIELDS:
+                values = getattr(series, f)[ix] if series else np.full(k, np.nan)
+                arrays.setdefault(f"{prefix}_{f}", []).append(np.asarray(values, dtype=float))
+            flags = np.asarray(series.flags, dtype=bool)[ix] if series else np.zeros(k, bool)
+            arrays.setdefault(f"{prefix}_signal", []).append(flags)
+    columns: dict[str, pa.Array] = {n: pa.array(v, _STR) for n, v in text.items()}
+    columns["period"] = pa.array(periods, pa.date32())
+    for name, chunks in arrays.items():
+        joined = np.concatenate(chunks) if chunks else np.zeros(0)
+        is_flag = name == "baseline" or name.endswith("_signal")
+        columns[name] = pa.array(joined.astype(bool), pa.bool_()) if is_flag else _finite(joined)
+    return pa.table([columns[f.name] for f in PERIOD_SCHEMA], schema=PERIOD_SCHEMA)
 
 
 def _same(a: NDArray[Any], b: NDArray[Any]) -> NDArray[np.bool_]:
@@ -163,7 +187,7 @@ _DELETE_SIGNALS = (
 def write_changes(con: Any, changes: Changes) -> None:
     """Apply ``changes`` on ``con`` (the caller holds the transaction)."""
     if changes.rewrite or changes.periods:
-        parts = [view_table(v) for v in changes.rewrite] + [view_table(v, ix) for v, ix in changes.periods]
+        parts: list[Part] = [(v, None) for v in changes.rewrite] + list(changes.periods)
         dels = [(v.key, None) for v in changes.rewrite]
         dels += [(v.key, v.periods[i]) for v, ix in changes.periods for i in ix.tolist()]
         keys = pa.table(
@@ -178,7 +202,7 @@ def write_changes(con: Any, changes: Changes) -> None:
         _with(
             con,
             "__gw_live_ins",
-            pa.concat_tables(parts),
+            views_table(parts),
             "INSERT INTO stream_periods BY NAME SELECT * FROM __gw_live_ins",
         )
     if changes.signals:
@@ -198,8 +222,7 @@ def write_changes(con: Any, changes: Changes) -> None:
 
 def write_all(con: Any, views: Iterable[StreamView], signals: list[Signal]) -> None:
     """Replace both tables whole (start-up), typed so that later row writes always fit."""
-    parts = [view_table(v) for v in views]
-    table = pa.concat_tables(parts) if parts else PERIOD_SCHEMA.empty_table()
+    table = views_table([(v, None) for v in views])
     _with(
         con, "__gw_live_ins", table, "CREATE OR REPLACE TABLE stream_periods AS SELECT * FROM __gw_live_ins"
     )
