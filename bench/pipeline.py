@@ -49,19 +49,24 @@ def _chunk(rng: np.random.Generator, size: int) -> pa.Table:
     gap = np.where(missed, -rng.exponential(0.5, size), rng.random(size) * 1.2)
     status = np.where(missed, -1, np.where(gap > 1.0, 1, 0)).astype(np.int8)
     moments = pa.array([f"moment_{i:03d}" for i in range(MOMENTS)])
-    return pa.table({
-        "moment": pa.DictionaryArray.from_arrays(pa.array(stream // len(SEGMENTS), pa.int32()), moments),
-        "segment": pa.DictionaryArray.from_arrays(pa.array(stream % len(SEGMENTS), pa.int32()),
-                                                  pa.array(SEGMENTS)),
-        "metric": pa.DictionaryArray.from_arrays(pa.array(np.zeros(size, np.int32)),
-                                                 pa.array(["wait_hours"])),
-        "period": pa.array(np.datetime64(START, "D") + day.astype("timedelta64[D]")),
-        "occurred_at": pa.array(np.datetime64(START, "s") + (day * 86400 + 43200).astype("timedelta64[s]"))
-        .cast(pa.timestamp("us", tz="UTC")),
-        "status": pa.array(status),
-        "gap_norm": pa.array(gap),
-        "value": pa.array(10.0 - 4.0 * gap),
-    })
+    return pa.table(
+        {
+            "moment": pa.DictionaryArray.from_arrays(pa.array(stream // len(SEGMENTS), pa.int32()), moments),
+            "segment": pa.DictionaryArray.from_arrays(
+                pa.array(stream % len(SEGMENTS), pa.int32()), pa.array(SEGMENTS)
+            ),
+            "metric": pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(size, np.int32)), pa.array(["wait_hours"])
+            ),
+            "period": pa.array(np.datetime64(START, "D") + day.astype("timedelta64[D]")),
+            "occurred_at": pa.array(
+                np.datetime64(START, "s") + (day * 86400 + 43200).astype("timedelta64[s]")
+            ).cast(pa.timestamp("us", tz="UTC")),
+            "status": pa.array(status),
+            "gap_norm": pa.array(gap),
+            "value": pa.array(10.0 - 4.0 * gap),
+        }
+    )
 
 
 def generate(path: Path, events: int, seed: int = 1) -> None:
@@ -132,10 +137,18 @@ def timing(events: int, repeat: int) -> dict[str, Any]:
     con = _connect()
     bare(con, path)  # warm the file cache for both
     t_bare, groups, t_gw, (rows, signals) = _best_interleaved(
-        lambda: bare(con, path), lambda: gapwatch(con, path), repeat)
-    return {"events": events, "generate_s": round(gen, 2), "bare_s": round(t_bare, 3), "groups": groups,
-            "gapwatch_s": round(t_gw, 3), "aggregate_rows": rows, "signals": signals,
-            "ratio": round(t_gw / t_bare, 2)}
+        lambda: bare(con, path), lambda: gapwatch(con, path), repeat
+    )
+    return {
+        "events": events,
+        "generate_s": round(gen, 2),
+        "bare_s": round(t_bare, 3),
+        "groups": groups,
+        "gapwatch_s": round(t_gw, 3),
+        "aggregate_rows": rows,
+        "signals": signals,
+        "ratio": round(t_gw / t_bare, 2),
+    }
 
 
 def peak_rss(events: int) -> dict[str, Any]:
@@ -143,8 +156,9 @@ def peak_rss(events: int) -> dict[str, Any]:
     path = OUT / f"events_{events}.parquet"
     if not path.exists():
         subprocess.run([sys.executable, __file__, "--generate", str(events)], check=True)
-    out = subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", str(path)], check=True, capture_output=True, text=True
+    ).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -153,9 +167,19 @@ def _measure(path: Path) -> None:
     rows, signals = gapwatch(_connect(), path)
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     seconds = round(time.perf_counter() - began, 2)
-    print(json.dumps({"events": pq.ParquetFile(path).metadata.num_rows, "seconds": seconds,
-                      "peak_rss_mib": round(rss_kib / 1024, 1), "aggregate_rows": rows, "signals": signals,
-                      "memory_limit": MEMORY_LIMIT, "threads": THREADS}))
+    print(
+        json.dumps(
+            {
+                "events": pq.ParquetFile(path).metadata.num_rows,
+                "seconds": seconds,
+                "peak_rss_mib": round(rss_kib / 1024, 1),
+                "aggregate_rows": rows,
+                "signals": signals,
+                "memory_limit": MEMORY_LIMIT,
+                "threads": THREADS,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -179,9 +203,11 @@ def main() -> None:
     print(f"  ratio {t['ratio']:.2f}x   (goal: within 1.5x)")
     if args.big:
         m = peak_rss(args.big)
-        print(f"{m['events']:,} events: aggregate + detect in {m['seconds']} s, "
-              f"peak RSS {m['peak_rss_mib']} MiB   (goal: under 1024 MiB; "
-              f"DuckDB memory_limit {m['memory_limit']}, threads {m['threads']})")
+        print(
+            f"{m['events']:,} events: aggregate + detect in {m['seconds']} s, "
+            f"peak RSS {m['peak_rss_mib']} MiB   (goal: under 1024 MiB; "
+            f"DuckDB memory_limit {m['memory_limit']}, threads {m['threads']})"
+        )
 
 
 if __name__ == "__main__":
