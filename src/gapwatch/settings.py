@@ -63,6 +63,11 @@ class Settings(BaseModel):
         gt=0.0,
         description="Longest wait of stored events for detection while the writer is busy (seconds).",
     )
+    checkpoint_every_seconds: float = Field(
+        1.0,
+        gt=0.0,
+        description="How often the service moves its write-ahead log into the database file, when idle.",
+    )
     close_grace_seconds: float | None = Field(
         None, ge=0.0, description="How long after its end a period stays open (default: 900 wall, 0 event)."
     )

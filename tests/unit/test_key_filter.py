@@ -54,7 +54,7 @@ def test_the_store_dedupes_through_the_filter_and_rebuilds_it_when_full() -> Non
         ensure_service_schema(con)
     sync_expectations(store, config)
     first = ingest_records(store, _records(range(50)), "web", config)
-    store.remember_keys()
+    store.prepare_live()
     store._known["experiences"] = KeyFilter(8)  # tiny: full after the next chunk
     store._known["experiences"].add(
         store.query("SELECT key_hash FROM experiences").column("key_hash").to_numpy().astype(np.uint64)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, RejectCode
 
 CHUNK = "__gw_chunk"
+LATE = "__gw_late"  # the stage macro's argument: the last closed day
 CELLS = "__gw_cells"
 LINE = "__gw_line"
 CURRENT = "(SELECT * FROM expectations WHERE superseded_at IS NULL)"
@@ -47,6 +49,17 @@ class PreparedIngest:
     stage: str
     target: str  # 'experiences' or 'outcomes'
     cells: str | None = None  # JSON lines: the query that parses them into CELLS, once per chunk
+    macro: str = ""  # the stage as a temporary table macro of the writer connection (see stage_macro)
+    messages: str = ""  # the mapping again, with each reject's sentence (run only for chunks with rejects)
+
+    def stage_macro(self) -> str:
+        """The statement that defines :attr:`macro` (once per connection).
+
+        The stage query is long (every mapped field, check and score): parsing it is a good
+        part of a small chunk's cost, and a macro is parsed once. Its one argument is the
+        last closed day (older experiences are flagged late).
+        """
+        return f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}) AS TABLE {self.stage}"
 
 
 def prepare(job: IngestJob) -> PreparedIngest:
@@ -54,12 +67,15 @@ def prepare(job: IngestJob) -> PreparedIngest:
     # JSON lines are parsed once per chunk into a temp table (CELLS): the ids and the stage
     # both read the mapped columns, and parsing is the costly part.
     cells = _json_cells(job) if job.layout == "jsonl" else None
-    comp = compiler(job, CELLS if cells else CHUNK)
+    relation = CELLS if cells else CHUNK
+    comp = compiler(job, relation, messages=False)
+    messages = f"SELECT {ROW}, entry, message FROM ({compiler(job, relation).sql()}) WHERE code IS NOT NULL"
     target = "outcomes" if job.source.kind == "outcome" else "experiences"
     staged = _scored(job, comp.sql()) if target == "experiences" else _keyed(comp.sql())
     # The raw ids stop here: only their keys go on (and a narrower table is cheaper to copy).
     stage = f"SELECT * EXCLUDE (customer_id, anonymous_id), {_hashes(target)} FROM ({staged})"
-    return PreparedIngest(job, comp.ids_sql(), stage, target, cells)
+    macro = "__gw_stage_" + hashlib.sha256(stage.encode()).hexdigest()[:16]
+    return PreparedIngest(job, comp.ids_sql(), stage, target, cells, macro, messages)
 
 
 def _json_cells(job: IngestJob) -> str:
@@ -116,7 +132,7 @@ def _scored(job: IngestJob, mapped: str) -> str:
         f"CASE WHEN code IS NULL AND x_id IS NULL THEN {no_exp_msg} ELSE message END AS message, "
         f"x_id AS expectation_id, {stage} AS stage, {silo} AS silo, x_desired AS desired, "
         + ", ".join(f"{expr} AS {name}" for name, expr in gap.items())
-        + f", coalesce(period <= $late::DATE, FALSE) AS late FROM ({joined})"
+        + f", coalesce(period <= {LATE}::DATE, FALSE) AS late FROM ({joined})"
     )
 
 
@@ -135,11 +151,14 @@ def write_chunk(
     pads: tuple[bytes, bytes],
     now: dt.datetime,
     known: KeyFilter | None = None,
+    defined: bool = False,
 ) -> IngestCounts:
     """Key, stage, dedupe and store one chunk; ``chunk`` carries ``__gw_row``.
 
     ``known`` (the live service's filter of stored event-id hashes of ``prep.target``) spares
-    the scan of stored hashes when it shows every event of the chunk to be new.
+    the scan of stored hashes when it shows every event of the chunk to be new. ``defined``:
+    the stage macro exists on ``con`` already (DuckDB checks a macro's tables when it is
+    defined, so it is defined here, once the chunk's relations exist).
     """
     source = prep.job.source_name
     con.register(CHUNK, chunk)
@@ -147,8 +166,10 @@ def write_chunk(
         if prep.cells is not None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {CELLS} AS {prep.cells}")
         _pseudonymise(con, prep, pads, now)
-        params = {"late": prep.job.closed_through} if prep.target == "experiences" else None
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __gw_stage AS {prep.stage}", params)
+        if not defined:
+            con.execute(prep.stage_macro())
+        stage = f"CREATE OR REPLACE TEMP TABLE __gw_stage AS SELECT * FROM {prep.macro}($late::DATE)"
+        con.execute(stage, {"late": prep.job.closed_through})
         hashes = None
         probe = "key_hash IN (SELECT key_hash FROM ok)"
         if known is not None:
@@ -250,10 +271,12 @@ def _rejects(prep: PreparedIngest, columns: list[str]) -> str:
     return (
         "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT $source AS source, s.event_id, $file AS file, "
         f"s.{ROW} AS row_number, {_raw_json(prep, columns)} AS raw, "
-        f"CASE WHEN s.outcome = 'conflict' THEN {conflict} ELSE s.message END AS reason, "
+        f"CASE WHEN s.outcome = 'conflict' THEN {conflict} "
+        "ELSE coalesce(s.message, mm.message) END AS reason, "
         f"coalesce(s.code, {lit(RejectCode.CONFLICT.value)}) AS reason_code, "
         f"coalesce(s.customer_key, s.anonymous_key) AS customer_key "
-        f"FROM ({bad}) s JOIN {CHUNK} c ON c.{ROW} = s.{ROW}"
+        f"FROM ({bad}) s JOIN {CHUNK} c ON c.{ROW} = s.{ROW} "
+        f"LEFT JOIN ({prep.messages}) mm ON mm.{ROW} = s.{ROW} AND mm.entry = s.entry"
     )
 
 

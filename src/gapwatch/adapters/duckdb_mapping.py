@@ -152,9 +152,13 @@ def _unmapped(raw: str, where: str, what: str) -> str:
 class Compiler:
     """Build the stage query of one ingest job; ``relation`` holds the chunk's raw cells."""
 
-    def __init__(self, job: IngestJob, relation: str) -> None:
+    def __init__(self, job: IngestJob, relation: str, *, messages: bool = True) -> None:
         self.job = job
         self.relation = relation
+        # Without messages only the reject code is computed: the sentences are long SQL that
+        # every small chunk would pay to plan, and only rejected rows need them (see
+        # ``duckdb_ingest``, which computes them again, with the sentences, when a chunk has any).
+        self.messages = messages
         self.cells = Cells(mapped_columns(job))
         src = job.source
         self.customer = self.cells.field(src.customer_id)
@@ -268,10 +272,11 @@ class Compiler:
             f"WHEN {i} THEN {lit(c.code.value)}" for i, c in enumerate(checks)
         )
         message = "CASE __gw_check " + " ".join(f"WHEN {i} THEN {c.message}" for i, c in enumerate(checks))
+        message = f"{message} END" if self.messages else "NULL::VARCHAR"
         expand = "" if entries <= 1 else f" CROSS JOIN range({entries}) AS __gw_e(__gw_entry)"
         entry = "0" if entries <= 1 else "__gw_entry"
         return (
-            f"SELECT *, {code} END AS code, {message} END AS message FROM ("
+            f"SELECT *, {code} END AS code, {message} AS message FROM ("
             f"SELECT *, {first} AS __gw_check FROM ("
             f"SELECT *, {entry}::INTEGER AS entry, CAST(occurred_at AS DATE) AS period, "
             f"{', '.join(outer)} FROM ("
@@ -469,8 +474,8 @@ class OutcomeCompiler(Compiler):
         return f"SELECT {STAGED} FROM ({self._assemble(fields, ['NULL::VARCHAR AS __gw_unused'], checks, 1)})"
 
 
-def compiler(job: IngestJob, relation: str) -> Compiler:
+def compiler(job: IngestJob, relation: str, *, messages: bool = True) -> Compiler:
     """The compiler of ``job``'s kind over ``relation`` (raw cells plus ``__gw_row``)."""
     if job.source.kind == "outcome":
-        return OutcomeCompiler(job, relation)
-    return ExperienceCompiler(job, relation)
+        return OutcomeCompiler(job, relation, messages=messages)
+    return ExperienceCompiler(job, relation, messages=messages)

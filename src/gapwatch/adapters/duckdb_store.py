@@ -96,6 +96,7 @@ class DuckDBStore:
         self._pads = _pads(self._secret)
         self._lock = threading.RLock()
         self._known: dict[str, KeyFilter] = {}  # stored event-id hashes per table (live service)
+        self._macros: set[str] = set()  # stage macros defined on the writer connection
         self._con = duckdb.connect(self.path, read_only=read_only)
         self._con.execute(f"SET TimeZone = {lit(timezone)}")
         if memory_limit:
@@ -219,19 +220,35 @@ class DuckDBStore:
         """Store one chunk (with its ``__gw_row`` column) in one transaction."""
         now = dt.datetime.now(dt.UTC)
         known = self._known.get(prepared.target)
+        defined = prepared.macro in self._macros
         with self.transaction() as con:
-            counts = duckdb_ingest.write_chunk(con, prepared, chunk, self._pads, now, known)
+            counts = duckdb_ingest.write_chunk(con, prepared, chunk, self._pads, now, known, defined)
+        self._macros.add(prepared.macro)  # committed with the chunk (a rollback drops it: defined again)
         if known is not None and known.full:
             self._known[prepared.target] = self._stored_keys(prepared.target)
         return counts
 
-    def remember_keys(self) -> None:
-        """Keep a filter of stored event-id hashes in memory, so that dedupe rarely scans the store.
+    def prepare_live(self, wal_limit: str = "256MB") -> None:
+        """Set the store up for a long-lived owner with many small chunks (the live service).
 
-        For a long-lived owner with many small chunks (the live service); it costs about
-        2.5 bytes per stored event (:mod:`gapwatch.adapters.key_filter`).
+        * A filter of stored event-id hashes stays in memory, so that dedupe rarely scans the
+          store; it costs about 2.5 bytes per stored event (:mod:`gapwatch.adapters.key_filter`).
+        * DuckDB checkpoints only once ``wal_limit`` of log has built up: the owner calls
+          :meth:`checkpoint` itself, often and when it is idle, so that each checkpoint is short
+          instead of one long pause every 16 MB of log inside some request's commit.
         """
         self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes")}
+        with self._lock:
+            self._con.execute(f"SET checkpoint_threshold = {lit(wal_limit)}")
+
+    def checkpoint(self) -> bool:
+        """Move the write-ahead log into the database file now; False when it must wait (a reader is busy)."""
+        with self._lock:
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.TransactionException:
+                return False
+        return True
 
     def _stored_keys(self, table: str) -> KeyFilter:
         with self._lock:

@@ -84,13 +84,14 @@ class Runtime:
     live: LiveMonitor = field(init=False)
     ticker: PeriodTicker | None = field(init=False, default=None)
     _pending: list[pa.Table] = field(init=False, default_factory=list)  # stored, not yet judged
+    _checkpointed: float = field(init=False, default=0.0)  # time.monotonic() of the last checkpoint
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
-        self.store.remember_keys()  # dedupe of the many small chunks without scanning the store
+        self.store.prepare_live()  # keys of stored events in memory; checkpoints are ours to call
         s = self.settings
         clock = ServiceClock(s.clock, self.config.workspace.timezone, s.close_grace_seconds)
         self.live = LiveMonitor.start(self.store, self.config, clock)  # detector state rebuilt from the store
@@ -158,7 +159,15 @@ class Runtime:
         if group.stored.num_rows:
             self._pending.append(group.stored)
             self.writer.defer("detect", self.detect_pending, self.settings.detect_max_delay_seconds)
+        # Short checkpoints while idle, about one a second, not one long pause in some request's commit.
+        if time.monotonic() - self._checkpointed >= self.settings.checkpoint_every_seconds:
+            self.writer.defer("checkpoint", self.checkpoint, self.settings.checkpoint_every_seconds)
         return group.outcomes
+
+    def checkpoint(self) -> None:
+        """Move the write-ahead log into the database file (deferred work on the writer)."""
+        if self.store.checkpoint():
+            self._checkpointed = time.monotonic()
 
     def detect_pending(self) -> list[Alert]:
         """Judge the experiences stored since the last run, raise and notify the alerts (writer thread)."""
