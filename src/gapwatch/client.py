@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +51,16 @@ class PostSummary:
         for r in body["results"]:
             if r["status"] == "rejected":
                 self.reasons[r["reason_code"]] = self.reasons.get(r["reason_code"], 0) + 1
+
+
+def _message(response: httpx.Response) -> str:
+    """The error's ``message`` (the API's error body), else the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message) if message else response.text[:500]
 
 
 def batched(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -130,7 +141,7 @@ class GapwatchClient:
                 wait = min(wait * 2, 30.0)
                 continue
             if response.status_code >= 400:
-                raise ClientError(response.status_code, response.text[:500])
+                raise ClientError(response.status_code, _message(response))
             return None if response.status_code == 204 else response.json()
         raise ClientError(None, f"gave up after {self.max_retries} attempts ({last})")
 
@@ -152,6 +163,29 @@ class GapwatchClient:
             if on_batch is not None:
                 on_batch(answer)
         return summary
+
+    def upload_file(self, path: Path, source: str) -> dict[str, Any]:
+        """Ingest a whole file with the source mapping ``source`` (``POST /v1/files``); its counts.
+
+        The file is streamed, never read whole; a retry sends it again from the start (safe:
+        ingest is idempotent). The answer comes once every chunk is committed, so no timeout.
+        """
+
+        class Rewinding:
+            def __iter__(self) -> Iterator[bytes]:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        yield chunk
+
+        result: dict[str, Any] = self.request(
+            "POST",
+            "/v1/files",
+            params={"source": source, "name": path.name},
+            content=Rewinding(),
+            headers={"content-type": "application/octet-stream"},
+            timeout=None,
+        )
+        return result
 
     def list_alerts(self, **filters: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.request("GET", "/v1/alerts", params=_clean(filters))["items"]

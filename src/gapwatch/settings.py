@@ -31,6 +31,9 @@ class Settings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8765, ge=0, le=65535)
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest request body; larger gets 413.")
+    max_upload_bytes: int = Field(
+        1 << 30, ge=1024, description="Largest file posted to /v1/files (gapwatch ingest via the server)."
+    )
     max_batch_events: int = Field(1000, ge=1, description="Most events in one POST /v1/events.")
     write_queue_batches: int = Field(64, ge=1, description="Batches waiting for the writer before 503.")
     max_ingest_in_flight: int = Field(

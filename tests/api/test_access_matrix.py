@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +121,19 @@ def _event(event_id: str, silo: str, customer: str = "C-1", source_day: int = 3)
     }
 
 
+def _file(world: World, source: str) -> bytes:
+    """A one-line JSONL file in the shape of ``source``'s mapping (a fresh event id each time)."""
+    n = next(world.counter)
+    row: dict[str, Any] = (
+        {"hit_id": f"f-{n}", "visitor_id": "V-1", "ts": "2026-03-03T10:00:00Z", "page_type": "landing"}
+        | {"load_time_ms": 900}
+        if source == "web"
+        else {"Activity ID": f"f-{n}", "Contact ID": "C-1", "Created Date": "2026-03-03T10:00:00Z"}
+        | {"Activity Type": "Quote Sent", "Account Tier": "Standard", "Elapsed": 5}
+    )
+    return json.dumps(row).encode() + b"\n"
+
+
 Recipe = Callable[[World, str, str], tuple[dict[str, str], dict[str, str], Any]]
 NONE: dict[str, str] = {}
 RECIPES: dict[str, Recipe] = {
@@ -128,6 +142,7 @@ RECIPES: dict[str, Recipe] = {
         NONE,
         {"source": src, "events": [_event(f"m-{next(w.counter)}", silo)]},
     ),
+    "ingest_file": lambda w, silo, src: (NONE, {"source": src, "name": "e.jsonl"}, _file(w, src)),
     "list_alerts": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "false_alarm_rate": lambda w, silo, src: (NONE, NONE, None),
     "get_alert": lambda w, silo, src: ({"alert_id": w.alerts[silo]}, NONE, None),
@@ -234,8 +249,14 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
             range(REPEATS), operations, callers, zip(SILOS, SOURCES, strict=True)
         ):
             params, query, body = RECIPES[op["operationId"]](world, silo, source)
+            raw = body if isinstance(body, bytes) else None  # a file upload
             r = client.request(
-                method.upper(), path.format(**params), params=query, json=body, headers=caller.headers
+                method.upper(),
+                path.format(**params),
+                params=query,
+                json=None if raw is not None else body,
+                content=raw,
+                headers=caller.headers,
             )
             attempts += 1
             label = f"{method.upper()} {path} as {caller.name} on {silo}/{source}: {r.status_code}"

@@ -13,9 +13,25 @@ from pathlib import Path
 
 import httpx
 
-from gapwatch.workspace import init_workspace
+from gapwatch.workspace import Workspace, init_workspace
 
 GAPWATCH = [sys.executable, "-m", "gapwatch"]
+ORDERS_HEADER = (
+    "order_no,cust_no,delivered_at,customer_tier,delivery_days,promised_days,carrier,region,ordered_at"
+)
+ORDERS = [
+    "A1,C1,2025-03-01T10:00:00Z,STD,4,,DHL,north,x",
+    "A2,,2025-03-01T10:00:00Z,STD,4,,DHL,north,x",
+    "A3,C3,2025-03-01T10:00:00Z,PREM,9,,DHL,north,x",
+]
+
+
+def _wait_for_lock(ws: Path) -> str:
+    lock = ws / "gapwatch-serve.lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return str(json.loads(lock.read_text())["url"])
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -58,11 +74,7 @@ def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) ->
         [*GAPWATCH, "serve", "--workspace", str(ws), "--port", "0"], stderr=subprocess.DEVNULL
     )
     try:
-        lock = ws / "gapwatch-serve.lock"
-        deadline = time.monotonic() + 30
-        while not lock.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        url = json.loads(lock.read_text())["url"]
+        url = _wait_for_lock(ws)
         assert oct((ws / ".gapwatch-local-token").stat().st_mode & 0o777) == "0o600"
         made = _cli("token", "create", "--workspace", str(ws), "--role", "admin", "--json")
         assert made.returncode == 0, made.stderr
@@ -88,3 +100,31 @@ def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) ->
         proc.wait(timeout=30)
     assert not (ws / "gapwatch-serve.lock").exists()
     assert not (ws / ".gapwatch-local-token").exists()
+
+
+def test_ingest_goes_through_the_running_server(tmp_path: Path) -> None:
+    ws = init_workspace(tmp_path / "ws")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("\n".join([ORDERS_HEADER, *ORDERS]) + "\n")
+    proc = subprocess.Popen(
+        [*GAPWATCH, "serve", "--workspace", str(ws), "--port", "0"], stderr=subprocess.DEVNULL
+    )
+    try:
+        _wait_for_lock(ws)
+        args = ("ingest", str(orders), "--source", "orders", "--workspace", str(ws), "--json")
+        first = _cli(*args)
+        assert first.returncode == 0, first.stderr  # the store is the server's: only through it
+        counts = json.loads(first.stdout.splitlines()[-1])
+        assert (counts["accepted"], counts["duplicate"], counts["rejected"]) == (2, 0, 1)
+        assert counts["reasons"] == {"missing_customer": 1} and counts["file"] == "orders.csv"
+        again = json.loads(_cli(*args).stdout.splitlines()[-1])
+        assert (again["accepted"], again["duplicate"], again["rejected"]) == (0, 2, 1)
+        unknown = _cli("ingest", str(orders), "--source", "nope", "--workspace", str(ws))
+        assert unknown.returncode == 2 and "nope" in unknown.stderr and unknown.stderr.count("\n") == 1
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+    with Workspace.open(ws) as opened:  # stored once, rejected row kept with its reason
+        stored = opened.store.query("SELECT count(*) AS n FROM experiences").column("n")[0].as_py()
+        rejected = opened.store.query("SELECT reason_code, times FROM rejected").to_pylist()
+    assert stored == 2 and rejected == [{"reason_code": "missing_customer", "times": 2}]

@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from apihelpers import bearer, make_runtime, seed_alert
 from schemathesis import GenerationMode
+from schemathesis.checks import positive_data_acceptance
 
 from gapwatch.api import create_app
 from gapwatch.domain.access import Role
@@ -60,7 +61,10 @@ STATS: Counter[str] = Counter()
 @pytest.mark.slow
 @schema.parametrize()
 def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
-    response = case.call_and_validate()
+    # Any bytes are a schema-valid file, but a file its source's mapping cannot read at all is
+    # refused by design (422, nothing written): positive-data acceptance cannot hold there.
+    upload = case.operation.label == "POST /v1/files"
+    response = case.call_and_validate(excluded_checks=[positive_data_acceptance] if upload else None)
     STATS[f"{case.operation.label}"] += 1
     STATS["cases"] += 1
     STATS[f"status {response.status_code // 100}xx"] += 1

@@ -11,11 +11,11 @@ from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
-from gapwatch.api.routers import alerts, cases, customers, events, lifecycle, streams, tokens, webhooks
+from gapwatch.api.routers import alerts, cases, customers, events, files, lifecycle, streams, tokens, webhooks
 from gapwatch.api.runtime import Runtime
 
 API_PREFIX = "/v1"
-ROUTERS = (events, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
+ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
@@ -58,5 +58,7 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
         body_limit=s.max_body_bytes,
         retry_after=s.retry_after_seconds,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=s.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=s.max_body_bytes, larger={f"{API_PREFIX}/files": s.max_upload_bytes}
+    )
     return app

@@ -42,22 +42,24 @@ async def _reply_413(send: Send, limit: int) -> None:
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes`` with 413 before they reach the application."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths with their own limit (file uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = self.max_bytes + 1
-                if declared > self.max_bytes:
-                    await _reply_413(send, self.max_bytes)
+                    declared = limit + 1
+                if declared > limit:
+                    await _reply_413(send, limit)
                     return
         seen = 0
         over = False
@@ -67,7 +69,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     over = True
                     raise BodyTooLarge
             return message
@@ -80,4 +82,4 @@ class BodyLimitMiddleware:
         with contextlib.suppress(BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
         if over:
-            await _reply_413(send, self.max_bytes)
+            await _reply_413(send, limit)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -27,6 +28,7 @@ from gapwatch.service.alerts import Alert, sync_from_signals
 from gapwatch.service.clock import PeriodTicker, ServiceClock
 from gapwatch.service.events import BatchOutcome, LiveStore, ingest_batches
 from gapwatch.service.expectations import sync_expectations
+from gapwatch.service.ingest import IngestResult, ingest_file
 from gapwatch.service.live import LiveMonitor
 from gapwatch.service.sqlport import Sql
 from gapwatch.service.webhooks import pending_alerts, queue_deliveries
@@ -190,6 +192,26 @@ class Runtime:
             outcome = self.ingest_group([(source, records)])[0]
             outcome.alerts = self.detect_pending()
             return outcome
+
+        return job
+
+    def ingest_file_job(self, path: Path, source: str) -> Callable[[], IngestResult]:
+        """The writer job that ingests a whole file (``gapwatch ingest`` through the server).
+
+        Each chunk is its own transaction, as in ``gapwatch ingest``; the detector state is then
+        rebuilt from the store (a file is a batch) and the alerts it calls for are raised.
+        Raises :class:`~gapwatch.service.ingest.IngestError` when the file cannot be used.
+        """
+
+        def job() -> IngestResult:
+            self.detect_pending()  # the live events stored so far are judged first
+            result = ingest_file(
+                self.store, path, source, config=self.config, closed_through=self.live.closed_through
+            )
+            if result.accepted:  # a file is a batch: the detector state is recomputed from the store
+                self.live.rebuild(self.store)
+                self.notifier.notify(self.transact(self.raise_alerts)())
+            return result
 
         return job
 

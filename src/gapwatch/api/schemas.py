@@ -105,6 +105,20 @@ class EventBatchPublic(BaseModel):
     results: list[EventResultPublic]
 
 
+class FileIngestPublic(BaseModel):
+    """A file ingested through the server: ``received == accepted + duplicate + rejected``."""
+
+    source: str
+    file: str
+    received: int
+    accepted: int
+    duplicate: int
+    rejected: int
+    rows: int
+    reasons: dict[str, int]
+    seconds: float
+
+
 # ---- alerts ------------------------------------------------------------------------------------------
 
 

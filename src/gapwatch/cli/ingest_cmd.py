@@ -38,6 +38,8 @@ def command(
     from gapwatch.service.ingest import IngestError, ingest_file
     from gapwatch.workspace import Workspace
 
+    if _through_server(file, source, workspace, as_json):
+        return
     try:
         ws = Workspace.open(workspace)
     except (ConfigError, FileNotFoundError) as exc:
@@ -56,3 +58,32 @@ def command(
         click.echo(result.summary())
         for code, n in sorted(result.counts.reasons.items()):
             click.echo(f"  rejected {n:,}: {code}", err=True)
+
+
+def _through_server(file: Path, source: str, workspace: Path, as_json: bool) -> bool:
+    """Upload ``file`` to the server that owns ``workspace``; False when none runs."""
+    from gapwatch.api.server import local_server
+    from gapwatch.client import ClientError, GapwatchClient
+
+    found = local_server(workspace)
+    if found is None:
+        return False
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    try:
+        with GapwatchClient(found[0], found[1], max_retries=3) as client:
+            result = client.upload_file(file, source)
+    except ClientError as exc:
+        usable = exc.status in (404, 422)  # an unknown source, a file its mapping cannot read
+        fail(str(exc).split(": ", 1)[-1] if usable else f"the server refused the file: {exc}")
+        return True
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(
+            f"{result['accepted']:,} accepted / {result['duplicate']:,} duplicate / "
+            f"{result['rejected']:,} rejected (through the server at {found[0]})"
+        )
+        for code, n in sorted(result["reasons"].items()):
+            click.echo(f"  rejected {n:,}: {code}", err=True)
+    return True

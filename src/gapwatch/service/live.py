@@ -129,6 +129,11 @@ class LiveMonitor:
             self.updates["failed"] += 1
             return LiveUpdate("failed", seconds=time.perf_counter() - started)
 
+    def rebuild(self, store: Any) -> None:
+        """Recompute the whole state from the store (after a batch was written, e.g. a file)."""
+        with store.transaction() as con:
+            self._rebuild(con)
+
     def tick(self, store: Any) -> LiveUpdate:
         """Close what the clock says is closed (the wall clock's midnight, without any event)."""
         return self.apply(store, None)
