@@ -173,7 +173,9 @@ class Runtime:
 
     def detect_pending(self) -> list[Alert]:
         """Judge the experiences stored since the last run, raise and notify the alerts (writer thread)."""
-        stored = pa.concat_tables(self._pending) if self._pending else None
+        if not self._pending:
+            return []  # judged already (an in-process ingest job judges its batch at once)
+        stored = pa.concat_tables(self._pending)
         self._pending = []
         update = self.live.apply(self.store, stored)  # incremental detection (service/live.py)
         if not (update.signals_changed or update.mode in ("all", "rebuild", "failed")):
