@@ -180,11 +180,10 @@ class Writer:
         """Run ``job`` on the writer once the queue is empty, or after ``max_delay`` seconds at most.
 
         A job already deferred under ``key`` keeps its place (and its deadline). Errors are
-        logged: a deferred job has no caller to give them to.
+        logged: a deferred job has no caller to give them to. A closing writer still runs the
+        jobs deferred by the jobs it finishes (a committed batch is judged before it stops).
         """
         with self._ready:
-            if self._closed:
-                raise WriterClosed("the writer is stopped")
             if key not in self._deferred:
                 self._deferred[key] = (time.monotonic() + max_delay, job)
                 self._ready.notify()

@@ -1,10 +1,11 @@
-"""Incremental detection: the live service judges each request's events as they are stored.
+"""Incremental detection: the live service judges the events it stored since its last run.
 
 A batch is just a big live request; the live path is just a small batch (DESIGN.md). The
 service keeps the batch aggregate's stream × day sums in memory (:class:`DailyBook`), adds
-each request's accepted experiences to them, and re-judges with the batch's own detection
-step (:func:`gapwatch.service.monitor.detect_all`), so every period — closed or open — gets
-exactly what ``gapwatch detect`` would compute on the same store at that moment:
+the newly stored experiences to them, and re-judges with the batch's own detection step
+(:func:`gapwatch.service.monitor.detect_all`), so every closed period gets exactly what
+``gapwatch detect`` would compute on the same store at that moment (the open day the same
+to rounding; the runtime runs this as deferred work on its writer, ``api/runtime.py``):
 
 * **The request's own rows.** Each request hands over the experiences it stored; their
   aggregate is added to the open days' cells (the cost does not grow with the day). A late
