@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import CONFIG_FILE, WorkspaceConfig, default_config_text, load_config
 from gapwatch.domain.lifecycle import Lifecycle
@@ -113,14 +115,24 @@ class Workspace:
             When `gapwatch.yaml` is missing or has problems (all of them are listed).
         FileNotFoundError
             When the folder has no store or no secret (not initialised).
+        WorkspaceBusy
+            When another process holds the store (a running ``gapwatch serve``, say).
         """
         root = Path(folder)
         config = load_config(root)
         if not (root / DB_FILE).exists():
             raise FileNotFoundError(f"{root / DB_FILE}: no store here; run `gapwatch init {root}` first")
-        store = DuckDBStore(
-            root / DB_FILE, timezone=config.workspace.timezone, secret=read_secret(root), read_only=read_only
-        )
+        try:
+            store = DuckDBStore(
+                root / DB_FILE,
+                timezone=config.workspace.timezone,
+                secret=read_secret(root),
+                read_only=read_only,
+            )
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise WorkspaceBusy(_busy_message(root)) from exc
         if not read_only:
             sync_expectations(store, config)
         return cls(root, config, Lifecycle.from_config(config), store)
@@ -138,3 +150,20 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class WorkspaceBusy(RuntimeError):
+    """Another process owns the workspace's store (DESIGN.md, "One process owns a workspace")."""
+
+
+def _busy_message(root: Path) -> str:
+    from gapwatch.api.server import read_lock  # the server's lock file says who owns it
+
+    lock = read_lock(root)
+    if lock is None:
+        return f"{root}: another process holds the store; wait for it to finish, or stop it"
+    return (
+        f"{root}: `gapwatch serve` (pid {lock.pid}) owns this workspace at {lock.url}; its detection "
+        "runs live (GET /v1/streams, /v1/alerts) and `gapwatch ingest` / `token` go through it. "
+        "Stop it (Ctrl-C) to run this command on the store directly"
+    )

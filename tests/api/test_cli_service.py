@@ -95,6 +95,9 @@ def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) ->
         assert _cli("token", "revoke", "--workspace", str(ws), token_id).returncode == 0
         r = httpx.get(f"{url}/v1/lifecycle", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401  # revoked at once, through the running server
+        busy = _cli("detect", "--workspace", str(ws))  # a command that needs the store itself
+        assert busy.returncode == 2 and busy.stderr.count("\n") == 1
+        assert "owns this workspace" in busy.stderr and url in busy.stderr
     finally:
         os.kill(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)

@@ -70,8 +70,13 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; usage errors print one line on stderr and exit 2."""
+    from gapwatch.workspace import WorkspaceBusy
+
     try:
         return cli.main(args=argv, standalone_mode=False)
+    except WorkspaceBusy as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
