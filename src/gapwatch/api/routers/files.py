@@ -68,14 +68,14 @@ async def ingest_file_route(
     if source not in runtime.config.sources:
         declared = ", ".join(sorted(runtime.config.sources))
         raise ApiError(404, f"no source {source!r} in gapwatch.yaml (declared: {declared})")
-    safe = _SAFE.sub("_", Path(name).name) or "upload.csv"
+    safe = _SAFE.sub("_", Path(name).name).lstrip(".") or "upload.csv"  # never "..", never hidden
     folder = Path(tempfile.mkdtemp(prefix="gapwatch-upload-"))
     path = folder / safe
     try:
         with path.open("wb") as out:
             async for part in request.stream():
                 out.write(part)
-        future = runtime.writer.submit(runtime.ingest_file_job(path, source), wait=True)
+        future = runtime.writer.submit(runtime.ingest_file_job(path, source))  # full queue: 503
         try:
             result = await asyncio.wrap_future(future)
         except IngestError as exc:
