@@ -107,8 +107,9 @@ class GapwatchClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.sleep = sleep
+        self.url = url.rstrip("/")
         self._http = httpx.Client(
-            base_url=url.rstrip("/"),
+            base_url=self.url,
             timeout=timeout,
             transport=transport,
             headers={"Authorization": f"Bearer {token}"},

@@ -6,9 +6,12 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from gapwatch.client import GapwatchClient
 
 workspace_option = click.option(
     "--workspace",
@@ -42,3 +45,28 @@ def fail(message: str, code: int = 2) -> None:
     """One line on stderr naming the problem, then exit (2 for usage and bad input)."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def server_client(workspace: Path) -> GapwatchClient | None:
+    """A client of the ``gapwatch serve`` that owns ``workspace`` (its admin token), or None.
+
+    While a server runs, the CLI goes through it (DESIGN.md, "One process owns a workspace").
+    """
+    from gapwatch.api.server import local_server
+    from gapwatch.client import GapwatchClient
+
+    found = local_server(workspace)
+    return None if found is None else GapwatchClient(found[0], found[1], max_retries=3)
+
+
+def report_counts(counts: dict[str, Any], as_json: bool, where: str = "") -> None:
+    """An ingest's counts: the JSON object, or the summary line (and the reject reasons on stderr)."""
+    if as_json:
+        emit_json(counts)
+        return
+    click.echo(
+        f"{counts['accepted']:,} accepted / {counts['duplicate']:,} duplicate / "
+        f"{counts['rejected']:,} rejected{where}"
+    )
+    for code, n in sorted(counts["reasons"].items()):
+        click.echo(f"  rejected {n:,}: {code}", err=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
+from gapwatch.cli.common import fail, json_option, report_counts, server_client, workspace_option
 
 
 @click.command("ingest")
@@ -52,38 +52,24 @@ def command(
     except IngestError as exc:
         fail(str(exc), code=exc.exit_code)
         return
-    if as_json:
-        emit_json(result.as_dict())
-    else:
-        click.echo(result.summary())
-        for code, n in sorted(result.counts.reasons.items()):
-            click.echo(f"  rejected {n:,}: {code}", err=True)
+    report_counts(result.as_dict(), as_json)
 
 
 def _through_server(file: Path, source: str, workspace: Path, as_json: bool) -> bool:
     """Upload ``file`` to the server that owns ``workspace``; False when none runs."""
-    from gapwatch.api.server import local_server
-    from gapwatch.client import ClientError, GapwatchClient
+    from gapwatch.client import ClientError
 
-    found = local_server(workspace)
-    if found is None:
+    client = server_client(workspace)
+    if client is None:
         return False
     if not file.is_file():
         fail(f"{file}: no such file")
     try:
-        with GapwatchClient(found[0], found[1], max_retries=3) as client:
+        with client:
             result = client.upload_file(file, source)
     except ClientError as exc:
         usable = exc.status in (404, 422)  # an unknown source, a file its mapping cannot read
         fail(str(exc).split(": ", 1)[-1] if usable else f"the server refused the file: {exc}")
         return True
-    if as_json:
-        emit_json(result)
-    else:
-        click.echo(
-            f"{result['accepted']:,} accepted / {result['duplicate']:,} duplicate / "
-            f"{result['rejected']:,} rejected (through the server at {found[0]})"
-        )
-        for code, n in sorted(result["reasons"].items()):
-            click.echo(f"  rejected {n:,}: {code}", err=True)
+    report_counts(result, as_json, f" (through the server at {client.url})")
     return True

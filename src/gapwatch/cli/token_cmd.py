@@ -7,15 +7,7 @@ from typing import Any
 
 import click
 
-from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
-
-
-def _via_server(workspace: Path) -> Any:
-    from gapwatch.api.server import local_server
-    from gapwatch.client import GapwatchClient
-
-    found = local_server(workspace)
-    return None if found is None else GapwatchClient(found[0], found[1], max_retries=3)
+from gapwatch.cli.common import emit_json, fail, json_option, server_client, workspace_option
 
 
 @click.group("token")
@@ -38,7 +30,7 @@ def create(
     from gapwatch.domain.access import Role
     from gapwatch.service.tokens import TokenError, create_token
 
-    client = _via_server(workspace)
+    client = server_client(workspace)
     try:
         if client is not None:
             answer = client.request(
@@ -109,7 +101,7 @@ def list_(workspace: Path, as_json: bool) -> None:
     from gapwatch.client import ClientError
     from gapwatch.service.tokens import list_tokens
 
-    client = _via_server(workspace)
+    client = server_client(workspace)
     try:
         if client is not None:
             items = client.request("GET", "/v1/tokens")["items"]
@@ -135,7 +127,7 @@ def revoke(workspace: Path, token_id: str, as_json: bool) -> None:
     from gapwatch.client import ClientError
     from gapwatch.service.tokens import revoke_token
 
-    client = _via_server(workspace)
+    client = server_client(workspace)
     try:
         if client is not None:
             token = client.request("DELETE", f"/v1/tokens/{token_id}")
