@@ -126,24 +126,15 @@ def batch_state_snapshot(
 
     The closed day is ``closed`` when given, else the ``clock``'s rule (default: event time, no grace).
     """
-    from gapwatch.metrics import data_horizon
-    from gapwatch.service.monitor import aggregate, detect_all
-    from gapwatch.service.monitor_engine import execute
+    from gapwatch.service.monitor import detect_store, horizon
 
     reader = target.reader() if hasattr(target, "reader") else target
-    horizon = execute(reader, data_horizon, "experiences").to_pylist()[0]
+    stored = horizon(reader)
     clock = clock or ServiceClock("event", config.workspace.timezone)
-    closed = closed or clock.closed_through(horizon["last_event"])
-    if closed is None or horizon["first_period"] is None:
+    closed = closed or clock.closed_through(stored["last_event"])
+    if closed is None or stored["first_period"] is None:
         return snapshot_of(MonitorResult([], [], 3.0, dt.date.min, None, None), closed)
-    result = detect_all(
-        reader,
-        aggregate(reader),
-        config.detection,
-        closed=closed,
-        first=horizon["first_period"],
-        last=horizon["last_period"],
-    )
+    result = detect_store(reader, config.detection, closed=closed, stored=stored)
     return snapshot_of(result, closed)
 
 

@@ -81,7 +81,8 @@ def aggregate(con: Any, table: str = "experiences") -> pa.Table:
     return execute(con, stream_period_stats, table)
 
 
-def _horizon(con: Any, table: str = "experiences") -> dict[str, Any]:
+def horizon(con: Any, table: str = "experiences") -> dict[str, Any]:
+    """First and last period and the latest event of ``table`` (what is stored so far)."""
     row: dict[str, Any] = execute(con, data_horizon, table).to_pylist()[0]
     return row
 
@@ -145,6 +146,14 @@ def detect_all(
     return watch_events(con, result, detection)  # thin streams, judged per experience
 
 
+def detect_store(
+    reader: Any, detection: DetectionSection, *, closed: dt.date, stored: dict[str, Any]
+) -> MonitorResult:
+    """The batch's detection over every stored experience; ``stored`` is their :func:`horizon`."""
+    first, last = stored["first_period"], stored["last_period"]
+    return detect_all(reader, aggregate(reader), detection, closed=closed, first=first, last=last)
+
+
 def run_monitor(
     target: Any,
     config: WorkspaceConfig,
@@ -159,16 +168,9 @@ def run_monitor(
     inside one writer transaction) or a bare DuckDB connection (tests, benchmarks).
     """
     reader = target.reader() if hasattr(target, "reader") else target
-    horizon = _horizon(reader)
-    closed = closed_through(horizon["last_event"], config.workspace.timezone, clock, now)
-    result = detect_all(
-        reader,
-        aggregate(reader),
-        config.detection,
-        closed=closed,
-        first=horizon["first_period"],
-        last=horizon["last_period"],
-    )
+    stored = horizon(reader)
+    closed = closed_through(stored["last_event"], config.workspace.timezone, clock, now)
+    result = detect_store(reader, config.detection, closed=closed, stored=stored)
     if store:
         from gapwatch.service.monitor_store import store_result
 
