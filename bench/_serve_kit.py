@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 IDLE_SECONDS = 3.0  # uvicorn closes a kept-alive connection idle for 5 s: reopen ours before that
@@ -282,3 +283,48 @@ def scratch() -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def ms(seconds: float | None) -> float | None:
+    """Seconds as milliseconds, to 0.1 ms (None stays None)."""
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+async def closed_loop(
+    server: Server, events: Events, seconds: float, connections: int, batch: int
+) -> dict[str, Any]:
+    """``connections`` clients posting batches of ``batch`` new events back to back for ``seconds``.
+
+    Events/s acknowledged (200 answers only, each after its commit), latency p50/p99 of the
+    200s, and the count of every status (a refusal is retried after its ``Retry-After``).
+    """
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    acked = 0
+
+    async def client() -> None:
+        nonlocal acked
+        conn = Connection(server.port, server.token)
+        while time.monotonic() < end:
+            body, _ = events.batch(batch)
+            answer = await conn.request("POST", "/v1/events", body)
+            statuses[answer.status] = statuses.get(answer.status, 0) + 1
+            if answer.status == 200:
+                acked += json.loads(answer.body)["accepted"]
+                latencies.append(answer.seconds)
+            else:
+                await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
+        await conn.close()
+
+    started = time.monotonic()
+    end = started + seconds
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.monotonic() - started
+    return {
+        "seconds": round(elapsed, 1),
+        "events_per_second": round(acked / elapsed),
+        "events": acked,
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(percentile(latencies, 99)),
+        "statuses": statuses,
+    }

@@ -38,6 +38,7 @@ from _serve_kit import (
     Events,
     RssSampler,
     Server,
+    closed_loop,
     make_workspace,
     percentile,
     pinned,
@@ -46,28 +47,6 @@ from _serve_kit import (
 )
 
 RSS_LIMIT_MB = 1024
-
-
-async def capacity(server: Server, events: Events, seconds: float, connections: int, batch: int) -> float:
-    """Acknowledged events/s with ``connections`` clients posting back to back."""
-    acked = 0
-
-    async def client() -> None:
-        nonlocal acked
-        conn = Connection(server.port, server.token)
-        while time.monotonic() < end:
-            body, _ = events.batch(batch)
-            answer = await conn.request("POST", "/v1/events", body)
-            if answer.status == 200:
-                acked += batch
-            else:
-                await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
-        await conn.close()
-
-    started = time.monotonic()
-    end = started + seconds
-    await asyncio.gather(*(client() for _ in range(connections)))
-    return acked / (time.monotonic() - started)
 
 
 async def overload(
@@ -178,8 +157,11 @@ def run(
         events = Events("bench-")
         try:
             with RssSampler(server) as rss, pinned(LOAD_CORE) as pin:
-                measured = capacity_rate or asyncio.run(
-                    capacity(server, events, capacity_seconds, connections, batch)
+                measured = (
+                    capacity_rate
+                    or asyncio.run(closed_loop(server, events, capacity_seconds, connections, batch))[
+                        "events_per_second"
+                    ]
                 )
                 offered = factor * measured
                 out = asyncio.run(overload(server, events, offered, seconds, batch, max_connections, timeout))

@@ -49,7 +49,9 @@ from _serve_kit import (
     Events,
     RssSampler,
     Server,
+    closed_loop,
     make_workspace,
+    ms,
     percentile,
     pinned,
     scratch,
@@ -68,10 +70,6 @@ PROBE_MOMENTS = (  # (moment, metric, in-control value, missed value): none is i
 PROBE_SEGMENTS = ("standard", "premium", "business")
 BASELINE_DAYS, PER_DAY, MISS_RATE = 35, 60, 0.1
 LOAD_PER_DAY = 2_000  # history of the load's own 21 streams, about 95 events a stream a day
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
 
 
 # -- 1. baseline of the probe streams ---------------------------------------------------------------
@@ -120,41 +118,6 @@ async def seed_baseline(server: Server, events: Events) -> int:
 
 
 # -- 2. sustained throughput --------------------------------------------------------------------------
-async def sustained(
-    server: Server, events: Events, seconds: float, connections: int, batch: int
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    acked = 0
-
-    async def client() -> None:
-        nonlocal acked
-        conn = Connection(server.port, server.token)
-        while time.monotonic() < end:
-            body, _ = events.batch(batch)
-            answer = await conn.request("POST", "/v1/events", body)
-            statuses[answer.status] = statuses.get(answer.status, 0) + 1
-            if answer.status == 200:
-                acked += json.loads(answer.body)["accepted"]
-                latencies.append(answer.seconds)
-            else:
-                await asyncio.sleep(float(answer.headers.get("retry-after", "1")))
-        await conn.close()
-
-    started = time.monotonic()
-    end = started + seconds
-    await asyncio.gather(*(client() for _ in range(connections)))
-    elapsed = time.monotonic() - started
-    return {
-        "seconds": round(elapsed, 1),
-        "events_per_second": round(acked / elapsed),
-        "events": acked,
-        "p50_ms": _ms(percentile(latencies, 50)),
-        "p99_ms": _ms(percentile(latencies, 99)),
-        "statuses": statuses,
-    }
-
-
 # -- 3. fixed rate, with event-to-alert probes ------------------------------------------------------
 class Pool:
     """Keep-alive connections, one per request in flight."""
@@ -244,13 +207,13 @@ async def fixed_rate(
     return {
         "rate": rate,
         "seconds": seconds,
-        "p50_ms": _ms(percentile(latencies, 50)),
-        "p99_ms": _ms(percentile(latencies, 99)),
+        "p50_ms": ms(percentile(latencies, 50)),
+        "p99_ms": ms(percentile(latencies, 99)),
         "statuses": statuses,
         "alert_probes": probes,
         "alerts_seen": len(alert_latencies),
-        "event_to_alert_p50_ms": _ms(percentile(alert_latencies, 50)),
-        "event_to_alert_p99_ms": _ms(percentile(alert_latencies, 99)),
+        "event_to_alert_p50_ms": ms(percentile(alert_latencies, 50)),
+        "event_to_alert_p99_ms": ms(percentile(alert_latencies, 99)),
     }
 
 
@@ -321,7 +284,7 @@ def main() -> None:
             with RssSampler(server) as rss, pinned(LOAD_CORE) as pin:
                 seeded = asyncio.run(seed_baseline(server, events))
                 print(f"history: {seeded:,} events over {BASELINE_DAYS} days", flush=True)
-                burst = asyncio.run(sustained(server, events, args.seconds, args.connections, args.batch))
+                burst = asyncio.run(closed_loop(server, events, args.seconds, args.connections, args.batch))
                 print(f"sustained: {burst}", flush=True)
                 steady = asyncio.run(
                     fixed_rate(server, events, args.rate, args.rate_seconds, args.batch, probe=False)
