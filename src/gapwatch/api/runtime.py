@@ -180,6 +180,10 @@ class Runtime:
         update = self.live.apply(self.store, stored)  # incremental detection (service/live.py)
         if not (update.signals_changed or update.mode in ("all", "rebuild", "failed")):
             return []  # no signal changed: no alert can be new
+        return self.alert()
+
+    def alert(self) -> list[Alert]:
+        """Raise the alerts new signals call for (one transaction) and hand them to the notifier."""
         alerts = self.transact(self.raise_alerts)()
         self.notifier.notify(alerts)
         return alerts
@@ -212,7 +216,7 @@ class Runtime:
             )
             if result.accepted:  # a file is a batch: the detector state is recomputed from the store
                 self.live.rebuild(self.store)
-                self.notifier.notify(self.transact(self.raise_alerts)())
+                self.alert()
             return result
 
         return job
