@@ -35,7 +35,10 @@ def test_upload_counts_and_refusals() -> None:
             assert post("..", CSV.encode(), orders_key).json()["duplicate"] == 1  # ".." is a plain name here
             assert post("x.csv", CSV.encode(), orders_key, source="web").status_code == 403
             assert post("x.csv", CSV.encode(), source="nope").status_code == 404
-            assert post("x.csv", b"a,b\n1,2\n").status_code == 422  # the mapped columns are missing
+            missing = post("x.csv", b"a,b\n1,2\n")  # the mapped columns are missing
+            assert missing.status_code == 422 and missing.json()["message"].startswith("x.csv: ")
+            empty = post("empty.csv", b"")
+            assert empty.status_code == 422 and "empty.csv: the file is empty" in empty.json()["message"]
             assert post("x.csv", b"x" * 5000).status_code == 413  # over max_upload_bytes
     finally:
         runtime.close()

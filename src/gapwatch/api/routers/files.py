@@ -78,8 +78,8 @@ async def ingest_file_route(
         future = runtime.writer.submit(runtime.ingest_file_job(path, source))  # full queue: 503
         try:
             result = await asyncio.wrap_future(future)
-        except IngestError as exc:
-            raise ApiError(422, str(exc)) from exc
+        except IngestError as exc:  # named by the posted name, not the server's temporary path
+            raise ApiError(422, str(exc).replace(str(path), name)) from exc
     finally:
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
