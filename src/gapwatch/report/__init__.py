@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from gapwatch.report.html import IncidentLine, render_report, write_report
-from gapwatch.report.svg import ChartSpec, Window, render_chart
+from gapwatch.report.svg import render_figure, render_panel, render_sparkline
 
-__all__ = ["ChartSpec", "IncidentLine", "Window", "render_chart", "render_report", "write_report"]
+__all__ = [
+    "IncidentLine",
+    "render_figure",
+    "render_panel",
+    "render_report",
+    "render_sparkline",
+    "write_report",
+]

@@ -30,6 +30,7 @@ from gapwatch.service.demo_score import (
     is_systemic,
     score_incidents,
 )
+from gapwatch.service.figures import FigureContext
 from gapwatch.service.monitor import MonitorResult, run_monitor
 from gapwatch.service.monitor_summary import StreamState, stream_states
 from gapwatch.service.nps import NpsChart, compute_nps
@@ -160,9 +161,14 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         weeks = _weeks_monitored(result, ws.config.detection.baseline_days)
         streams = stream_states(result, ws.lifecycle)
         say("report")
+        ctx = FigureContext(
+            ws.config.detection, result.L, result.first_period, result.last_period, result.closed_through
+        )
         html = render_report(
-            result,
+            ws.store.reader(),
+            ws.config,
             ws.lifecycle,
+            ctx,
             nps=nps,
             incidents=incidents,
             title="gapwatch demo: during the fact vs after the fact",
