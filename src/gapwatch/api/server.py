@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +80,12 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def serve(root: Path, settings: Settings) -> None:
-    """Own ``root`` and serve the API until interrupted (blocking)."""
+def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], None] | None = None) -> None:
+    """Own ``root`` and serve the API until interrupted (blocking).
+
+    ``on_ready(runtime, url)`` runs once the service is up, before requests are taken
+    (``gapwatch demo --serve`` prints its sign-in link there).
+    """
     from gapwatch.workspace import Workspace
 
     lock = read_lock(root)
@@ -100,9 +105,10 @@ def serve(root: Path, settings: Settings) -> None:
     started = dt.datetime.now(dt.UTC).isoformat()
     _write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
     try:
-        config = uvicorn.Config(
-            create_app(runtime, close_on_shutdown=False), log_level="warning", timeout_graceful_shutdown=10
-        )
+        app = create_app(runtime, close_on_shutdown=False)
+        if on_ready is not None:
+            on_ready(runtime, url)
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         (root / LOCK_FILE).unlink(missing_ok=True)

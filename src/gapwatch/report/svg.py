@@ -320,3 +320,53 @@ def render_sparkline(values: Sequence[float], flags: Sequence[bool], label: str)
         f'<svg class="spark" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(label)}" '
         f'xmlns="http://www.w3.org/2000/svg"><polyline class="spark-line" points="{line}"/>{dots}</svg>'
     )
+
+
+def render_journey_strip(
+    points: Sequence[tuple[dt.datetime, str, str]], silos: Sequence[str], label: str
+) -> str:
+    """One customer's experiences on one time line, a row per silo (its colour), status by shape.
+
+    ``points``: (when, silo, status) with status ``missed`` (triangle), ``met`` (circle) or
+    ``exceeded`` (diamond).
+    """
+    if not points:
+        return ""
+    w, row, left = 720, 22, 86
+    h = row * len(silos) + 26
+    t0 = min(p[0] for p in points).timestamp()
+    t1 = max(max(p[0] for p in points).timestamp(), t0 + 86400)
+    day0, day1 = t0 / 86400 + 719163, t1 / 86400 + 719163  # Unix days to proleptic ordinals
+
+    def x(when: dt.datetime) -> float:
+        return left + (when.timestamp() - t0) / (t1 - t0) * (w - left - 12)
+
+    parts = []
+    for i, silo in enumerate(silos):
+        y = 10 + i * row + row / 2
+        parts.append(
+            f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{w - 12}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(silo)}</text>'
+        )
+    index = {s: i for i, s in enumerate(silos)}
+    for when, silo, status in points:
+        cx, cy = x(when), 10 + index.get(silo, 0) * row + row / 2
+        css = f"jp silo-fill-{index.get(silo, 0) % 6} {status}"
+        if status == "missed":
+            d = f"M{cx:.1f},{cy - 6:.1f}L{cx + 5:.1f},{cy + 4:.1f}L{cx - 5:.1f},{cy + 4:.1f}Z"
+        elif status == "exceeded":
+            d = f"M{cx:.1f},{cy - 5:.1f}L{cx + 5:.1f},{cy:.1f}L{cx:.1f},{cy + 5:.1f}L{cx - 5:.1f},{cy:.1f}Z"
+        else:
+            d = f"M{cx - 3:.1f},{cy:.1f}a3,3 0 1,0 6,0a3,3 0 1,0 -6,0"
+        tip = f"{when:%Y-%m-%d %H:%M} {escape(silo)}: {status}"
+        parts.append(f'<path class="{css}" d="{d}"><title>{tip}</title></path>')
+    scale_w = w - left - 12
+    for tick, text in date_ticks(day0, day1, scale_w):
+        px = left + (tick - day0) / (day1 - day0) * scale_w
+        parts.append(
+            f'<text class="tick" x="{px:.1f}" y="{h - 4}" text-anchor="middle">{escape(text)}</text>'
+        )
+    return (
+        f'<svg class="chart journey-strip" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(label)}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )

@@ -213,7 +213,9 @@ def _span(panels: Sequence[Panel], since: dt.date | None) -> tuple[float, float]
     if not xs:
         day = float(ordinal(since or dt.date.today()))
         return day, day + 1.0
-    return min(xs), max(xs) + 1.0
+    lo, hi = min(xs), max(xs) + 1.0
+    pad = max((hi - lo) * 0.01, 0.5)  # first and last points clear of the axes
+    return lo - pad, hi + pad
 
 
 def nps_figure(nps: NpsChart, windows: Sequence[Window] = ()) -> Figure:
@@ -249,7 +251,7 @@ def nps_figure(nps: NpsChart, windows: Sequence[Window] = ()) -> Figure:
     median_se = float(np.nanmedian(nps.se)) if len(nps.se) else 0.0
     return Figure(
         id="nps",
-        title="After the fact: end-of-journey NPS",
+        title="End-of-journey NPS, week by week",
         subtitle=f"{answers:,} survey answers, median {median_n:.0f} a week, SE ≈ {median_se:.0f} points",
         panels=[panel],
         windows=[*bands, *windows],

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from gapwatch.domain.alerts import Severity
 from gapwatch.domain.cases import CaseAction, CaseState, allowed_actions
 from gapwatch.service.alerts import Alert, get_alert
-from gapwatch.service.cases import Case, _case, _has_tables
+from gapwatch.service.cases import Case, CaseEvent, _case, _has_tables, case_events
 from gapwatch.service.sqlport import Sql, rows
 
-__all__ = ["InboxItem", "inbox", "inbox_item"]
+__all__ = ["InboxItem", "TimelineEntry", "case_timeline", "inbox", "inbox_item"]
 
 _RANK = {s.value: s.rank for s in Severity}
 
@@ -28,6 +28,7 @@ class InboxItem:
     alerts: int
     worst: Severity
     latest: Alert
+    first_period: dt.date  # the period of the case's first alert
 
     @property
     def stream_id(self) -> str:
@@ -48,11 +49,11 @@ class InboxItem:
 
 
 _SQL = """
-SELECT c.*, agg.alerts, agg.worst, agg.latest_id FROM cases c JOIN (
+SELECT c.*, agg.alerts, agg.worst, agg.latest_id, agg.first_period FROM cases c JOIN (
     SELECT case_id, count(*) AS alerts,
            max(CASE severity WHEN 'critical' THEN 3 WHEN 'major' THEN 2 WHEN 'minor' THEN 1 ELSE 0 END)
              AS worst,
-           arg_max(id, created_at) AS latest_id
+           arg_max(id, created_at) AS latest_id, min(period) AS first_period
     FROM alerts GROUP BY case_id) agg ON agg.case_id = c.id
 WHERE (? IS NULL OR c.silo = ?) AND (? IS NULL OR c.id = ?)
 """
@@ -65,13 +66,14 @@ def _items(con: Sql, silo: str | None, case_id: str | None) -> list[InboxItem]:
     by_rank = {s.rank: s for s in Severity}
     out = []
     for r in found:
-        extra = {k: r.pop(k) for k in ("alerts", "worst", "latest_id")}
+        extra = {k: r.pop(k) for k in ("alerts", "worst", "latest_id", "first_period")}
         out.append(
             InboxItem(
                 _case(r),
                 int(extra["alerts"]),
                 by_rank[int(extra["worst"])],
                 get_alert(con, extra["latest_id"]),
+                extra["first_period"],
             )
         )
     return out
@@ -88,3 +90,24 @@ def inbox_item(con: Sql, case_id: str) -> InboxItem | None:
     """One case as the inbox shows it (None when it has no alert, or does not exist)."""
     found = _items(con, None, case_id)
     return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a case's timeline: an audit event, or a run of alerts that joined the case."""
+
+    event: CaseEvent
+    joined: int = 0  # further alerts folded into this line (a run of "join" events)
+    last_period: str | None = None
+
+
+def case_timeline(con: Sql, case_id: str) -> list[TimelineEntry]:
+    """The case's audit trail, with each run of consecutive alerts joining it folded into one line."""
+    out: list[TimelineEntry] = []
+    for e in case_events(con, case_id):
+        prev = out[-1] if out else None
+        if e.action == "join" and prev is not None and prev.event.action == "join":
+            out[-1] = TimelineEntry(prev.event, prev.joined + 1, str(e.detail.get("period", "")))
+        else:
+            out.append(TimelineEntry(e))
+    return out

@@ -45,6 +45,7 @@ class MapCell:
     spark: list[float] = field(default_factory=list)
     spark_signals: list[bool] = field(default_factory=list)
     segment_shown: str = ALL_SEGMENTS
+    segments_out: list[str] = field(default_factory=list)  # segments beneath that are out of control
 
     @property
     def trend(self) -> str:
@@ -115,6 +116,17 @@ def _rate(
     return (missed / n if n else None), int(n)
 
 
+def _segments_out(streams: list[StreamSummary], moment: str, metric: str) -> list[str]:
+    return [
+        s.segment
+        for s in streams
+        if s.moment == moment
+        and s.metric == metric
+        and s.segment not in (ALL_SEGMENTS, "all")
+        and s.state == "signalled"
+    ]
+
+
 def _state(s: StreamSummary | None, expected: bool, recent: tuple[int, int]) -> str:
     if not expected:
         return "no expectation"
@@ -168,6 +180,7 @@ def lifecycle_map(
                         spark=[p[2] / p[1] if p[1] else float("nan") for p in pts],
                         spark_signals=[p[3] for p in pts],
                         segment_shown=s.segment if s else segment,
+                        segments_out=_segments_out(streams, m.key, metric),
                     )
                 )
         stages.append(MapStage(stage, lifecycle.stage_silo[stage], cells))
