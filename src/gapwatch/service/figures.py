@@ -154,16 +154,19 @@ def _baseline(chart: StreamChart) -> list[Window]:
 
 
 def _case_windows(con: Sql, key: tuple[str, str, str]) -> list[Window]:
+    # On the chart's time axis a case runs from its first alert's period (a replay raises alerts
+    # long after the events) to its closing (or on).
     found = rows(
         con,
-        "SELECT id, state, opened_at, closed_at FROM cases WHERE moment = ? AND segment = ? AND metric = ?"
-        " ORDER BY opened_at",
+        "SELECT c.id, c.state, min(a.period) AS first, c.closed_at, max(a.period) AS last FROM cases c"
+        " JOIN alerts a ON a.case_id = c.id WHERE c.moment = ? AND c.segment = ? AND c.metric = ?"
+        " GROUP BY c.id, c.state, c.closed_at ORDER BY first",
         list(key),
     )
     out = []
     for r in found:
-        start = r["opened_at"].date()
-        end = r["closed_at"].date() if r["closed_at"] else None
+        start = r["first"]
+        end = max(r["closed_at"].date(), r["last"]) if r["closed_at"] else None
         label = f"case {r['id']} ({r['state']})"
         out.append(Window(ordinal(start), ordinal(end) + 1.0 if end else math.inf, label, "case"))
     return out
@@ -205,7 +208,8 @@ def stream_figure(
 
 
 def _has_cases(con: Sql) -> bool:
-    return bool(rows(con, "SELECT 1 FROM information_schema.tables WHERE table_name = 'cases'"))
+    found = rows(con, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('cases', 'alerts')")
+    return len(found) == 2
 
 
 def _span(panels: Sequence[Panel], since: dt.date | None) -> tuple[float, float]:
