@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gapwatch.report.html import IncidentLine, render_report, write_report
+from gapwatch.report.html import IncidentLine, render_report, workspace_report, write_report
 from gapwatch.report.svg import render_figure, render_panel, render_sparkline
 
 __all__ = [
@@ -11,5 +11,6 @@ __all__ = [
     "render_panel",
     "render_report",
     "render_sparkline",
+    "workspace_report",
     "write_report",
 ]

@@ -25,7 +25,7 @@ from gapwatch.service.live_read import StreamSummary, list_streams
 from gapwatch.service.monitor_arrays import ALL_SEGMENTS
 from gapwatch.service.nps import NpsChart
 
-__all__ = ["IncidentLine", "render_report", "write_report"]
+__all__ = ["IncidentLine", "render_report", "workspace_report", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +153,12 @@ def write_report(path: Path, html: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path.resolve()
+
+
+def workspace_report(
+    con: Any, config: WorkspaceConfig, lifecycle: Lifecycle, ctx: FigureContext, title: str
+) -> str:
+    """The report of any workspace: its NPS (when it has survey answers) and every signalled stream."""
+    from gapwatch.service.figures import workspace_nps
+
+    return render_report(con, config, lifecycle, ctx, nps=workspace_nps(con, config, ctx), title=title)

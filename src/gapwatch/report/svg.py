@@ -50,11 +50,17 @@ class _Scale:
 
 
 def _y_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
+    """Round ticks inside [lo, hi]: at least three (a short range gets finer steps)."""
     raw = (hi - lo) / count
     step = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
     step *= next(m for m in (1, 2, 5, 10) if m * step >= raw)
-    first = math.ceil(lo / step) * step
-    return [first + k * step for k in range(count + 2) if first + k * step <= hi + 1e-12]
+    for _ in range(3):
+        first = math.ceil(lo / step - 1e-9) * step
+        ticks = [first + k * step for k in range(2 * count + 3) if first + k * step <= hi + 1e-12]
+        if len(ticks) >= 3:
+            break
+        step /= 2
+    return [round(t, 12) for t in ticks]
 
 
 def _month_starts(first: dt.date, last: dt.date, every: int) -> Iterable[dt.date]:
@@ -254,7 +260,7 @@ _KEY = {
 def _legend(fig: Figure) -> str:
     panels = fig.panels
     items = [(_KEY["stat"], "statistic"), (_KEY["center"], "centre line"), (_KEY["limit"], "control limits")]
-    if any(any(p.provisional) for p in panels):
+    if any(pr and _ok(y) for p in panels for pr, y in zip(p.provisional, p.statistic, strict=True)):
         items.append((_KEY["provisional"], "provisional (period still open)"))
     if any(m.direction == "worse" for p in panels for m in p.marks):
         items.append((_KEY["worse"], "worse signal"))

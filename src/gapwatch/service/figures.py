@@ -39,6 +39,7 @@ __all__ = [
     "Panel",
     "Window",
     "batch_context",
+    "live_context",
     "nps_figure",
     "stream_figure",
     "workspace_nps",
@@ -260,6 +261,13 @@ def nps_figure(nps: NpsChart, windows: Sequence[Window] = ()) -> Figure:
         panels=[panel],
         windows=[*bands, *windows],
         span=(min(x) - 3.5, max(x) + 3.5) if x else (0.0, 1.0),
+    )
+
+
+def live_context(live: Any, config: WorkspaceConfig) -> FigureContext:
+    """The figure context the live service holds (:class:`~gapwatch.service.live.LiveMonitor`)."""
+    return FigureContext(
+        config.detection, live.L, live.book.first_day, live.book.last_day, live.closed_through
     )
 
 

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from gapwatch.api.runtime import Runtime
 from gapwatch.domain.access import RouteGroup, decide
-from gapwatch.service.figures import FigureContext
+from gapwatch.service.figures import FigureContext, live_context
 from gapwatch.service.sessions import Session
 from gapwatch.web.auth import runtime_of
 from gapwatch.web.render import page
@@ -17,10 +17,7 @@ __all__ = ["can_act", "figure_context", "not_found", "runtime_of"]
 
 def figure_context(runtime: Runtime) -> FigureContext:
     """The live service's settings in force: its L, calendar and last closed day."""
-    live = runtime.live
-    return FigureContext(
-        runtime.config.detection, live.L, live.book.first_day, live.book.last_day, live.closed_through
-    )
+    return live_context(runtime.live, runtime.config)
 
 
 def can_act(session: Session, silo: str) -> tuple[bool, str]:
