@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -80,6 +81,10 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], None] | None = None) -> None:
     """Own ``root`` and serve the API until interrupted (blocking).
 
@@ -104,6 +109,9 @@ def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], Non
     _write_private(root / CREDENTIALS_FILE, plain + "\n")
     started = dt.datetime.now(dt.UTC).isoformat()
     _write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
+    # uvicorn re-raises SIGTERM once it has shut down; by default that would end the process before
+    # the clean-up below (lock, local token). A SIGTERM is a normal stop: leave through the finally.
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         app = create_app(runtime, close_on_shutdown=False)
         if on_ready is not None:
@@ -111,6 +119,7 @@ def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], Non
         config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        signal.signal(signal.SIGTERM, previous)
         (root / LOCK_FILE).unlink(missing_ok=True)
         (root / CREDENTIALS_FILE).unlink(missing_ok=True)
         runtime.write(lambda con: revoke_token(con, record.id))
