@@ -12,7 +12,7 @@ from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
 from gapwatch.api.routers import alerts, cases, customers, events, files, lifecycle, streams, tokens, webhooks
-from gapwatch.api.runtime import Runtime
+from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
 ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
