@@ -9,4 +9,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from gapwatch.library import Detection, Gapwatch, Results, init, open
+
+__all__ = ["Detection", "Gapwatch", "Results", "__version__", "init", "open"]

@@ -79,13 +79,18 @@ def journey(con: Sql, customer_id: str) -> Journey:
         keys,
     )
     steps = [JourneyStep(**{**r, "status": Status(int(r["status"])).label}) for r in found]
-    cases = rows(
-        con,
-        "SELECT DISTINCT c.* FROM cases c JOIN alerts a ON a.case_id = c.id JOIN experiences e"
-        " ON e.moment = a.moment AND e.metric = a.metric AND (a.segment = 'all' OR e.segment = a.segment)"
-        " AND e.period BETWEEN a.period - INTERVAL 6 DAY AND a.period"
-        f" WHERE e.customer_key IN ({placeholders(keys)}) AND c.state <> 'closed' ORDER BY c.opened_at",
-        keys,
+    # A workspace that was never served has no alerts or cases yet.
+    cases = (
+        []
+        if not has_tables(con, "cases", "alerts")
+        else rows(
+            con,
+            "SELECT DISTINCT c.* FROM cases c JOIN alerts a ON a.case_id = c.id JOIN experiences e"
+            " ON e.moment = a.moment AND e.metric = a.metric AND (a.segment = 'all' OR e.segment = a.segment)"
+            " AND e.period BETWEEN a.period - INTERVAL 6 DAY AND a.period"
+            f" WHERE e.customer_key IN ({placeholders(keys)}) AND c.state <> 'closed' ORDER BY c.opened_at",
+            keys,
+        )
     )
     last = steps[-1] if steps else None
     silos = list(dict.fromkeys(s.silo for s in steps))

@@ -14,8 +14,9 @@ import pyarrow as pa
 
 from gapwatch.monitor.charts import Signal, StreamView
 from gapwatch.monitor.result import MonitorResult
+from gapwatch.sqlport import Sql, rows
 
-__all__ = ["signals_table", "store_result", "stream_periods_table"]
+__all__ = ["signals_table", "store_result", "stored_signals", "stream_periods_table"]
 
 CHART_FIELDS = ("statistic", "center", "lcl", "ucl")
 
@@ -103,3 +104,15 @@ def store_result(con: Any, result: MonitorResult, *, in_transaction: bool = Fals
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def stored_signals(con: Sql, *, moment: str | None = None) -> list[Signal]:
+    """The signals of the last stored run, oldest first (the table holds :class:`Signal`'s fields)."""
+    names = ", ".join(f.name for f in dataclasses.fields(Signal))
+    found = rows(
+        con,
+        f"SELECT {names} FROM signals WHERE ? IS NULL OR moment = ?"
+        " ORDER BY period, moment, segment, metric, chart",
+        [moment, moment],
+    )
+    return [Signal(**r) for r in found]
