@@ -64,8 +64,8 @@ def served(folder: Path) -> Iterator[tuple[str, object]]:
 
 
 def _token(runtime: object, role: str, silo: str | None = None) -> str:
+    from gapwatch.auth.tokens import create_token
     from gapwatch.domain.access import Role
-    from gapwatch.service.tokens import create_token
 
     plain: str = runtime.write(lambda c: create_token(c, Role(role), silo=silo, label="screenshots")[0])  # type: ignore[attr-defined]
     return plain
@@ -73,8 +73,8 @@ def _token(runtime: object, role: str, silo: str | None = None) -> str:
 
 def _targets(runtime: object) -> dict[str, str]:
     """Paths worth a shot: a signalled stream, a case of another silo than the member's, a customer."""
-    from gapwatch.service.inbox import inbox
-    from gapwatch.service.live_read import list_streams
+    from gapwatch.live.read import list_streams
+    from gapwatch.quality.inbox import inbox
 
     with runtime.reader() as con:  # type: ignore[attr-defined]
         streams = list_streams(con, runtime.lifecycle)  # type: ignore[attr-defined]

@@ -16,11 +16,11 @@ from monitor_world import START, experiences, store
 
 from gapwatch.config import default_config
 from gapwatch.domain.lifecycle import Lifecycle
+from gapwatch.monitor.nps import nps_chart
+from gapwatch.monitor.run import run_monitor
 from gapwatch.report import IncidentLine, render_report
+from gapwatch.report.figures import FigureContext, stream_figure
 from gapwatch.report.svg import LEFT, MIN_LABEL_PX, PLOT_H, PLOT_W, TOP, date_ticks, render_figure
-from gapwatch.service.figures import FigureContext, stream_figure
-from gapwatch.service.monitor import run_monitor
-from gapwatch.service.nps import nps_chart
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 DAY60, DAY70 = START + dt.timedelta(days=60), START + dt.timedelta(days=70)

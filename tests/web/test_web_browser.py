@@ -18,7 +18,7 @@ import pytest
 from webhelpers import Served
 
 from gapwatch.domain.access import Role
-from gapwatch.service.inbox import inbox
+from gapwatch.quality.inbox import inbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

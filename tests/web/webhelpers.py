@@ -15,8 +15,8 @@ import httpx
 import uvicorn
 
 from gapwatch.api import Runtime, create_app
+from gapwatch.auth.tokens import create_token
 from gapwatch.domain.access import Role
-from gapwatch.service.tokens import create_token
 from gapwatch.settings import Settings
 from gapwatch.workspace import Workspace
 
@@ -25,7 +25,7 @@ CUSTOMERS, DAYS, SEED = 3000, 84, 7
 
 
 def build_world(folder: Path) -> Path:
-    from gapwatch.service.demo import run_demo
+    from gapwatch.demo.run import run_demo
 
     run_demo(folder, CUSTOMERS, DAYS, SEED)
     return folder

@@ -9,7 +9,7 @@ import click
 
 from gapwatch.cli.common import emit_json, fail, json_option
 
-# The same as gapwatch.service.demo.default_size(), kept here so that --help imports nothing heavy.
+# The same as gapwatch.demo.run.default_size(), kept here so that --help imports nothing heavy.
 CUSTOMERS, DAYS, SEED = 150_000, 180, 42
 
 
@@ -58,7 +58,7 @@ def command(
     from rich.console import Console
 
     from gapwatch.cli.demo_view import print_summary, progress, wide_console
-    from gapwatch.service.demo import run_demo
+    from gapwatch.demo.run import run_demo
 
     err = Console(stderr=True)
     try:
@@ -77,8 +77,9 @@ def command(
 
 def _serve(folder: Path, host: str, port: int, *, link_to_stderr: bool) -> None:
     """Serve the demo workspace; the alerts its signals call for are raised first."""
-    from gapwatch.api.runtime import Runtime
-    from gapwatch.api.server import WorkspaceBusy, serve
+    from gapwatch.api.server import serve
+    from gapwatch.lockfile import WorkspaceBusy
+    from gapwatch.serve.runtime import Runtime
     from gapwatch.settings import Settings
     from gapwatch.web.auth import sign_in_link
 

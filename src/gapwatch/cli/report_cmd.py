@@ -49,9 +49,7 @@ def command(workspace: Path, out: Path | None, clock: str) -> None:
 
 def _from_store(workspace: Path, clock: str) -> str:
     from gapwatch.config import ConfigError
-    from gapwatch.report import workspace_report
-    from gapwatch.service.cases import _has_tables
-    from gapwatch.service.figures import batch_context
+    from gapwatch.report import NothingDetected, report_of_workspace
     from gapwatch.workspace import Workspace
 
     try:
@@ -60,14 +58,8 @@ def _from_store(workspace: Path, clock: str) -> str:
         fail(str(exc).splitlines()[0])
         raise AssertionError from exc  # fail exits
     with ws:
-        cur = ws.store.reader()
         try:
-            if not _has_tables(cur, "stream_periods", "signals"):
-                hint = f"run `gapwatch detect --workspace {workspace}` first"
-                fail(f"nothing detected in {workspace} yet: {hint}", 1)
-            ctx = batch_context(cur, ws.config, clock)
-            return workspace_report(
-                cur, ws.config, ws.lifecycle, ctx, f"gapwatch report: {ws.config.workspace.name}"
-            )
-        finally:
-            cur.close()
+            return report_of_workspace(ws, clock)
+        except NothingDetected as exc:
+            fail(f"{exc}: run `gapwatch detect --workspace {workspace}` first", 1)
+            raise AssertionError from exc

@@ -2,7 +2,7 @@
 
 Sections: the incidents table (when the caller knows incidents, as the demo does), the weekly
 NPS chart, every chart of every signalled stream (the same figures the web app draws, from
-what the workspace has stored: :mod:`gapwatch.service.figures`), and the lifecycle table
+what the workspace has stored: :mod:`gapwatch.report.figures`), and the lifecycle table
 (stages in order, owning silo, each stream's method and state).
 """
 
@@ -17,15 +17,22 @@ from typing import Any
 
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
+from gapwatch.live.read import StreamSummary, list_streams
+from gapwatch.monitor.arrays import ALL_SEGMENTS
+from gapwatch.monitor.nps import NpsChart
+from gapwatch.report.figure_model import Window, ordinal
+from gapwatch.report.figures import FigureContext, nps_figure, stream_figure
 from gapwatch.report.style import CSS
 from gapwatch.report.svg import render_figure
-from gapwatch.service.figure_model import Window, ordinal
-from gapwatch.service.figures import FigureContext, nps_figure, stream_figure
-from gapwatch.service.live_read import StreamSummary, list_streams
-from gapwatch.service.monitor_arrays import ALL_SEGMENTS
-from gapwatch.service.nps import NpsChart
 
-__all__ = ["IncidentLine", "render_report", "workspace_report", "write_report"]
+__all__ = [
+    "IncidentLine",
+    "NothingDetected",
+    "render_report",
+    "report_of_workspace",
+    "workspace_report",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,30 @@ def workspace_report(
     con: Any, config: WorkspaceConfig, lifecycle: Lifecycle, ctx: FigureContext, title: str
 ) -> str:
     """The report of any workspace: its NPS (when it has survey answers) and every signalled stream."""
-    from gapwatch.service.figures import workspace_nps
+    from gapwatch.report.figures import workspace_nps
 
     return render_report(con, config, lifecycle, ctx, nps=workspace_nps(con, config, ctx), title=title)
+
+
+class NothingDetected(LookupError):
+    """The workspace has no stored detection yet (``gapwatch detect`` writes it)."""
+
+
+def report_of_workspace(workspace: Any, clock: str = "wall") -> str:
+    """The report of an open :class:`~gapwatch.workspace.Workspace` no server holds.
+
+    The limit multiplier and the calendar are recomputed from the store (``batch_context``);
+    raises :class:`NothingDetected` before any detection.
+    """
+    from gapwatch.report.figures import batch_context
+    from gapwatch.sqlport import has_tables
+
+    cur = workspace.store.reader()
+    try:
+        if not has_tables(cur, "stream_periods", "signals"):
+            raise NothingDetected(f"nothing detected in {workspace.root} yet")
+        ctx = batch_context(cur, workspace.config, clock)
+        title = f"gapwatch report: {workspace.config.workspace.name}"
+        return workspace_report(cur, workspace.config, workspace.lifecycle, ctx, title)
+    finally:
+        cur.close()

@@ -1,6 +1,6 @@
 """Charts drawn as inline SVG: one code path for the web pages and the static report (no script).
 
-A :class:`~gapwatch.service.figure_model.Figure` becomes one ``<figure>``: its title, a legend
+A :class:`~gapwatch.report.figure_model.Figure` becomes one ``<figure>``: its title, a legend
 in words and symbols (state is never shown by colour alone), and one SVG per panel on a shared
 time axis. Inside a panel: shaded windows (baseline, incidents, cases), the limits drawn as
 steps (they move with n), the centre line, the statistic (hollow where provisional) and a marker
@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from gapwatch.service.figure_model import Figure, Mark, Panel, Window, from_ordinal
+from gapwatch.report.figure_model import Figure, Mark, Panel, Window, from_ordinal
 
 __all__ = ["render_figure", "render_panel", "render_sparkline"]
 

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gapwatch.api.runtime import Runtime
-from gapwatch.service.sessions import ensure_session_schema
+from gapwatch.auth.sessions import ensure_session_schema
+from gapwatch.serve.runtime import Runtime
 from gapwatch.web import auth
 from gapwatch.web.pages import NAV_ITEMS, PAGES
 from gapwatch.web.render import NAV, page

@@ -1,7 +1,7 @@
 """Sign-in for the web app: a server-side session behind an HttpOnly, SameSite=Strict cookie.
 
 * ``GET /login`` shows the form; ``POST /login`` takes an API token in the field ``token``,
-  opens a session (:mod:`gapwatch.service.sessions`) and sets the cookie. An ingest key cannot
+  opens a session (:mod:`gapwatch.auth.sessions`) and sets the cookie. An ingest key cannot
   sign in (it may read nothing).
 * ``GET /login/once?code=…`` redeems a one-time sign-in code (``gapwatch demo --serve``).
 * ``POST /logout`` ends the session.
@@ -23,16 +23,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from gapwatch.api.runtime import Runtime
-from gapwatch.domain.access import Role, RouteGroup, decide
-from gapwatch.service.sessions import (
+from gapwatch.auth.sessions import (
     Session,
     close_session,
     open_session,
     redeem_login_link,
     session_of,
 )
-from gapwatch.service.tokens import authenticate, get_token
+from gapwatch.auth.tokens import authenticate, get_token
+from gapwatch.domain.access import Role, RouteGroup, decide
+from gapwatch.serve.runtime import Runtime
 from gapwatch.web.render import page
 
 __all__ = ["COOKIE", "SESSION_TTL", "CheckedForm", "SignInRequired", "ViewerDep", "router", "viewer"]
@@ -194,8 +194,8 @@ def sign_in_link(
     runtime: Runtime, url: str, role: Role = Role.ANALYST, label: str = "web sign-in link"
 ) -> str:
     """A new token of ``role`` and a one-time link that signs its holder in (``gapwatch demo --serve``)."""
-    from gapwatch.service.sessions import create_login_link
-    from gapwatch.service.tokens import create_token
+    from gapwatch.auth.sessions import create_login_link
+    from gapwatch.auth.tokens import create_token
 
     def job(con: object) -> str:
         _, record = create_token(con, role, label=label)  # type: ignore[arg-type]

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from gapwatch.report.figure_model import Figure
 from gapwatch.report.svg import render_figure, render_journey_strip, render_sparkline
-from gapwatch.service.figure_model import Figure
 
 __all__ = ["NAV", "NavItem", "env", "page", "partial"]
 

@@ -23,7 +23,7 @@ def _openapi() -> dict[str, Any]:
 def get_report(principal: PrincipalDep, con: ReaderDep, runtime: RuntimeDep) -> HTMLResponse:
     """Every chart of every signalled stream, the weekly NPS and the lifecycle table, as one HTML page."""
     from gapwatch.report import workspace_report
-    from gapwatch.service.figures import live_context
+    from gapwatch.report.figures import live_context
 
     ctx = live_context(runtime.live, runtime.config)
     title = f"gapwatch report: {runtime.config.workspace.name}"

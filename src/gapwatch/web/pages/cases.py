@@ -7,9 +7,9 @@ import datetime as dt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from gapwatch.service.figures import stream_figure
-from gapwatch.service.inbox import case_timeline, inbox_item
-from gapwatch.service.live_read import StreamNotFound
+from gapwatch.live.read import StreamNotFound
+from gapwatch.quality.inbox import case_timeline, inbox_item
+from gapwatch.report.figures import stream_figure
 from gapwatch.web.auth import ViewerDep
 from gapwatch.web.pages.common import can_act, figure_context, not_found, runtime_of
 from gapwatch.web.render import page

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from gapwatch.api.runtime import Runtime
+from gapwatch.auth.sessions import Session
 from gapwatch.domain.access import RouteGroup, decide
-from gapwatch.service.figures import FigureContext, live_context
-from gapwatch.service.sessions import Session
+from gapwatch.report.figures import FigureContext, live_context
+from gapwatch.serve.runtime import Runtime
 from gapwatch.web.auth import runtime_of
 from gapwatch.web.render import page
 

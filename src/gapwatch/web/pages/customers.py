@@ -7,9 +7,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gapwatch.service import customers as svc
-from gapwatch.service.customer_search import find_customers
-from gapwatch.service.journey_view import journey_runs
+from gapwatch.customers import journey as svc
+from gapwatch.customers.journey_view import journey_runs
+from gapwatch.customers.search import find_customers
 from gapwatch.web.auth import ViewerDep
 from gapwatch.web.pages.common import not_found, runtime_of
 from gapwatch.web.render import page

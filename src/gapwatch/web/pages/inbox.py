@@ -14,13 +14,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from gapwatch.auth.sessions import Session
 from gapwatch.domain.access import Role
 from gapwatch.domain.alerts import Verdict
 from gapwatch.domain.cases import ActionKind, CaseAction, TransitionError
-from gapwatch.service import alerts as alert_svc
-from gapwatch.service import cases as case_svc
-from gapwatch.service.inbox import InboxItem, case_timeline, inbox, inbox_item
-from gapwatch.service.sessions import Session
+from gapwatch.quality import alerts as alert_svc
+from gapwatch.quality import cases as case_svc
+from gapwatch.quality.inbox import InboxItem, case_timeline, inbox, inbox_item
 from gapwatch.web.auth import CheckedForm, ViewerDep
 from gapwatch.web.pages.common import can_act, not_found, runtime_of
 from gapwatch.web.render import page, partial

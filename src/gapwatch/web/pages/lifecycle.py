@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from gapwatch.service.figures import nps_figure, workspace_nps
-from gapwatch.service.lifecycle_map import lifecycle_map, overview
-from gapwatch.service.monitor_arrays import ALL_SEGMENTS
+from gapwatch.monitor.arrays import ALL_SEGMENTS
+from gapwatch.report.figures import nps_figure, workspace_nps
+from gapwatch.report.lifecycle_map import lifecycle_map, overview
 from gapwatch.web.auth import ViewerDep
 from gapwatch.web.pages.common import figure_context, runtime_of
 from gapwatch.web.render import page

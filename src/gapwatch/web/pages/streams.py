@@ -13,9 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from gapwatch.service.figures import stream_figure
-from gapwatch.service.live_read import StreamNotFound, parse_stream_id
-from gapwatch.service.stream_view import expectation_history, related_streams, stream_version
+from gapwatch.live.read import StreamNotFound, parse_stream_id
+from gapwatch.report.figures import stream_figure
+from gapwatch.report.stream_view import expectation_history, related_streams, stream_version
 from gapwatch.web.auth import ViewerDep
 from gapwatch.web.pages.common import figure_context, not_found, runtime_of
 from gapwatch.web.render import page, partial
