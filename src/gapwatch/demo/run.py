@@ -164,16 +164,20 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         ctx = FigureContext(
             ws.config.detection, result.L, result.first_period, result.last_period, result.closed_through
         )
-        html = render_report(
-            ws.store.reader(),
-            ws.config,
-            ws.lifecycle,
-            ctx,
-            nps=nps,
-            incidents=incidents,
-            title="gapwatch demo: during the fact vs after the fact",
-            notes=_report_notes(customers, days, seed, false_alarms, weeks, notes),
-        )
+        reader = ws.store.reader()
+        try:  # the same figures the web app draws, from what the monitor stored
+            html = render_report(
+                reader,
+                ws.config,
+                ws.lifecycle,
+                ctx,
+                nps=nps,
+                incidents=incidents,
+                title="gapwatch demo: during the fact vs after the fact",
+                notes=_report_notes(customers, days, seed, false_alarms, weeks, notes),
+            )
+        finally:
+            reader.close()
         report = write_report(folder / REPORT_FILE, html)
         lap("report")
     systemic = [str(i.get("id", "")) for i in truth["incidents"] if is_systemic(i)]
