@@ -4,7 +4,8 @@ A session is a random id held by the browser in an HttpOnly cookie; the store ke
 SHA-256, the token it was opened with, a CSRF secret and its expiry. Every page looks the
 session up together with its token, so revoking the token ends its sessions at once. A
 one-time sign-in link (``gapwatch demo --serve``) carries a random code whose hash is stored;
-redeeming it deletes it, so a second use finds nothing.
+redeeming it deletes it, so a second use finds nothing. Both tables are service tables
+(``adapters/service_schema.py``), created when the service starts.
 """
 
 from __future__ import annotations
@@ -19,23 +20,14 @@ from gapwatch.domain.access import Principal
 from gapwatch.sqlport import Sql, one
 
 __all__ = [
-    "SESSION_DDL",
     "Session",
     "close_session",
     "create_login_link",
-    "ensure_session_schema",
     "open_session",
     "redeem_login_link",
     "session_of",
 ]
 
-SESSION_DDL = (
-    """CREATE TABLE IF NOT EXISTS web_sessions (
-        id_hash VARCHAR PRIMARY KEY, token_id VARCHAR NOT NULL, csrf VARCHAR NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS web_login_links (
-        code_hash VARCHAR PRIMARY KEY, token_id VARCHAR NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
-)
 MAX_SECRET = 200  # longer cookie values or codes are not ours: no lookup at all
 
 
@@ -47,11 +39,6 @@ class Session:
     token: TokenRecord
     csrf: str
     expires_at: dt.datetime
-
-
-def ensure_session_schema(con: Sql) -> None:
-    for ddl in SESSION_DDL:
-        con.execute(ddl)
 
 
 def _hash(secret: str) -> str:

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gapwatch.auth.sessions import ensure_session_schema
 from gapwatch.serve.runtime import Runtime
 from gapwatch.web import auth
 from gapwatch.web.pages import NAV_ITEMS, PAGES
@@ -36,7 +35,6 @@ def _charts_css() -> Response:
 
 def install_web(app: FastAPI, runtime: Runtime, api_prefix: str) -> None:
     """Add the pages, the static files and the HTML error pages to ``app``."""
-    runtime.write(ensure_session_schema)
     NAV[:] = list(NAV_ITEMS)
     app.add_api_route("/static/charts.css", _charts_css, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
