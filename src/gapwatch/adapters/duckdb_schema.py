@@ -97,4 +97,33 @@ CREATE TABLE IF NOT EXISTS identities (
     kind VARCHAR NOT NULL,
     first_seen TIMESTAMPTZ NOT NULL
 );
+
+-- Tracked calls that are no moment of truth (collect/): unique per (source, message_id).
+CREATE TABLE IF NOT EXISTS behaviour (
+    source VARCHAR NOT NULL,
+    message_id VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    name VARCHAR,
+    customer_key VARCHAR,
+    anonymous_key VARCHAR,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    period DATE NOT NULL,
+    properties JSON,
+    received_at TIMESTAMPTZ NOT NULL
+);
+
+-- Identity stitching: an anonymous visitor's key joined to a customer's key (identify, or a
+-- message carrying both ids). Pseudonymous keys only; erasure deletes a customer's links.
+CREATE TABLE IF NOT EXISTS identity_links (
+    anonymous_key VARCHAR NOT NULL,
+    customer_key VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL
+);
+
+-- The person behind any key: a customer key is its own person; an anonymous key belongs to
+-- the customer it was first linked to (a shared device may link several), else to itself.
+CREATE OR REPLACE VIEW person_keys AS
+SELECT anonymous_key AS key, first(customer_key ORDER BY first_seen, customer_key) AS person_key
+FROM identity_links GROUP BY anonymous_key;
 """

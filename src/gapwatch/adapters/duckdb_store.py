@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from gapwatch.adapters import duckdb_ingest
+from gapwatch.adapters import duckdb_collect, duckdb_ingest
 from gapwatch.adapters.duckdb_schema import SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
 from gapwatch.adapters.key_filter import KeyFilter
@@ -278,3 +278,23 @@ class DuckDBStore:
         with self.transaction() as con:
             duckdb_ingest.write_malformed(con, job, table, now)
         return counts
+
+    # -- collect: tracking messages and webhooks ----------------------------------------------------
+    def erased_ids(self, ids: pa.Table) -> list[tuple[str, str]]:
+        """The (raw id, kind) pairs of ``ids`` (columns raw, kind) whose customer was erased."""
+        with self.transaction() as con:
+            return duckdb_collect.erased_ids(con, ids, self._pads)
+
+    def write_collected(
+        self, source: str, behaviour: pa.Table, links: pa.Table, rejects: pa.Table, file: str
+    ) -> pa.Table:
+        """Store behaviour rows, identity links and rejected messages in one transaction.
+
+        Returns ``(pos, status)`` per behaviour row (``accepted`` or ``duplicate``); see
+        :mod:`gapwatch.adapters.duckdb_collect`.
+        """
+        now = dt.datetime.now(dt.UTC)
+        with self.transaction() as con:
+            return duckdb_collect.write_collected(
+                con, source, behaviour, links, rejects, self._pads, now, file
+            )

@@ -11,11 +11,25 @@ from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
-from gapwatch.api.routers import alerts, cases, customers, events, files, lifecycle, streams, tokens, webhooks
+from gapwatch.api.routers import (
+    alerts,
+    cases,
+    collect,
+    collect_webhooks,
+    customers,
+    events,
+    files,
+    lifecycle,
+    streams,
+    tokens,
+    webhooks,
+)
 from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
+COLLECT_PREFIX = "/collect"  # the tracking API (its own /v1 inside) and survey webhooks
 ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
+COLLECT_ROUTERS = (collect, collect_webhooks)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
@@ -48,6 +62,8 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     errors.install(app, runtime.settings.retry_after_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in COLLECT_ROUTERS:
+        app.include_router(module.router, prefix=COLLECT_PREFIX)
     s = runtime.settings
     # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
     app.add_middleware(
