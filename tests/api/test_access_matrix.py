@@ -8,6 +8,7 @@ without an access policy, or without a request recipe here, fails the test.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 from collections.abc import Callable
@@ -31,6 +32,7 @@ ORACLE: dict[str, dict[str, str]] = {
     "act": {"admin": "all", "analyst": "all", "member": "own_silo"},
     "privacy": {"admin": "all"},
     "admin": {"admin": "all"},
+    "metrics": {"admin": "all", "metrics": "all"},
 }
 SILOS = ("marketing", "sales", "delivery", "success")
 SOURCES = ("crm", "web", "crm", "web")  # one per silo variant
@@ -134,6 +136,29 @@ def _file(world: World, source: str) -> bytes:
     return json.dumps(row).encode() + b"\n"
 
 
+def _message(w: World, kind: str) -> dict[str, Any]:
+    """A tracking message of ``kind`` with a fresh message id."""
+    n = next(w.counter)
+    base = {"type": kind, "messageId": f"mx-{n}", "userId": f"U-{n}", "timestamp": "2026-03-03T10:00:00Z"}
+    extra = {"track": {"event": "Signed Up"}, "page": {"name": "Home"}, "screen": {"name": "Home"}}
+    return {**base, **extra.get(kind, {}), **({"previousId": f"V-{n}"} if kind == "alias" else {})}
+
+
+def _delivery(w: World) -> dict[str, Any]:
+    """A Formbricks "response finished" item with a fresh response id."""
+    n = next(w.counter)
+    data = {
+        "id": f"resp-{n}",
+        "updatedAt": "2026-03-03T10:00:00Z",
+        "data": {"customer_id": f"U-{n}", "nps": 8},
+    }
+    return {"event": "responseFinished", "data": data}
+
+
+def _single(w: World, silo: str, src: str, kind: str) -> tuple[dict[str, str], dict[str, str], Any]:
+    return NONE, NONE, _message(w, kind)
+
+
 Recipe = Callable[[World, str, str], tuple[dict[str, str], dict[str, str], Any]]
 NONE: dict[str, str] = {}
 RECIPES: dict[str, Recipe] = {
@@ -169,7 +194,21 @@ RECIPES: dict[str, Recipe] = {
     "list_streams": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "get_stream_chart": lambda w, silo, src: ({"stream_id": w.streams[silo]}, NONE, None),
     "get_config": lambda w, silo, src: (NONE, NONE, None),
+    "collect_batch": lambda w, silo, src: (
+        NONE,
+        NONE,
+        {"batch": [_message(w, "track"), _message(w, "page")]},
+    ),
+    **{f"collect_{kind}": functools.partial(_single, kind=kind) for kind in ("track", "identify", "page")},
+    **{f"collect_{kind}": functools.partial(_single, kind=kind) for kind in ("screen", "group", "alias")},
+    "collect_webhook": lambda w, silo, src: ({"source": src}, NONE, _delivery(w)),
+    "get_metrics": lambda w, silo, src: (NONE, NONE, None),
 }
+# Routes whose source is not the silo variant's: the tracking API (a write key's own source) and webhooks.
+RECIPE_SOURCE = {
+    f"collect_{k}": "segment" for k in ("batch", "track", "identify", "page", "screen", "group", "alias")
+}
+RECIPE_SOURCE["collect_webhook"] = "formbricks"
 
 
 def _callers(world: World) -> list[Caller]:
@@ -189,8 +228,9 @@ def _callers(world: World) -> list[Caller]:
     ]
     callers += [
         Caller(f"ingest:{s}", "ingest", source=s, headers=bearer(token(Role.INGEST, source=s)))
-        for s in ("crm", "web")
+        for s in ("crm", "web", "segment", "formbricks")
     ]
+    callers += [Caller("metrics", "metrics", headers=bearer(token(Role.METRICS)))]
     callers += [
         Caller("anonymous", None),
         Caller("unknown token", None, headers=bearer("gw_x_unknown")),
@@ -245,9 +285,10 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
     attempts, wrongly_allowed, wrongly_denied = 0, [], []
     app = create_app(runtime, close_on_shutdown=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
-        for _, (path, method, op), caller, (silo, source) in itertools.product(
+        for _, (path, method, op), caller, (silo, variant) in itertools.product(
             range(REPEATS), operations, callers, zip(SILOS, SOURCES, strict=True)
         ):
+            source = RECIPE_SOURCE.get(op["operationId"], variant)
             params, query, body = RECIPES[op["operationId"]](world, silo, source)
             raw = body if isinstance(body, bytes) else None  # a file upload
             r = client.request(

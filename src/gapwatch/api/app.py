@@ -11,6 +11,7 @@ from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
+from gapwatch.api.observe import RequestObserver
 from gapwatch.api.routers import (
     alerts,
     cases,
@@ -20,6 +21,7 @@ from gapwatch.api.routers import (
     events,
     files,
     lifecycle,
+    metrics,
     streams,
     tokens,
     webhooks,
@@ -64,6 +66,7 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
         app.include_router(module.router, prefix=API_PREFIX)
     for module in COLLECT_ROUTERS:
         app.include_router(module.router, prefix=COLLECT_PREFIX)
+    app.include_router(metrics.router)  # /metrics, where Prometheus looks
     s = runtime.settings
     # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
     app.add_middleware(
@@ -77,4 +80,6 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=s.max_body_bytes, larger={f"{API_PREFIX}/files": s.max_upload_bytes}
     )
+    # Outermost: every answer (the bounds' 413 and 503 too) gets a request id, a log line, a count.
+    app.add_middleware(RequestObserver, telemetry=runtime.telemetry, log_requests=s.access_log)
     return app

@@ -280,10 +280,10 @@ class DeliveryListPublic(BaseModel):
 
 
 class StaffTokenCreate(BaseModel):
-    """An admin or analyst token (no silo, no source)."""
+    """An admin, analyst or metrics token (no silo, no source); a metrics token reads /metrics only."""
 
     model_config = ConfigDict(extra="forbid")
-    role: Literal["admin", "analyst"]
+    role: Literal["admin", "analyst", "metrics"]
     label: str = Field("", max_length=200)
 
 
