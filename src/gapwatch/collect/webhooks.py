@@ -110,7 +110,11 @@ def map_webhook(source: str, hook: WebhookSource, body: Any) -> Collected:
     items = _items(hook, body)
     out = Collected(source, "webhook", len(items))
     for i, item in enumerate(items):
-        if hook.when is not None and hook.when.path.get(item) not in hook.when.equals:
+        if (
+            isinstance(item, dict)
+            and hook.when is not None
+            and hook.when.path.get(item) not in hook.when.equals
+        ):
             out.ignored += 1
             continue
         try:

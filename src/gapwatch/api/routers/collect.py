@@ -86,6 +86,7 @@ def _map(
 def _source(runtime: Runtime, principal: Principal, named: str | None) -> str:
     """The tracking source of the request: an ingest key's own, or the one an admin names."""
     tracking = runtime.config.tracking
+    declared = ", ".join(tracking) or "none"
     if principal.role is Role.INGEST:
         source = principal.source or ""
     elif named is not None:
@@ -93,18 +94,14 @@ def _source(runtime: Runtime, principal: Principal, named: str | None) -> str:
     elif len(tracking) == 1:
         source = next(iter(tracking))
     else:
-        source = ""
+        ensure_source(principal, "")
+        raise ApiError(
+            400, f"name the tracking source with the X-Gapwatch-Source header (declared: {declared})"
+        )
     ensure_source(principal, source)
     if source not in tracking:
-        declared = ", ".join(tracking) or "none"
-        what = (
-            f"{source!r} is not a tracking source"
-            if source
-            else "name the tracking source (X-Gapwatch-Source)"
-        )
-        raise ApiError(
-            404 if named else 403, f"{what}; declared under tracking: in gapwatch.yaml: {declared}"
-        )
+        status = 403 if principal.role is Role.INGEST else 404
+        raise ApiError(status, f"{source!r} is not a tracking source (declared under tracking: {declared})")
     return source
 
 
