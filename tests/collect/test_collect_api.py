@@ -381,3 +381,31 @@ def test_single_message_routes_take_their_type(
     assert _rows(runtime, "SELECT type FROM behaviour") == [(route,)]
     links = _rows(runtime, "SELECT count(*) FROM identity_links")[0][0]
     assert links == (2 if route == "alias" else 1)
+
+
+def test_a_source_maps_page_names_several_metrics_labels_and_text(
+    client: httpx.Client, runtime: Runtime, keys: Keys
+) -> None:
+    when = iso(NOW - DAY)
+    closed = {"type": "track", "event": "Ticket Closed", "userId": "C-8", "timestamp": when}
+    batch = [
+        {"type": "page", "name": "Checkout", "anonymousId": "V-8", "messageId": "w1", "timestamp": when}
+        | {"properties": {"load_ms": 3200}},
+        closed | {"messageId": "w2", "properties": {"first_reply_hours": 5, "rating": 4, "plan": "Gold"}},
+        closed
+        | {"messageId": "w3", "properties": {"first_reply_hours": 30, "comment": "slow"}}
+        | {"context": {"traits": {"plan": "Basic"}}},
+        closed | {"messageId": "w4", "properties": {"first_reply_hours": 2, "plan": "Platinum"}},
+        {"type": "page", "name": "Home", "anonymousId": "V-8", "messageId": "w5", "timestamp": when},
+    ]
+    answer = _post(client, keys.webapp, batch)
+    assert (answer["accepted"], answer["rejected"]) == (6, 0), answer
+    got = _rows(runtime, "SELECT event_id, moment, metric, value, segment, text FROM experiences ORDER BY 1")
+    assert got == [
+        ("w1", "checkout", "page_load_seconds", 3.2, "all", None),
+        ("w2:csat", "support_ticket", "csat", 4.0, "premium", None),
+        ("w2:first_response_hours", "support_ticket", "first_response_hours", 5.0, "premium", None),
+        ("w3:first_response_hours", "support_ticket", "first_response_hours", 30.0, "standard", "slow"),
+        ("w4:first_response_hours", "support_ticket", "first_response_hours", 2.0, "all", None),
+    ]
+    assert _rows(runtime, "SELECT message_id FROM behaviour") == [("w5",)]
