@@ -19,6 +19,7 @@ from gapwatch.api.routers import (
     collect_webhooks,
     customers,
     events,
+    exports,
     files,
     lifecycle,
     metrics,
@@ -30,7 +31,7 @@ from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
 COLLECT_PREFIX = "/collect"  # the tracking API (its own /v1 inside) and survey webhooks
-ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
+ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle, exports)
 COLLECT_ROUTERS = (collect, collect_webhooks)
 
 
