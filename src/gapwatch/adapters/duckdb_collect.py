@@ -10,7 +10,9 @@ Tables (DDL in :mod:`gapwatch.adapters.duckdb_schema`):
 
 * ``behaviour``: tracked calls that are no moment of truth (page views, unmapped track
   events, identify, screen, group, alias), unique per (``source``, ``message_id``): a
-  repeated message id is a duplicate and the first one is kept.
+  repeated message id is a duplicate and the first one is kept. As for experiences, the
+  live service's Bloom filter of stored id hashes (:mod:`~gapwatch.adapters.key_filter`)
+  spares the scan of the stored ids when every message of a batch is new.
 * ``identity_links``: one row per (``anonymous_key``, ``customer_key``) pair a message
   joined (``identify``, or any message carrying both ids); pseudonymous keys only.
 """
@@ -22,11 +24,13 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from gapwatch.adapters.duckdb_ingest import upsert_rejects
 from gapwatch.adapters.duckdb_mapping import _trim as trimmed  # the chunk ingest's id normalisation
-from gapwatch.adapters.duckdb_sql import hmac_sql
+from gapwatch.adapters.duckdb_sql import hash64, hmac_sql
+from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import KEY_CHARS
 
 IDS_SCHEMA = pa.schema([pa.field("raw", pa.string()), pa.field("kind", pa.string())])
@@ -69,8 +73,8 @@ def _registered(con: Any, **tables: pa.Table) -> Any:
 
 
 def _has_erased(con: Any) -> bool:
-    found = con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'erased'").fetchone()
-    return found is not None
+    found = con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'erased'").fetchall()
+    return bool(found)  # fetchall: DuckDB refuses other work while a result is half read
 
 
 def _key_ids(con: Any, pads: tuple[bytes, bytes], ids: str) -> None:
@@ -89,6 +93,8 @@ def _key_ids(con: Any, pads: tuple[bytes, bytes], ids: str) -> None:
 
 def erased_ids(con: Any, ids: pa.Table, pads: tuple[bytes, bytes]) -> list[tuple[str, str]]:
     """The (raw id, kind) pairs of ``ids`` whose key is on the suppression list (nothing is written)."""
+    if not _has_erased(con) or not con.execute("SELECT 1 FROM erased LIMIT 1").fetchall():
+        return []  # the usual case: nobody was erased, no id needs keying
     with _registered(con, __gw_cids_arrow=ids.cast(IDS_SCHEMA)):
         _key_ids(con, pads, "__gw_cids_arrow")
         found = con.execute("SELECT raw, kind FROM __gw_ckeys WHERE erased").fetchall()
@@ -104,6 +110,7 @@ def write_collected(
     pads: tuple[bytes, bytes],
     now: dt.datetime,
     file: str,
+    known: KeyFilter | None = None,
 ) -> pa.Table:
     """Store behaviour rows, identity links and rejected messages; each behaviour row's status.
 
@@ -125,7 +132,7 @@ def write_collected(
         con.execute(
             "INSERT INTO identities SELECT key, id, kind, $now FROM __gw_ckeys WHERE new", {"now": now}
         )
-        statuses = _behaviour(con, source, now)
+        statuses = _behaviour(con, source, now, known)
         _links(con, source, now)
         if rejects.num_rows:
             _rejects(con, source, file, now)
@@ -138,20 +145,31 @@ _KEYS = (
 )
 
 
-def _behaviour(con: Any, source: str, now: dt.datetime) -> pa.Table:
+def _behaviour(con: Any, source: str, now: dt.datetime, known: KeyFilter | None) -> pa.Table:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_bs AS SELECT b.pos, b.message_id, b.type, b.name, "
         "ck.key AS customer_key, ak.key AS anonymous_key, b.occurred_at, b.properties, "
-        "row_number() OVER (PARTITION BY b.message_id ORDER BY b.pos) > 1 "
-        "OR EXISTS (SELECT 1 FROM behaviour s WHERE s.source = $source AND s.message_id = b.message_id) "
-        f"AS repeated FROM __gw_b b {_KEYS.format(t='b')}",
-        {"source": source},
+        f"{hash64('b.message_id')} AS key_hash, "
+        "row_number() OVER (PARTITION BY b.message_id ORDER BY b.pos) > 1 AS repeated "
+        f"FROM __gw_b b {_KEYS.format(t='b')}"
     )
+    hashes = None
+    if known is not None:
+        hashes = np.asarray(con.sql("SELECT key_hash FROM __gw_bs").fetchnumpy()["key_hash"], dtype=np.uint64)
+    if hashes is None or known is None or known.might_contain(hashes).any():  # else: all new to the store
+        con.execute(
+            "UPDATE __gw_bs b SET repeated = TRUE WHERE EXISTS (SELECT 1 FROM behaviour s WHERE "
+            "s.source = $source AND s.key_hash = b.key_hash AND s.message_id = b.message_id)",
+            {"source": source},
+        )
     con.execute(
         "INSERT INTO behaviour SELECT $source, message_id, type, name, customer_key, anonymous_key, "
-        "occurred_at, CAST(occurred_at AS DATE), properties::JSON, $now FROM __gw_bs WHERE NOT repeated",
+        "occurred_at, CAST(occurred_at AS DATE), properties::JSON, $now, key_hash FROM __gw_bs "
+        "WHERE NOT repeated",
         {"source": source, "now": now},
     )
+    if known is not None and hashes is not None:
+        known.add(hashes)
     table: pa.Table = con.sql(
         "SELECT pos, CASE WHEN repeated THEN 'duplicate' ELSE 'accepted' END AS status FROM __gw_bs"
     ).to_arrow_table()

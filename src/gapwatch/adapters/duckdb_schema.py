@@ -5,8 +5,9 @@ real identifiers. Other tables (``stream_periods``, ``signals``, ``alerts``, ``c
 are created by the modules that own them. Kept in Python, not a ``.sql`` file, so that
 it ships in every build without package-data rules.
 
-``experiences.key_hash`` / ``outcomes.key_hash`` (hash of the event id) and
-``rejected.raw_hash`` are internal: they keep the dedupe probes on integers.
+``experiences.key_hash`` / ``outcomes.key_hash`` (hash of the event id),
+``behaviour.key_hash`` (of the message id) and ``rejected.raw_hash`` are internal: they
+keep the dedupe probes on integers.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ CREATE TABLE IF NOT EXISTS behaviour (
     occurred_at TIMESTAMPTZ NOT NULL,
     period DATE NOT NULL,
     properties JSON,
-    received_at TIMESTAMPTZ NOT NULL
+    received_at TIMESTAMPTZ NOT NULL,
+    key_hash UBIGINT NOT NULL
 );
 
 -- Identity stitching: an anonymous visitor's key joined to a customer's key (identify, or a

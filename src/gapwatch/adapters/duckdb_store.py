@@ -129,6 +129,7 @@ class DuckDBStore:
                         f"UPDATE {table} SET key_hash = {hash64('event_id')}, payload_hash = {hash64(*parts)}"
                     )
                 con.execute(f"UPDATE rejected SET raw_hash = {hash64('CAST(raw AS VARCHAR)')}")
+                con.execute(f"UPDATE behaviour SET key_hash = {hash64('message_id')}")
             con.execute("INSERT OR REPLACE INTO gapwatch_meta VALUES ('hash_canary', $v)", {"v": now})
 
     # -- connections -------------------------------------------------------------------------
@@ -243,7 +244,7 @@ class DuckDBStore:
           :meth:`checkpoint` itself, often and when it is idle, so that each checkpoint is short
           instead of one long pause every 16 MB of log inside some request's commit.
         """
-        self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes")}
+        self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes", "behaviour")}
         with self._lock:
             self._con.execute(f"SET checkpoint_threshold = {lit(wal_limit)}")
 
@@ -294,7 +295,11 @@ class DuckDBStore:
         :mod:`gapwatch.adapters.duckdb_collect`.
         """
         now = dt.datetime.now(dt.UTC)
+        known = self._known.get("behaviour")
         with self.transaction() as con:
-            return duckdb_collect.write_collected(
-                con, source, behaviour, links, rejects, self._pads, now, file
+            statuses = duckdb_collect.write_collected(
+                con, source, behaviour, links, rejects, self._pads, now, file, known
             )
+        if known is not None and known.full:
+            self._known["behaviour"] = self._stored_keys("behaviour")
+        return statuses
