@@ -36,7 +36,7 @@ SourceHeader = Annotated[
         "for their own source.",
     ),
 ]
-RESPONSES = (400, 413, 415, 429, 503)
+RESPONSES = (400, 404, 413, 415, 429, 503)
 
 
 def _route(kind: str, summary: str) -> dict[str, Any]:

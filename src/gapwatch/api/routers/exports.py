@@ -40,15 +40,26 @@ def export_table(
     what: What,
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    since: Annotated[dt.date | None, Query(description="Rows of this day and later.")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="Rows of this day and later (YYYY-MM-DD).",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
     text: Annotated[
         bool, Query(description="Include experiences' free text (may be personal data).")
     ] = False,
 ) -> StreamingResponse:
     """Experiences (pseudonymous ids only), signals, alerts, cases or stream periods, as Arrow batches."""
+    try:
+        day = dt.date.fromisoformat(since) if since is not None else None
+    except ValueError as exc:
+        raise ApiError(422, f"since: {since!r} is not a date") from exc
     cur = runtime.store.reader()
     try:
-        reader = export_reader(cur, what, since, text=text)
+        reader = export_reader(cur, what, day, text=text)
     except ExportError as exc:
         cur.close()
         raise ApiError(404, str(exc)) from exc
