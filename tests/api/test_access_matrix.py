@@ -203,6 +203,7 @@ RECIPES: dict[str, Recipe] = {
     **{f"collect_{kind}": functools.partial(_single, kind=kind) for kind in ("screen", "group", "alias")},
     "collect_webhook": lambda w, silo, src: ({"source": src}, NONE, _delivery(w)),
     "get_metrics": lambda w, silo, src: (NONE, NONE, None),
+    "export_table": lambda w, silo, src: ({"what": "experiences"}, {"since": "2026-03-01"}, None),
 }
 # Routes whose source is not the silo variant's: the tracking API (a write key's own source) and webhooks.
 RECIPE_SOURCE = {
