@@ -61,7 +61,7 @@ def test_metrics_scraped_during_a_replay(tmp_path: Path) -> None:
     ws, world = tmp_path / "ws", tmp_path / "world"
     init_workspace(ws)
     t0 = time.monotonic()
-    cli("simulate", "--customers", "300", "--days", "45", "--seed", "3", "--out", str(world))
+    cli("simulate", "--customers", "250", "--days", "56", "--seed", "3", "--out", str(world))
     print(f"\nsimulated in {time.monotonic() - t0:.0f} s")
     admin = str(cli("token", "create", "--workspace", str(ws), "--role", "admin")["token"])
     metrics = str(cli("token", "create", "--workspace", str(ws), "--role", "metrics")["token"])
