@@ -131,3 +131,9 @@ def test_a_missing_secret_file_refuses_signed_deliveries(client: httpx.Client, w
     body = dumps(formbricks_finished("resp_9", "C-9", nps=9, csat=None))
     r = client.post(URL, content=body, headers=_signed(body))
     assert r.status_code == 401 and "no signing secret" in r.json()["message"]
+
+
+def test_a_delivery_of_too_many_items_is_refused_before_mapping(client: httpx.Client, keys: Keys) -> None:
+    body = dumps([{"event": "responseCreated"}] * 1001)
+    r = client.post(URL, content=body, headers={"Authorization": f"Bearer {keys.formbricks}"})
+    assert r.status_code == 413

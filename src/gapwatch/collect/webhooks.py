@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from gapwatch.collect import fields
+from gapwatch.collect.body import BodyError
 from gapwatch.collect.collected import Collected
 from gapwatch.collect.results import Kind, Rejection
 from gapwatch.config.collect import Answer, Signature, WebhookSource
@@ -105,9 +106,14 @@ def _standard(
     raise SignatureError("the signature does not match the delivery")
 
 
-def map_webhook(source: str, hook: WebhookSource, body: Any) -> Collected:
-    """Map one delivery's items to outcome and experience records (and rejections)."""
+def map_webhook(source: str, hook: WebhookSource, body: Any, limit: int | None = None) -> Collected:
+    """Map one delivery's items to outcome and experience records (and rejections).
+
+    More than ``limit`` items is refused before any is mapped (:class:`BodyError`, 413).
+    """
     items = _items(hook, body)
+    if limit is not None and len(items) > limit:
+        raise BodyError(413, f"at most {limit} items per delivery")
     out = Collected(source, "webhook", len(items))
     for i, item in enumerate(items):
         if (

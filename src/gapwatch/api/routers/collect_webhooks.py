@@ -48,11 +48,12 @@ async def collect_webhook(source: SourcePath, request: Request, runtime: Runtime
         raise ApiError(404, f"no webhook source {source!r} in gapwatch.yaml (declared: {_names(runtime)})")
     raw = await request.body()
     principal = _authenticate(runtime, source, hook, request, raw)
+    settings = runtime.settings
     try:
-        body = decode_body(raw, request.headers.get("content-encoding"), runtime.settings.max_body_bytes)
+        body = decode_body(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
+        collected = await run_in_threadpool(map_webhook, source, hook, body, settings.max_batch_events)
     except BodyError as exc:
         raise ApiError(exc.status, str(exc)) from exc
-    collected = await run_in_threadpool(map_webhook, source, hook, body)
     admit(runtime, principal, max(collected.messages, 1))
     answer = await submit(runtime, collected)
     return Response(orjson.dumps(answer.public()), media_type="application/json")
