@@ -101,17 +101,13 @@ class Tracking:
     def batch(self, n: int) -> bytes:
         parts = []
         for k in range(self.next_id, self.next_id + n):
+            who = {"messageId": f"b{k}", "timestamp": self.stamp}
             if k % 2:
-                parts.append(
-                    {"type": "page", "name": "Pricing", "anonymousId": f"v{k % 5000}", "messageId": f"b{k}",
-                     "timestamp": self.stamp}
-                )  # fmt: skip
+                parts.append({"type": "page", "name": "Pricing", "anonymousId": f"v{k % 5000}", **who})
             else:
                 props = {"delivery_days": 1 + k % 7, "promised_days": 3, "tier": "standard"}
-                parts.append(
-                    {"type": "track", "event": "Order Delivered", "userId": f"u{k % 5000}", "messageId": f"b{k}",
-                     "timestamp": self.stamp, "properties": props}
-                )  # fmt: skip
+                track = {"type": "track", "event": "Order Delivered", "userId": f"u{k % 5000}"}
+                parts.append({**track, **who, "properties": props})
         self.next_id += n
         return json.dumps({"batch": parts}, separators=(",", ":")).encode()
 
