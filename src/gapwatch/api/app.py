@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
@@ -82,5 +83,12 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
         BodyLimitMiddleware, max_bytes=s.max_body_bytes, larger={f"{API_PREFIX}/files": s.max_upload_bytes}
     )
     # Outermost: every answer (the bounds' 413 and 503 too) gets a request id, a log line, a count.
-    app.add_middleware(RequestObserver, telemetry=runtime.telemetry, log_requests=s.access_log)
+    paths = {
+        route.operation_id: prefix + route.path
+        for prefix, modules in ((API_PREFIX, ROUTERS), (COLLECT_PREFIX, COLLECT_ROUTERS), ("", (metrics,)))
+        for module in modules
+        for route in module.router.routes
+        if isinstance(route, APIRoute) and route.operation_id
+    }
+    app.add_middleware(RequestObserver, telemetry=runtime.telemetry, paths=paths, log_requests=s.access_log)
     return app

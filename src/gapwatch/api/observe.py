@@ -32,26 +32,20 @@ access_log = logging.getLogger("gapwatch.access")
 class RequestObserver:
     """Give each request an id, count and time it by route template, log it in one line."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, log_requests: bool = True) -> None:
+    def __init__(
+        self, app: ASGIApp, telemetry: Telemetry, paths: dict[str, str], log_requests: bool = True
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
+        self.paths = paths  # operation id -> full path template
         self.log_requests = log_requests
-        self._paths: dict[str, str] | None = None  # operation id -> path template (from the OpenAPI spec)
 
     def _template(self, scope: Scope) -> str:
         """The matched route's full path template (``/v1/alerts/{alert_id}``), or ``unmatched``."""
         route = scope.get("route")
         if route is None:
             return "unmatched"
-        if self._paths is None and "app" in scope:
-            spec = scope["app"].openapi()
-            self._paths = {
-                op["operationId"]: path
-                for path, item in spec.get("paths", {}).items()
-                for op in item.values()
-                if isinstance(op, dict) and "operationId" in op
-            }
-        found = (self._paths or {}).get(getattr(route, "operation_id", None) or "")
+        found = self.paths.get(getattr(route, "operation_id", None) or "")
         return found or str(getattr(route, "path", "unmatched"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
