@@ -32,6 +32,7 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "ingest",
             "insight",
             "collect",
+            "export",
             "simulate",
             "report",
             "demo",

@@ -2,7 +2,7 @@
 
 ``gapwatch.open(path)`` gives a :class:`Gapwatch`; its methods carry the names of the CLI
 commands and API routes (``ingest``, ``detect``, ``streams``, ``signals``, ``alerts``,
-``customer``) and call the same room functions they call. Lists come back as
+``customer``, ``export``) and call the same room functions they call. Lists come back as
 :class:`Results`: typed rows (dataclasses) that also convert to Arrow, pandas and Polars.
 
 Examples
@@ -42,6 +42,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 import pyarrow as pa
 
 from gapwatch.customers.journey import Journey, journey
+from gapwatch.export import Written, export_reader, write_export
 from gapwatch.ingest.files import IngestResult, ingest_file, ingest_table
 from gapwatch.live.read import StreamSummary, list_streams
 from gapwatch.monitor.charts import Signal
@@ -201,6 +202,25 @@ class Gapwatch:
 
         target = Path(out) if out is not None else self.path / "report.html"
         return write_report(target, report_of_workspace(self.workspace, clock))
+
+    def export(
+        self,
+        what: str,
+        out: str | Path,
+        *,
+        format: Literal["parquet", "csv"] = "parquet",
+        since: dt.date | None = None,
+        text: bool = False,
+        force: bool = False,
+    ) -> Written:
+        """Export ``what`` (experiences, signals, alerts, cases, streams) to ``out`` (``gapwatch export``).
+
+        Experiences as Parquet are a folder partitioned by period; pseudonymous ids only.
+        """
+        with self._reader() as con:
+            return write_export(
+                export_reader(con, what, since, text=text), what, format, Path(out), force=force
+            )
 
     def close(self) -> None:
         self.workspace.close()

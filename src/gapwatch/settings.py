@@ -75,6 +75,16 @@ class Settings(BaseModel):
         None, ge=0.0, description="How long after its end a period stays open (default: 900 wall, 0 event)."
     )
 
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Service logs on stderr: one JSON object per line (with the request id), or text."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Least level logged.")
+    access_log: bool = Field(True, description="Log one line per HTTP request (method, route, status, ms).")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Reverse proxies trusted for X-Forwarded-For / -Proto (comma-separated IPs, or *).",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from ``GAPWATCH_*`` variables, then ``overrides``."""

@@ -8,6 +8,7 @@ without an access policy, or without a request recipe here, fails the test.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import re
@@ -32,6 +33,7 @@ ORACLE: dict[str, dict[str, str]] = {
     "act": {"admin": "all", "analyst": "all", "member": "own_silo"},
     "privacy": {"admin": "all"},
     "admin": {"admin": "all"},
+    "metrics": {"admin": "all", "metrics": "all"},
 }
 SILOS = ("marketing", "sales", "delivery", "success")
 SOURCES = ("crm", "web", "crm", "web")  # one per silo variant
@@ -135,6 +137,29 @@ def _file(world: World, source: str) -> bytes:
     return json.dumps(row).encode() + b"\n"
 
 
+def _message(w: World, kind: str) -> dict[str, Any]:
+    """A tracking message of ``kind`` with a fresh message id."""
+    n = next(w.counter)
+    base = {"type": kind, "messageId": f"mx-{n}", "userId": f"U-{n}", "timestamp": "2026-03-03T10:00:00Z"}
+    extra = {"track": {"event": "Signed Up"}, "page": {"name": "Home"}, "screen": {"name": "Home"}}
+    return {**base, **extra.get(kind, {}), **({"previousId": f"V-{n}"} if kind == "alias" else {})}
+
+
+def _delivery(w: World) -> dict[str, Any]:
+    """A Formbricks "response finished" item with a fresh response id."""
+    n = next(w.counter)
+    data = {
+        "id": f"resp-{n}",
+        "updatedAt": "2026-03-03T10:00:00Z",
+        "data": {"customer_id": f"U-{n}", "nps": 8},
+    }
+    return {"event": "responseFinished", "data": data}
+
+
+def _single(w: World, silo: str, src: str, kind: str) -> tuple[dict[str, str], dict[str, str], Any]:
+    return NONE, NONE, _message(w, kind)
+
+
 Recipe = Callable[[World, str, str], tuple[dict[str, str], dict[str, str], Any]]
 NONE: dict[str, str] = {}
 RECIPES: dict[str, Recipe] = {
@@ -171,7 +196,22 @@ RECIPES: dict[str, Recipe] = {
     "get_stream_chart": lambda w, silo, src: ({"stream_id": w.streams[silo]}, NONE, None),
     "get_config": lambda w, silo, src: (NONE, NONE, None),
     "get_report": lambda w, silo, src: (NONE, NONE, None),
+    "collect_batch": lambda w, silo, src: (
+        NONE,
+        NONE,
+        {"batch": [_message(w, "track"), _message(w, "page")]},
+    ),
+    **{f"collect_{kind}": functools.partial(_single, kind=kind) for kind in ("track", "identify", "page")},
+    **{f"collect_{kind}": functools.partial(_single, kind=kind) for kind in ("screen", "group", "alias")},
+    "collect_webhook": lambda w, silo, src: ({"source": src}, NONE, _delivery(w)),
+    "get_metrics": lambda w, silo, src: (NONE, NONE, None),
+    "export_table": lambda w, silo, src: ({"what": "experiences"}, {"since": "2026-03-01"}, None),
 }
+# Routes whose source is not the silo variant's: the tracking API (a write key's own source) and webhooks.
+RECIPE_SOURCE = {
+    f"collect_{k}": "segment" for k in ("batch", "track", "identify", "page", "screen", "group", "alias")
+}
+RECIPE_SOURCE["collect_webhook"] = "formbricks"
 
 
 def _callers(world: World) -> list[Caller]:
@@ -191,8 +231,9 @@ def _callers(world: World) -> list[Caller]:
     ]
     callers += [
         Caller(f"ingest:{s}", "ingest", source=s, headers=bearer(token(Role.INGEST, source=s)))
-        for s in ("crm", "web")
+        for s in ("crm", "web", "segment", "formbricks")
     ]
+    callers += [Caller("metrics", "metrics", headers=bearer(token(Role.METRICS)))]
     callers += [
         Caller("anonymous", None),
         Caller("unknown token", None, headers=bearer("gw_x_unknown")),
@@ -247,9 +288,10 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
     attempts, wrongly_allowed, wrongly_denied = 0, [], []
     app = create_app(runtime, close_on_shutdown=False)
     with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
-        for _, (path, method, op), caller, (silo, source) in itertools.product(
+        for _, (path, method, op), caller, (silo, variant) in itertools.product(
             range(REPEATS), operations, callers, zip(SILOS, SOURCES, strict=True)
         ):
+            source = RECIPE_SOURCE.get(op["operationId"], variant)
             params, query, body = RECIPES[op["operationId"]](world, silo, source)
             raw = body if isinstance(body, bytes) else None  # a file upload
             r = client.request(
@@ -335,7 +377,7 @@ def _web_callers(world: World, url: str) -> list[tuple[Caller, httpx.Client, str
         if token and caller.role is not None:
             r = client.post("/login", data={"token": token})
             signed = r.status_code == 303
-            assert signed == (caller.role != "ingest"), f"{caller.name}: sign-in {r.status_code}"
+            assert signed == (caller.role not in MACHINE_CALLERS), f"{caller.name}: sign-in {r.status_code}"
             if signed:
                 csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/customers").text).group(1)  # type: ignore[union-attr]
         out.append((caller, client, csrf))
@@ -351,8 +393,11 @@ def _web_callers(world: World, url: str) -> list[tuple[Caller, httpx.Client, str
     return out
 
 
+MACHINE_CALLERS = ("ingest", "metrics")  # tokens of machines: refused at the web sign-in
+
+
 def _web_expected(group: str, caller: Caller, silo: str) -> bool:
-    if caller.role == "ingest":  # an ingest key cannot sign in: a signed-out visitor
+    if caller.role in MACHINE_CALLERS:  # an ingest or metrics token cannot sign in: a signed-out visitor
         return False
     return _expected(group, caller, silo, "")
 
@@ -382,7 +427,7 @@ def test_web_pages_every_role_every_silo(runtime: Runtime) -> None:
             if allowed and r.status_code != 200:
                 wrongly_denied.append(f"{label} {r.text[:200]}")
             if not allowed:
-                signed_out = caller.role is None or caller.role == "ingest"
+                signed_out = caller.role is None or caller.role in MACHINE_CALLERS
                 expected = {303, 401} if signed_out else {403}
                 object_id = target.rsplit("/", 2)[-2] if form else target.rsplit("/", 1)[-1]
                 if r.status_code not in expected or (signed_out and object_id and object_id in r.text):

@@ -62,6 +62,8 @@ def test_journey_export_and_erasure(client: Client, runtime: Runtime, tokens: To
         "outcomes_unlinked": 0,
         "rejected": 1,
         "suppressed": True,
+        "behaviour": 0,
+        "identity_links": 0,
     }
     assert client.get("/v1/customers/C-7", headers=admin).status_code == 404
     assert client.get("/v1/customers/C-7/export", headers=admin).status_code == 404

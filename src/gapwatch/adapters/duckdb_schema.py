@@ -5,8 +5,9 @@ real identifiers. Other tables (``stream_periods``, ``signals``, ``alerts``, ``c
 are created by the modules that own them. Kept in Python, not a ``.sql`` file, so that
 it ships in every build without package-data rules.
 
-``experiences.key_hash`` / ``outcomes.key_hash`` (hash of the event id) and
-``rejected.raw_hash`` are internal: they keep the dedupe probes on integers.
+``experiences.key_hash`` / ``outcomes.key_hash`` (hash of the event id),
+``behaviour.key_hash`` (of the message id) and ``rejected.raw_hash`` are internal: they
+keep the dedupe probes on integers.
 """
 
 from __future__ import annotations
@@ -97,4 +98,34 @@ CREATE TABLE IF NOT EXISTS identities (
     kind VARCHAR NOT NULL,
     first_seen TIMESTAMPTZ NOT NULL
 );
+
+-- Tracked calls that are no moment of truth (collect/): unique per (source, message_id).
+CREATE TABLE IF NOT EXISTS behaviour (
+    source VARCHAR NOT NULL,
+    message_id VARCHAR NOT NULL,
+    type VARCHAR NOT NULL,
+    name VARCHAR,
+    customer_key VARCHAR,
+    anonymous_key VARCHAR,
+    occurred_at TIMESTAMPTZ NOT NULL,
+    period DATE NOT NULL,
+    properties JSON,
+    received_at TIMESTAMPTZ NOT NULL,
+    key_hash UBIGINT NOT NULL
+);
+
+-- Identity stitching: an anonymous visitor's key joined to a customer's key (identify, or a
+-- message carrying both ids). Pseudonymous keys only; erasure deletes a customer's links.
+CREATE TABLE IF NOT EXISTS identity_links (
+    anonymous_key VARCHAR NOT NULL,
+    customer_key VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL
+);
+
+-- The person behind any key: a customer key is its own person; an anonymous key belongs to
+-- the customer it was first linked to (a shared device may link several), else to itself.
+CREATE OR REPLACE VIEW person_keys AS
+SELECT anonymous_key AS key, first(customer_key ORDER BY first_seen, customer_key) AS person_key
+FROM identity_links GROUP BY anonymous_key;
 """

@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from gapwatch.adapters import duckdb_ingest
+from gapwatch.adapters import duckdb_collect, duckdb_ingest
 from gapwatch.adapters.duckdb_schema import SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
 from gapwatch.adapters.key_filter import KeyFilter
@@ -129,6 +129,7 @@ class DuckDBStore:
                         f"UPDATE {table} SET key_hash = {hash64('event_id')}, payload_hash = {hash64(*parts)}"
                     )
                 con.execute(f"UPDATE rejected SET raw_hash = {hash64('CAST(raw AS VARCHAR)')}")
+                con.execute(f"UPDATE behaviour SET key_hash = {hash64('message_id')}")
             con.execute("INSERT OR REPLACE INTO gapwatch_meta VALUES ('hash_canary', $v)", {"v": now})
 
     # -- connections -------------------------------------------------------------------------
@@ -243,7 +244,7 @@ class DuckDBStore:
           :meth:`checkpoint` itself, often and when it is idle, so that each checkpoint is short
           instead of one long pause every 16 MB of log inside some request's commit.
         """
-        self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes")}
+        self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes", "behaviour")}
         with self._lock:
             self._con.execute(f"SET checkpoint_threshold = {lit(wal_limit)}")
 
@@ -278,3 +279,27 @@ class DuckDBStore:
         with self.transaction() as con:
             duckdb_ingest.write_malformed(con, job, table, now)
         return counts
+
+    # -- collect: tracking messages and webhooks ----------------------------------------------------
+    def erased_ids(self, ids: pa.Table) -> list[tuple[str, str]]:
+        """The (raw id, kind) pairs of ``ids`` (columns raw, kind) whose customer was erased."""
+        with self.transaction() as con:
+            return duckdb_collect.erased_ids(con, ids, self._pads)
+
+    def write_collected(
+        self, source: str, behaviour: pa.Table, links: pa.Table, rejects: pa.Table, file: str
+    ) -> pa.Table:
+        """Store behaviour rows, identity links and rejected messages in one transaction.
+
+        Returns ``(pos, status)`` per behaviour row (``accepted`` or ``duplicate``); see
+        :mod:`gapwatch.adapters.duckdb_collect`.
+        """
+        now = dt.datetime.now(dt.UTC)
+        known = self._known.get("behaviour")
+        with self.transaction() as con:
+            statuses = duckdb_collect.write_collected(
+                con, source, behaviour, links, rejects, self._pads, now, file, known
+            )
+        if known is not None and known.full:
+            self._known["behaviour"] = self._stored_keys("behaviour")
+        return statuses

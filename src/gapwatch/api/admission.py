@@ -1,4 +1,4 @@
-"""Admission control for ``POST /v1/events``: refuse cheaply what the writer cannot take.
+"""Admission control for ingest (``POST /v1/events``, ``/collect/...``): refuse what the writer cannot take.
 
 Under overload the server must spend its core on the requests it will write, not on
 parsing the ones it will refuse. So before a single byte of an ingest request is parsed,
@@ -26,6 +26,12 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 INGEST_PATH = "/v1/events"
+COLLECT_PATHS = "/collect/"  # the tracking API and survey webhooks: ingest too
+
+
+def is_ingest(path: str) -> bool:
+    """Whether ``path`` is an ingest route (admission control applies)."""
+    return path == INGEST_PATH or path.startswith(COLLECT_PATHS)
 
 
 class IngestAdmission:
@@ -67,7 +73,7 @@ class IngestAdmission:
         self.refused = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != INGEST_PATH:
+        if scope["type"] != "http" or scope["method"] != "POST" or not is_ingest(scope["path"]):
             await self.app(scope, receive, send)
             return
         size = _declared_size(scope, self.body_limit)

@@ -6,18 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
+from gapwatch.api.observe import RequestObserver
 from gapwatch.api.routers import (
     alerts,
     cases,
+    collect,
+    collect_webhooks,
     customers,
     events,
+    exports,
     files,
     lifecycle,
+    metrics,
     report,
     streams,
     tokens,
@@ -26,7 +32,9 @@ from gapwatch.api.routers import (
 from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
-ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle, report)
+COLLECT_PREFIX = "/collect"  # the tracking API (its own /v1 inside) and survey webhooks
+ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle, report, exports)
+COLLECT_ROUTERS = (collect, collect_webhooks)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
@@ -59,9 +67,12 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     errors.install(app, runtime.settings.retry_after_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in COLLECT_ROUTERS:
+        app.include_router(module.router, prefix=COLLECT_PREFIX)
+    app.include_router(metrics.router)  # /metrics, where Prometheus looks
     from gapwatch.web import install_web  # the pages at / (imported here: the web face sits above the API)
 
-    install_web(app, runtime, API_PREFIX)
+    install_web(app, runtime, (API_PREFIX, COLLECT_PREFIX, "/metrics", "/openapi.json"))
     s = runtime.settings
     # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
     app.add_middleware(
@@ -75,4 +86,13 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=s.max_body_bytes, larger={f"{API_PREFIX}/files": s.max_upload_bytes}
     )
+    # Outermost: every answer (the bounds' 413 and 503 too) gets a request id, a log line, a count.
+    paths = {
+        route.operation_id: prefix + route.path
+        for prefix, modules in ((API_PREFIX, ROUTERS), (COLLECT_PREFIX, COLLECT_ROUTERS), ("", (metrics,)))
+        for module in modules
+        for route in module.router.routes
+        if isinstance(route, APIRoute) and route.operation_id
+    }
+    app.add_middleware(RequestObserver, telemetry=runtime.telemetry, paths=paths, log_requests=s.access_log)
     return app

@@ -280,10 +280,10 @@ class DeliveryListPublic(BaseModel):
 
 
 class StaffTokenCreate(BaseModel):
-    """An admin or analyst token (no silo, no source)."""
+    """An admin, analyst or metrics token (no silo, no source); a metrics token reads /metrics only."""
 
     model_config = ConfigDict(extra="forbid")
-    role: Literal["admin", "analyst"]
+    role: Literal["admin", "analyst", "metrics"]
     label: str = Field("", max_length=200)
 
 
@@ -378,8 +378,25 @@ class JourneyStepPublic(Public):
     late: bool
 
 
+class BehaviourStepPublic(Public):
+    """A tracked call between moments of truth (a page view, an unmapped event, an identify)."""
+
+    occurred_at: dt.datetime
+    source: str
+    type: str = Field(description="track, page, screen, identify, group or alias.")
+    name: str | None = Field(description="The event, page or screen name.")
+    message_id: str
+
+
+class OutcomeStepPublic(Public):
+    occurred_at: dt.datetime
+    source: str
+    outcome: str = Field(description="e.g. nps")
+    value: float
+
+
 class CustomerPublic(BaseModel):
-    """One customer's journey across every silo."""
+    """One customer's journey across every silo (stitched identities included)."""
 
     customer_id: str
     stage_now: str | None
@@ -389,6 +406,11 @@ class CustomerPublic(BaseModel):
     open_cases: list[CasePublic] = Field(
         description="Active cases on streams this customer's experiences fed."
     )
+    behaviour: list[BehaviourStepPublic] = Field(
+        default_factory=list,
+        description="Tracked calls between the moments of truth (at most 1,000, oldest first).",
+    )
+    outcomes: list[OutcomeStepPublic] = Field(default_factory=list, description="Survey outcomes (NPS, ...).")
 
 
 class IdentityExport(BaseModel):
@@ -437,6 +459,25 @@ class RejectedExport(BaseModel):
     times: int
 
 
+class BehaviourExport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    source: str
+    message_id: str
+    type: str
+    name: str | None
+    occurred_at: dt.datetime
+    properties: str | None = Field(description="As stored (JSON text).")
+    received_at: dt.datetime
+
+
+class IdentityLinkExport(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    anonymous_key: str
+    customer_key: str
+    source: str
+    first_seen: dt.datetime
+
+
 class CustomerExportPublic(BaseModel):
     """All personal data held about one customer."""
 
@@ -445,6 +486,8 @@ class CustomerExportPublic(BaseModel):
     experiences: list[ExperienceExport]
     outcomes: list[OutcomeExport]
     rejected: list[RejectedExport]
+    behaviour: list[BehaviourExport] = Field(default_factory=list)
+    identity_links: list[IdentityLinkExport] = Field(default_factory=list)
 
 
 class ErasurePublic(Public):
@@ -457,6 +500,8 @@ class ErasurePublic(Public):
     outcomes_unlinked: int
     rejected: int = Field(description="Rejected raw rows deleted.")
     suppressed: bool = Field(description="Events sent again for this customer will be suppressed.")
+    behaviour: int = Field(0, description="Behaviour rows deleted (tracked calls).")
+    identity_links: int = Field(0, description="Identity links deleted (stitched anonymous ids).")
 
 
 # ---- streams and charts ------------------------------------------------------------------------------

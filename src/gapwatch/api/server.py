@@ -21,6 +21,7 @@ from pathlib import Path
 import uvicorn
 
 from gapwatch.api.app import create_app
+from gapwatch.api.observe import configure_logging
 from gapwatch.auth.tokens import create_token, revoke_token
 from gapwatch.domain.access import Role
 from gapwatch.lockfile import CREDENTIALS_FILE, LOCK_FILE, read_lock, write_private
@@ -49,6 +50,7 @@ def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], Non
     host, port = sock.getsockname()[:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     print(f"serving {root} at {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    configure_logging(settings.log_format, settings.log_level)
     workspace = Workspace.open(root)
     runtime = Runtime(settings, workspace.config, workspace.store)
     plain, record = runtime.write(lambda con: create_token(con, Role.ADMIN, label="local CLI"))
@@ -62,7 +64,15 @@ def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], Non
         app = create_app(runtime, close_on_shutdown=False)
         if on_ready is not None:
             on_ready(runtime, url)
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
+        config = uvicorn.Config(
+            app,
+            log_level=settings.log_level,
+            log_config=None,  # the handlers configure_logging set (JSON lines with the request id)
+            access_log=False,  # gapwatch.access logs each request, with its id and route template
+            proxy_headers=True,  # behind a reverse proxy: the client's address and scheme (docs/deploy.md)
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=10,
+        )
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("token_cmd", "Create API tokens (printed once, stored hashed)."),
     "replay": ("replay_cmd", "Replay a simulated world into a live server on the event-time clock."),
     "report": ("report_cmd", "Write a workspace's charts as one self-contained HTML report."),
+    "export": ("export_cmd", "Export experiences, signals, alerts, cases or streams as Parquet or CSV."),
 }
 
 

@@ -12,12 +12,12 @@ from gapwatch.cli.common import emit_json, fail, json_option, server_client, wor
 
 @click.group("token")
 def command() -> None:
-    """Manage API tokens (admin, analyst, member of a silo, ingest key of a source)."""
+    """Manage API tokens (admin, analyst, member of a silo, ingest key of a source, metrics scraper)."""
 
 
 @command.command("create")
 @workspace_option
-@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "member", "ingest"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "member", "ingest", "metrics"]))
 @click.option("--silo", default=None, help="The member's silo (members only).")
 @click.option("--source", default=None, help="The ingest key's source (ingest keys only).")
 @click.option("--label", default="", help="A note to recognise the token by.")

@@ -13,8 +13,10 @@ Examples
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +190,19 @@ class GapwatchClient:
         )
         return result
 
+    @contextmanager
+    def export_stream(
+        self, what: str, since: str | None = None, text: bool = False
+    ) -> Iterator[io.BufferedReader]:
+        """``GET /v1/exports/{what}`` as a readable binary stream (an Arrow IPC stream), never held whole."""
+        params = _clean({"since": since, "text": "true" if text else None})
+        with self._http.stream("GET", f"/v1/exports/{what}", params=params, timeout=None) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ClientError(response.status_code, _message(response))
+            # Buffered: a read of n bytes returns n bytes (pyarrow reads a message body in one read).
+            yield io.BufferedReader(_Readable(response.iter_bytes()), buffer_size=1 << 20)
+
     def list_alerts(self, **filters: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.request("GET", "/v1/alerts", params=_clean(filters))["items"]
         return items
@@ -215,6 +230,28 @@ class GapwatchClient:
         return dict(
             self.request("POST", "/v1/tokens", json=_clean({"role": role, "silo": silo, "source": source}))
         )
+
+
+class _Readable(io.RawIOBase):
+    """A file over an iterator of byte chunks (what pyarrow reads an IPC stream from)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            nxt = next(self._chunks, None)
+            if nxt is None:
+                return 0
+            self._left = nxt
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
 
 
 def _retry_after(response: httpx.Response, default: float) -> float:

@@ -8,18 +8,14 @@ that every problem is reported at once with its YAML path.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+from gapwatch.config.base import Key, Strict
+from gapwatch.config.collect import TrackingSource, WebhookSource
+
 KanoClass = Literal["must-be", "one-dimensional", "attractive"]
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors: a typo in the YAML must not be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class WorkspaceSection(Strict):
@@ -210,4 +206,6 @@ class WorkspaceConfig(Strict):
     lifecycle: list[Stage] = Field(min_length=1)
     expectations: list[Expectation] = Field(default_factory=list)
     sources: dict[Key, Source] = Field(default_factory=dict)
+    tracking: dict[Key, TrackingSource] = Field(default_factory=dict)
+    webhooks: dict[Key, WebhookSource] = Field(default_factory=dict)
     detection: DetectionSection = Field(default_factory=DetectionSection)

@@ -6,12 +6,13 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
+from gapwatch.config.collect import PathField, TrackingSource, WebhookSource
 from gapwatch.config.schema import FieldSpec, Source, WorkspaceConfig
 
 ALL_SEGMENTS = "all"
 
 
-def _values(spec: FieldSpec | None) -> list[Any]:
+def _values(spec: FieldSpec | PathField | None) -> list[Any]:
     """The constant values a field spec can produce (a constant, or the targets of a map)."""
     if spec is None:
         return []
@@ -25,7 +26,13 @@ def _values(spec: FieldSpec | None) -> list[Any]:
 
 def cross_check(config: WorkspaceConfig) -> list[tuple[str, str]]:
     """Every cross-section problem as (path, message); empty when the config is coherent."""
-    return [*_lifecycle(config), *_expectations(config), *_sources(config), *_detection(config)]
+    return [
+        *_lifecycle(config),
+        *_expectations(config),
+        *_sources(config),
+        *_collect(config),
+        *_detection(config),
+    ]
 
 
 def _lifecycle(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
@@ -105,6 +112,55 @@ def _source(
         for value in _values(exp.metric):
             if value not in declared_metrics:
                 yield f"{here}.experiences[{i}].metric", f"maps to unknown metric {value!r}"
+
+
+def _collect(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
+    """Tracking and webhook sources: unique source names, declared moments, metrics and segments."""
+    moments = _moment_metrics(config)
+    files = set(config.sources)
+    for name, tracking in config.tracking.items():
+        if name in files:
+            yield f"tracking.{name}", f"source {name!r} is also declared under sources (names are unique)"
+        yield from _tracking(config, f"tracking.{name}", tracking, moments)
+    for name, hook in config.webhooks.items():
+        if name in files or name in config.tracking:
+            yield f"webhooks.{name}", f"source {name!r} is declared twice (names are unique across sections)"
+        yield from _webhook(config, f"webhooks.{name}", hook, moments)
+
+
+def _tracking(
+    config: WorkspaceConfig, here: str, tracking: TrackingSource, moments: dict[str, list[str]]
+) -> Iterator[tuple[str, str]]:
+    for i, event in enumerate(tracking.events):
+        at = f"{here}.events[{i}]"
+        for value in _values(event.segment):
+            if not _segment_ok(config, value):
+                yield f"{at}.segment", f"maps to unknown segment {value!r}"
+        if event.moment not in moments:
+            yield f"{at}.moment", f"unknown moment {event.moment!r}"
+            continue
+        for j, exp in enumerate(event.experiences):
+            if exp.metric not in moments[event.moment]:
+                problem = f"moment {event.moment!r} does not watch {exp.metric!r}"
+                yield f"{at}.experiences[{j}].metric", problem
+
+
+def _webhook(
+    config: WorkspaceConfig, here: str, hook: WebhookSource, moments: dict[str, list[str]]
+) -> Iterator[tuple[str, str]]:
+    for value in _values(hook.segment):
+        if not _segment_ok(config, value):
+            yield f"{here}.segment", f"maps to unknown segment {value!r}"
+    if hook.signature is not None:
+        secret = hook.signature.secret_file
+        if secret.startswith(("/", "\\")) or ".." in secret.replace("\\", "/").split("/"):
+            yield f"{here}.signature.secret_file", "a file in the workspace folder (relative, no '..')"
+    for i, answer in enumerate(hook.answers):
+        at = f"{here}.answers[{i}]"
+        if answer.moment is not None and answer.moment not in moments:
+            yield f"{at}.moment", f"unknown moment {answer.moment!r}"
+        elif answer.moment is not None and answer.metric not in moments[answer.moment]:
+            yield f"{at}.metric", f"moment {answer.moment!r} does not watch {answer.metric!r}"
 
 
 def _detection(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:

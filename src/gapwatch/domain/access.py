@@ -29,16 +29,18 @@ class Role(StrEnum):
     ANALYST = "analyst"
     MEMBER = "member"
     INGEST = "ingest"
+    METRICS = "metrics"  # a Prometheus scraper: GET /metrics only
 
 
 class RouteGroup(StrEnum):
     """Route groups of the permission table."""
 
-    INGEST = "ingest"  # POST /v1/events
+    INGEST = "ingest"  # POST /v1/events, /collect/...
     READ = "read"  # streams, charts, alerts, cases, customers (cross-silo view)
     ACT = "act"  # act on alerts/cases, manage webhooks
     PRIVACY = "privacy"  # export / erase a customer
     ADMIN = "admin"  # tokens, expectations, configuration
+    METRICS = "metrics"  # GET /metrics (Prometheus)
 
 
 class Scope(StrEnum):
@@ -55,6 +57,7 @@ POLICY: dict[RouteGroup, dict[Role, Scope]] = {
     RouteGroup.ACT: {Role.ADMIN: Scope.ALL, Role.ANALYST: Scope.ALL, Role.MEMBER: Scope.OWN_SILO},
     RouteGroup.PRIVACY: {Role.ADMIN: Scope.ALL},
     RouteGroup.ADMIN: {Role.ADMIN: Scope.ALL},
+    RouteGroup.METRICS: {Role.ADMIN: Scope.ALL, Role.METRICS: Scope.ALL},
 }
 
 

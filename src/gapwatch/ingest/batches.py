@@ -86,6 +86,23 @@ def record_source(attributes: Sequence[str] = ()) -> Source:
 RECORD_SOURCE = record_source()
 
 
+def outcome_source(outcome: str) -> Source:
+    """The mapping of an outcome record (``event_id``, ids, ``occurred_at``, ``value``) onto itself."""
+    return Source.model_validate(
+        {
+            "description": f"{outcome} answers posted to the API",
+            "kind": "outcome",
+            "outcome": outcome,
+            "format": "jsonl",
+            "event_id": ["event_id"],
+            "customer_id": {"column": "customer_id", "default": None},
+            "anonymous_id": {"column": "anonymous_id", "default": None},
+            "occurred_at": "occurred_at",
+            "value": "value",
+        }
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EventResult:
     index: int
@@ -202,6 +219,8 @@ def ingest_batches(
     source: str,
     config: WorkspaceConfig,
     closed_through: dt.date | None = None,
+    *,
+    outcome: str | None = None,
 ) -> IngestedGroup:
     """Ingest several requests from ``source`` as one chunk in one transaction (a group commit).
 
@@ -209,6 +228,8 @@ def ingest_batches(
     per request, its events in request order; an event repeated in a later request of the
     group is that request's duplicate (or conflict). The experiences stored come back too
     (the columns live detection aggregates), so that it need not look for them in the store.
+    With ``outcome`` (``nps``, say) the records are outcome records (:func:`outcome_source`),
+    stored in ``outcomes``; none comes back for live detection.
     """
     records = [r for batch in batches for r in batch]
     local = [j for batch in batches for j in range(len(batch))]  # each event's index in its request
@@ -230,7 +251,7 @@ def ingest_batches(
     if lines:
         job = IngestJob(
             source,
-            record_source(sorted(attributes)),
+            record_source(sorted(attributes)) if outcome is None else outcome_source(outcome),
             Vocabulary.from_config(config),
             "api",
             "jsonl",
@@ -243,7 +264,7 @@ def ingest_batches(
         with store.transaction() as con:  # which rows: the chunk ingest's own tables say
             if counts.rejected or counts.duplicate:
                 marks = rows(con, _MARKS if counts.rejected else _DUPLICATES)
-            if counts.accepted:
+            if counts.accepted and outcome is None:
                 stored = con.sql(_STORED).to_arrow_table()
         _per_event(rows_idx, local, records, marks, results)
         mine = Counter(r.status for i, r in enumerate(results) if r is not None and i not in suppressed)

@@ -22,10 +22,13 @@ import pyarrow as pa
 from gapwatch.adapters.http import http_post
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.adapters.writer import Writer, WriterClosed
+from gapwatch.collect.collected import Collected
+from gapwatch.collect.results import CollectAnswer
+from gapwatch.collect.write import CollectStore, write_group
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
-from gapwatch.ingest.batches import BatchOutcome, LiveStore, ingest_batches
+from gapwatch.ingest.batches import BatchOutcome, ingest_batches
 from gapwatch.ingest.files import IngestResult, ingest_file
 from gapwatch.live.clock import PeriodTicker, ServiceClock
 from gapwatch.live.monitor import LiveMonitor
@@ -33,6 +36,7 @@ from gapwatch.ports import Post
 from gapwatch.quality.alerts import Alert, sync_from_signals
 from gapwatch.quality.delivery import Notifier
 from gapwatch.quality.webhooks import pending_alerts, queue_deliveries
+from gapwatch.serve.telemetry import Telemetry
 from gapwatch.settings import Settings
 from gapwatch.sqlport import Sql
 
@@ -73,13 +77,14 @@ class Runtime:
         The workspace configuration.
     store
         The store this process owns (a :class:`~gapwatch.adapters.duckdb_store.DuckDBStore`).
+        It must also take collected messages (:class:`~gapwatch.collect.write.CollectStore`).
     post
         How webhooks are sent (replaced in tests).
     """
 
     settings: Settings
     config: WorkspaceConfig
-    store: LiveStore
+    store: CollectStore
     post: Post = http_post
     lifecycle: Lifecycle = field(init=False)
     writer: Writer = field(init=False)
@@ -87,6 +92,7 @@ class Runtime:
     limiter: RateLimiter = field(init=False)
     live: LiveMonitor = field(init=False)
     ticker: PeriodTicker | None = field(init=False, default=None)
+    telemetry: Telemetry = field(init=False)
     _pending: list[pa.Table] = field(init=False, default_factory=list)  # stored, not yet judged
     _checkpointed: float = field(init=False, default=0.0)  # time.monotonic() of the last checkpoint
 
@@ -109,6 +115,13 @@ class Runtime:
             post=self.post,
         )
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
+        c = self.config
+        self.telemetry = Telemetry(
+            [*c.sources, *c.tracking, *c.webhooks, "api"],
+            list(self.lifecycle.silos),
+            lambda: self.writer.depth,
+            self.reader,
+        )
         with self.reader() as con:  # deliveries a previous run raised but did not finish
             self.notifier.notify(pending_alerts(con))
         if clock.kind == "wall":  # days close at midnight (+ grace) even when no event comes
@@ -157,16 +170,44 @@ class Runtime:
         groups, and a request never waits for the judging of its own or others' events.
         """
         source = requests[0][0]
-        group = ingest_batches(
-            self.store, [records for _, records in requests], source, self.config, self.live.closed_through
+        with self.telemetry.commit.labels("events").time():
+            group = ingest_batches(
+                self.store,
+                [records for _, records in requests],
+                source,
+                self.config,
+                self.live.closed_through,
+            )
+        self.telemetry.count_batches(group.outcomes)
+        self._stored(group.stored)
+        return group.outcomes
+
+    def submit_collect(self, collected: Collected) -> Future[CollectAnswer]:
+        """Queue one request's collected messages (tracking or webhook); the future gives its answer.
+
+        Like :meth:`submit_events`: requests of one source waiting together are one group
+        commit (:meth:`collect_group`); a full queue raises ``WriteQueueFull`` at once.
+        """
+        return self.writer.submit_group(
+            ("collect", collected.source), collected, self.collect_group, weight=collected.weight
         )
-        if group.stored.num_rows:
-            self._pending.append(group.stored)
+
+    def collect_group(self, items: Sequence[Collected]) -> list[CollectAnswer]:
+        """The writer job of queued collected requests from one source (:mod:`gapwatch.collect.write`)."""
+        with self.telemetry.commit.labels("collect").time():
+            written = write_group(self.store, self.config, items, self.live.closed_through)
+        self.telemetry.count_collected(written.answers)
+        self._stored(written.stored)
+        return written.answers
+
+    def _stored(self, stored: pa.Table) -> None:
+        """Defer the judging of just-stored experiences, and a checkpoint (writer thread)."""
+        if stored.num_rows:
+            self._pending.append(stored)
             self.writer.defer("detect", self.detect_pending, self.settings.detect_max_delay_seconds)
         # Short checkpoints while idle, about one a second, not one long pause in some request's commit.
         if time.monotonic() - self._checkpointed >= self.settings.checkpoint_every_seconds:
             self.writer.defer("checkpoint", self.checkpoint, self.settings.checkpoint_every_seconds)
-        return group.outcomes
 
     def checkpoint(self) -> None:
         """Move the write-ahead log into the database file (deferred work on the writer)."""
@@ -179,7 +220,8 @@ class Runtime:
             return []  # judged already (an in-process ingest job judges its batch at once)
         stored = pa.concat_tables(self._pending)
         self._pending = []
-        update = self.live.apply(self.store, stored)  # incremental detection (live/monitor.py)
+        with self.telemetry.detection.time():
+            update = self.live.apply(self.store, stored)  # incremental detection (live/monitor.py)
         if not (update.signals_changed or update.mode in ("all", "rebuild", "failed")):
             return []  # no signal changed: no alert can be new
         return self.alert()
@@ -216,6 +258,7 @@ class Runtime:
             result = ingest_file(
                 self.store, path, source, config=self.config, closed_through=self.live.closed_through
             )
+            self.telemetry.count_file(source, result.accepted, result.duplicate, result.counts.reasons)
             if result.accepted:  # a file is a batch: the detector state is recomputed from the store
                 self.live.rebuild(self.store)
                 self.alert()

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gapwatch.api.errors import allowed_methods
 from gapwatch.serve.runtime import Runtime
 from gapwatch.web import auth
 from gapwatch.web.pages import NAV_ITEMS, PAGES
@@ -33,8 +34,12 @@ def _charts_css() -> Response:
     return Response(CHARTS_CSS.read_bytes(), media_type="text/css", headers=CACHE)
 
 
-def install_web(app: FastAPI, runtime: Runtime, api_prefix: str) -> None:
-    """Add the pages, the static files and the HTML error pages to ``app``."""
+def install_web(app: FastAPI, runtime: Runtime, machine_prefixes: tuple[str, ...]) -> None:
+    """Add the pages, the static files and the HTML error pages to ``app``.
+
+    Paths under ``machine_prefixes`` (the API, the collection endpoints, /metrics) keep the
+    API's typed JSON errors: their callers are programs, not people.
+    """
     NAV[:] = list(NAV_ITEMS)
     app.add_api_route("/static/charts.css", _charts_css, methods=["GET"], include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -44,11 +49,11 @@ def install_web(app: FastAPI, runtime: Runtime, api_prefix: str) -> None:
     api_http_error = app.exception_handlers[StarletteHTTPException]
 
     async def http_error(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith(api_prefix) or request.url.path == "/openapi.json":
+        if request.url.path.startswith(machine_prefixes):
             answer = api_http_error(request, exc)
             return await answer if inspect.isawaitable(answer) else answer
         assert isinstance(exc, StarletteHTTPException)
-        return page(
+        answer = page(
             request,
             "error.html",
             None,
@@ -56,6 +61,9 @@ def install_web(app: FastAPI, runtime: Runtime, api_prefix: str) -> None:
             title="Not found" if exc.status_code == 404 else "Not allowed",
             message=str(exc.detail),
         )
+        if exc.status_code == 405:  # RFC 9110: a 405 names the methods the path does take
+            answer.headers["Allow"] = allowed_methods(request)
+        return answer
 
     async def sign_in(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, auth.SignInRequired)

@@ -132,6 +132,13 @@ def _login_page(request: Request, message: str = "", status: int = 200, next_pat
     return page(request, "login.html", None, status, message=message, next_path=_safe_next(next_path))
 
 
+# Tokens of machines, not people: they cannot open a session.
+MACHINE_ROLES = {
+    Role.INGEST: "An ingest key posts events only; it cannot sign in here.",
+    Role.METRICS: "A metrics token is for Prometheus (GET /metrics) only; it cannot sign in here.",
+}
+
+
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return _login_page(request, next_path=next)
@@ -149,10 +156,8 @@ async def login(request: Request) -> Response:
         record = authenticate(cur, token) if token else None
     if record is None:
         return _login_page(request, "Unknown or revoked token.", 401, next_path)
-    if record.role is Role.INGEST:
-        return _login_page(
-            request, "An ingest key posts events only; it cannot sign in here.", 403, next_path
-        )
+    if record.role in MACHINE_ROLES:
+        return _login_page(request, MACHINE_ROLES[record.role], 403, next_path)
     return _signed_in(request, record.id, _safe_next(next_path))
 
 

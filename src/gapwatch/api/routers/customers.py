@@ -8,11 +8,13 @@ from fastapi import APIRouter, Path
 
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access
 from gapwatch.api.schemas import (
+    BehaviourStepPublic,
     CasePublic,
     CustomerExportPublic,
     CustomerPublic,
     ErasurePublic,
     JourneyStepPublic,
+    OutcomeStepPublic,
 )
 from gapwatch.customers import erasure, journey
 from gapwatch.domain.access import RouteGroup
@@ -28,7 +30,8 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=256)]
     **access(RouteGroup.READ, 404),
 )
 def get_customer(customer_id: CustomerId, principal: PrincipalDep, con: ReaderDep) -> CustomerPublic:
-    """The journey across all silos: experiences in order with their gaps, stage now, open cases."""
+    """The journey across all silos: experiences in order with their gaps, stage now, open cases,
+    and the behaviour and outcomes between them (an anonymous visitor's, once identified, too)."""
     j = journey.journey(con, customer_id)
     return CustomerPublic(
         customer_id=j.customer_id,
@@ -37,6 +40,8 @@ def get_customer(customer_id: CustomerId, principal: PrincipalDep, con: ReaderDe
         silos=j.silos,
         steps=[JourneyStepPublic.model_validate(s) for s in j.steps],
         open_cases=[CasePublic.model_validate(c) for c in j.open_cases],
+        behaviour=[BehaviourStepPublic.model_validate(b) for b in j.behaviour],
+        outcomes=[OutcomeStepPublic.model_validate(o) for o in j.outcomes],
     )
 
 
