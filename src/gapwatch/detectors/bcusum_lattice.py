@@ -36,14 +36,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gapwatch.detectors.bcusum import bernoulli_gamma
-
 __all__ = [
     "G_MIN",
     "LATTICE_TOL",
     "BernoulliDesign",
     "arl_curve",
     "bernoulli_design",
+    "bernoulli_gamma",
     "lattice",
     "lattice_arl",
 ]
@@ -53,6 +52,13 @@ LATTICE_TOL = 0.005  # largest relative distance of γ = d/g from the likelihood
 G_MIN = 40  # the coarsest lattice: steps of B of 1/40 at most
 H_MAX = 60.0  # no design beyond this limit (an ARL₀ no stream could reach)
 _CURVE_FLOATS = 4_000_000  # the curves kept in memory (32 MB at most)
+
+
+def bernoulli_gamma(p0: float, p1: float) -> float:
+    """The reference value γ of the scaled Bernoulli CUSUM (between p0 and p1)."""
+    if not 0 < p0 < p1 < 1:
+        raise ValueError(f"need 0 < p0 < p1 < 1, got p0={p0}, p1={p1}")
+    return math.log((1 - p0) / (1 - p1)) / math.log(p1 * (1 - p0) / (p0 * (1 - p1)))
 
 
 @dataclass(frozen=True, slots=True)
