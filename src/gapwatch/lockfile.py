@@ -17,6 +17,7 @@ from pathlib import Path
 
 LOCK_FILE = "gapwatch-serve.lock"
 CREDENTIALS_FILE = ".gapwatch-local-token"
+UPLOADS_DIR = ".gapwatch-uploads"  # files posted to /v1/files while they are ingested (0700)
 
 
 @dataclass(frozen=True, slots=True)

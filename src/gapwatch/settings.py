@@ -71,6 +71,9 @@ class Settings(BaseModel):
         gt=0.0,
         description="How often the service moves its write-ahead log into the database file, when idle.",
     )
+    shutdown_grace_seconds: float = Field(
+        3.0, ge=0.0, description="On SIGTERM / SIGINT: how long requests in flight may still finish."
+    )
     close_grace_seconds: float | None = Field(
         None, ge=0.0, description="How long after its end a period stays open (default: 900 wall, 0 event)."
     )

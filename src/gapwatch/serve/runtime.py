@@ -8,6 +8,7 @@ store). Reads use short-lived cursors; every write is a job on the single
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +34,7 @@ from gapwatch.ports import Post
 from gapwatch.quality.alerts import Alert, sync_from_signals
 from gapwatch.quality.delivery import Notifier
 from gapwatch.quality.webhooks import pending_alerts, queue_deliveries
+from gapwatch.serve.uploads import upload_root
 from gapwatch.settings import Settings
 from gapwatch.sqlport import Sql
 
@@ -87,11 +89,13 @@ class Runtime:
     limiter: RateLimiter = field(init=False)
     live: LiveMonitor = field(init=False)
     ticker: PeriodTicker | None = field(init=False, default=None)
+    uploads: Path = field(init=False)  # where POST /v1/files bodies wait (serve/uploads.py)
     _pending: list[pa.Table] = field(init=False, default_factory=list)  # stored, not yet judged
     _checkpointed: float = field(init=False, default=0.0)  # time.monotonic() of the last checkpoint
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
+        self.uploads = upload_root(self.settings.workspace)
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
@@ -246,3 +250,5 @@ class Runtime:
             self.writer.flush()  # judge what is stored while the notifier can still send
         self.notifier.close()
         self.writer.close()
+        if self.settings.workspace is None:  # a private temporary folder: ours to remove
+            shutil.rmtree(self.uploads, ignore_errors=True)
