@@ -20,6 +20,10 @@ CREDENTIALS_FILE = ".gapwatch-local-token"
 UPLOADS_DIR = ".gapwatch-uploads"  # files posted to /v1/files while they are ingested (0700)
 
 
+class WorkspaceBusy(RuntimeError):
+    """Another process owns the workspace's store (DESIGN.md, "One process owns a workspace")."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerLock:
     url: str

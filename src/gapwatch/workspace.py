@@ -16,8 +16,18 @@ from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import CONFIG_FILE, WorkspaceConfig, default_config_text, load_config
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
-from gapwatch.lockfile import read_lock
+from gapwatch.lockfile import WorkspaceBusy, read_lock
 from gapwatch.ports import StoreLocked
+
+__all__ = [
+    "DB_FILE",
+    "SECRET_FILE",
+    "Workspace",
+    "WorkspaceBusy",
+    "WorkspaceExists",
+    "init_workspace",
+    "read_secret",
+]
 
 DB_FILE = "gapwatch.duckdb"
 SECRET_FILE = ".gapwatch-secret"
@@ -148,10 +158,6 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class WorkspaceBusy(RuntimeError):
-    """Another process owns the workspace's store (DESIGN.md, "One process owns a workspace")."""
 
 
 def _busy_message(root: Path) -> str:
