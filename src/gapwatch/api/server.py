@@ -120,7 +120,10 @@ def _serve(
     undo.callback(sock.close)
     workspace = Workspace.open(root)  # the configuration and the store: one-line errors, nothing served yet
     undo.callback(_close_store, workspace)
-    runtime = Runtime(settings.model_copy(update={"workspace": root}), workspace.config, workspace.store)
+    port = int(sock.getsockname()[1])  # the one webhooks may never call (port 0 picks it now)
+    runtime = Runtime(
+        settings.model_copy(update={"workspace": root, "port": port}), workspace.config, workspace.store
+    )
     undo.callback(runtime.close)
     undo.callback(uploads.sweep, runtime.uploads)  # an upload cut off by the stop
     stale = runtime.write(lambda con: revoke_labelled(con, LOCAL_LABEL))

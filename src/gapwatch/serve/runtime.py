@@ -20,10 +20,11 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from gapwatch.adapters.http import http_post
+from gapwatch.adapters.http import HttpPost
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.adapters.writer import Writer, WriterClosed
 from gapwatch.config.schema import WorkspaceConfig
+from gapwatch.domain.destinations import DestinationPolicy
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
 from gapwatch.ingest.batches import BatchOutcome, LiveStore, ingest_batches
@@ -39,6 +40,13 @@ from gapwatch.settings import Settings
 from gapwatch.sqlport import Sql
 
 T = TypeVar("T")
+
+
+def destinations(settings: Settings) -> DestinationPolicy:
+    """Where webhooks may go: public addresses, the admin's allowed hosts, never this service's port."""
+    return DestinationPolicy.of(
+        settings.webhook_allow_hosts, own_ports=[settings.port], own_addresses=[settings.host]
+    )
 
 
 class RateLimiter:
@@ -76,13 +84,14 @@ class Runtime:
     store
         The store this process owns (a :class:`~gapwatch.adapters.duckdb_store.DuckDBStore`).
     post
-        How webhooks are sent (replaced in tests).
+        How webhooks are sent: by default an :class:`~gapwatch.adapters.http.HttpPost` under
+        :func:`destinations` (tests may record instead).
     """
 
     settings: Settings
     config: WorkspaceConfig
     store: LiveStore
-    post: Post = http_post
+    post: Post | None = None  # default: HttpPost under the settings' destination policy
     lifecycle: Lifecycle = field(init=False)
     writer: Writer = field(init=False)
     notifier: Notifier = field(init=False)
@@ -90,12 +99,14 @@ class Runtime:
     live: LiveMonitor = field(init=False)
     ticker: PeriodTicker | None = field(init=False, default=None)
     uploads: Path = field(init=False)  # where POST /v1/files bodies wait (serve/uploads.py)
+    destinations: DestinationPolicy = field(init=False)  # where webhooks may go
     _pending: list[pa.Table] = field(init=False, default_factory=list)  # stored, not yet judged
     _checkpointed: float = field(init=False, default=0.0)  # time.monotonic() of the last checkpoint
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
         self.uploads = upload_root(self.settings.workspace)
+        self.destinations = destinations(self.settings)
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
@@ -110,7 +121,8 @@ class Runtime:
             max_attempts=s.webhook_max_attempts,
             backoff=s.webhook_backoff_seconds,
             timeout=s.webhook_timeout_seconds,
-            post=self.post,
+            post=self.post or HttpPost(self.destinations),
+            lane_size=s.webhook_lane_size,
         )
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
         with self.reader() as con:  # deliveries a previous run raised but did not finish
