@@ -70,6 +70,7 @@ def parse_url(url: str) -> WebhookUrl:
     if not host:
         raise ValueError("a webhook URL names a host")
     port = parts.port or (443 if parts.scheme == "https" else 80)  # ValueError on a bad port
+    host = _legacy_ipv4(host) or host
     try:
         host = host.encode("idna").decode("ascii") if not _is_literal(host) else host
     except UnicodeError as exc:
@@ -79,6 +80,16 @@ def parse_url(url: str) -> WebhookUrl:
         auth = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return WebhookUrl(parts.scheme, host.lower(), port, target, auth)
+
+
+def _legacy_ipv4(host: str) -> str | None:
+    """``2130706433``, ``0x7f.1``, ``127.1``: forms the system resolver reads as 127.0.0.1, dotted."""
+    if not host or not all(c in "0123456789abcdefx." for c in host.lower()) or host.count(".") > 3:
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def _is_literal(host: str) -> bool:
