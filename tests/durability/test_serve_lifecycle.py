@@ -156,3 +156,20 @@ def test_the_serving_line_comes_once_the_store_is_open(tmp_path: Path) -> None:
         assert httpx.get(f"{server.url}/openapi.json", timeout=30).status_code == 200
     finally:
         server.stop()
+
+
+def test_detect_names_the_file_path_and_line_of_a_broken_config_too(tmp_path: Path) -> None:
+    root = init_workspace(tmp_path / "ws")
+    config = root / "gapwatch.yaml"
+    config.write_text(config.read_text().replace("silo: marketing\n", "silo: nobody\n", 1))
+    done = subprocess.run(
+        [*GAPWATCH, "detect", "--workspace", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert (
+        str(config) in done.stderr and "lifecycle[0].silo (line " in done.stderr and "nobody" in done.stderr
+    )
