@@ -89,8 +89,17 @@ class _Stop:
                 signal.signal(sig, handler)
 
 
-def serve(root: Path, settings: Settings, announce: Callable[[str], None] | None = None) -> None:
+def serve(
+    root: Path,
+    settings: Settings,
+    on_ready: Callable[[Runtime, str], None] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> None:
     """Own ``root`` and serve the API until SIGTERM or SIGINT (blocking).
+
+    ``on_ready(runtime, url)`` runs once the service is up, before requests are taken
+    (``gapwatch demo --serve`` prints its sign-in link there); ``announce`` prints the
+    "serving" line (stderr by default).
 
     Raises
     ------
@@ -103,7 +112,7 @@ def serve(root: Path, settings: Settings, announce: Callable[[str], None] | None
     stop = _Stop()
     with stop.installed(), contextlib.ExitStack() as undo:
         try:
-            _serve(root, settings, stop, undo, say)
+            _serve(root, settings, stop, undo, say, on_ready)
         except Stopped:
             log.info("stopped while starting")
         finally:
@@ -111,7 +120,12 @@ def serve(root: Path, settings: Settings, announce: Callable[[str], None] | None
 
 
 def _serve(
-    root: Path, settings: Settings, stop: _Stop, undo: contextlib.ExitStack, say: Callable[[str], None]
+    root: Path,
+    settings: Settings,
+    stop: _Stop,
+    undo: contextlib.ExitStack,
+    say: Callable[[str], None],
+    on_ready: Callable[[Runtime, str], None] | None,
 ) -> None:
     lock = read_lock(root)
     if lock is not None:
@@ -139,10 +153,11 @@ def _serve(
     say(f"serving {root} at {url} (Ctrl-C or SIGTERM stops)")
     undo.callback((root / LOCK_FILE).unlink, missing_ok=True)
     write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
+    app = create_app(runtime, close_on_shutdown=False)
+    if on_ready is not None:
+        on_ready(runtime, url)
     config = uvicorn.Config(
-        create_app(runtime, close_on_shutdown=False),
-        log_level="warning",
-        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        app, log_level="warning", timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds))
     )
     server = _Server(config)
     stop.server = server
