@@ -17,6 +17,7 @@ from pathlib import Path
 
 LOCK_FILE = "gapwatch-serve.lock"
 CREDENTIALS_FILE = ".gapwatch-local-token"
+UPLOADS_DIR = ".gapwatch-uploads"  # files posted to /v1/files while they are ingested (0700)
 
 
 class WorkspaceBusy(RuntimeError):
@@ -63,7 +64,18 @@ def local_server(root: Path) -> tuple[str, str] | None:
 
 
 def write_private(path: Path, text: str) -> None:
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    """Write ``text`` to ``path``, mode 0600 from the start, all at once.
+
+    The text goes to a temporary file beside ``path`` that then replaces it, so a reader (a
+    CLI command looking for the server, a test waiting for it) never sees a half-written file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

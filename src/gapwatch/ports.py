@@ -16,7 +16,47 @@ import pyarrow as pa
 from gapwatch.domain.experience import ExpectationVersion, IngestCounts, IngestJob, MalformedRow
 
 Post = Callable[[str, dict[str, Any], float], int]
-"""Send one JSON body to a URL with a timeout and return the HTTP status (an outbound adapter)."""
+"""Send one JSON body to a URL within a total deadline (seconds) and return the HTTP status.
+
+An outbound adapter; it raises :class:`DeliveryError` when no status came back.
+"""
+
+
+class DeliveryError(RuntimeError):
+    """An outbound request that got no HTTP status.
+
+    ``public`` says why without network detail (it is shown to silo members, who choose
+    webhook URLs: "connection refused" against "timed out" would let them map ports);
+    ``str(exc)`` holds the detail, for the server's log only.
+    """
+
+    public = "delivery failed"
+    retry = True
+
+
+class DestinationNotAllowed(DeliveryError):
+    """The destination policy refuses every address of the URL's host."""
+
+    public = "destination not allowed by the service's webhook policy"
+    retry = False
+
+
+class DeliveryTimeout(DeliveryError):
+    """No HTTP status within the attempt's total deadline."""
+
+    public = "no answer within the deadline"
+
+
+class Unreachable(DeliveryError):
+    """The host did not resolve, or no allowed address accepted a connection (TLS included)."""
+
+    public = "receiver unreachable"
+
+
+class BadResponse(DeliveryError):
+    """What came back was not an HTTP status line (or its headers were too long)."""
+
+    public = "not an HTTP answer"
 
 
 class StoreLocked(RuntimeError):

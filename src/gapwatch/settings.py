@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ENV_PREFIX = "GAPWATCH_"
 
@@ -53,11 +53,28 @@ class Settings(BaseModel):
     )
     write_timeout_seconds: float = Field(30.0, gt=0.0, description="How long a request waits for its commit.")
     verify_periods: int = Field(7, ge=1, description="In-control periods before a verifying case may close.")
-    webhook_max_attempts: int = Field(5, ge=1)
+    webhook_max_attempts: int = Field(5, ge=1, description="Tries per alert and webhook.")
     webhook_backoff_seconds: float = Field(
         0.5, gt=0.0, description="First retry delay; doubles each attempt."
     )
-    webhook_timeout_seconds: float = Field(5.0, gt=0.0)
+    webhook_timeout_seconds: float = Field(
+        5.0,
+        gt=0.0,
+        le=60.0,
+        description="Total deadline of one webhook attempt (resolve, connect, TLS, send, status line).",
+    )
+    webhook_allow_hosts: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Receivers on non-public addresses an admin allows (comma-separated): host names, "
+            "name:port, addresses or CIDR networks. Cloud metadata addresses and the service itself "
+            "stay refused."
+        ),
+    )
+    webhook_max_per_silo: int = Field(20, ge=1, description="Webhooks one silo may subscribe.")
+    webhook_lane_size: int = Field(
+        1000, ge=1, description="Deliveries waiting for one webhook; beyond, alerts wait in the outbox."
+    )
     clock: Literal["wall", "event"] = Field(
         "wall", description="When periods close: by the wall clock, or by event time (replays of history)."
     )
@@ -70,6 +87,9 @@ class Settings(BaseModel):
         1.0,
         gt=0.0,
         description="How often the service moves its write-ahead log into the database file, when idle.",
+    )
+    shutdown_grace_seconds: float = Field(
+        3.0, ge=0.0, description="On SIGTERM / SIGINT: how long requests in flight may still finish."
     )
     close_grace_seconds: float | None = Field(
         None, ge=0.0, description="How long after its end a period stays open (default: 900 wall, 0 event)."
@@ -84,6 +104,13 @@ class Settings(BaseModel):
         "127.0.0.1",
         description="Reverse proxies trusted for X-Forwarded-For / -Proto (comma-separated IPs, or *).",
     )
+
+    @field_validator("webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: "hooks.corp:8443, 10.20.0.0/16"
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

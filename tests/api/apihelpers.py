@@ -13,7 +13,6 @@ import uvicorn
 from fastapi import FastAPI
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
-from gapwatch.adapters.http import http_post
 from gapwatch.api import Runtime
 from gapwatch.config import default_config
 from gapwatch.domain.alerts import SignalFacts
@@ -33,7 +32,7 @@ class Tokens:
     ingest_crm: str
 
 
-def make_runtime(post: Post = http_post, **settings: object) -> Runtime:
+def make_runtime(post: Post | None = None, **settings: object) -> Runtime:
     config = default_config()
     store = DuckDBStore(timezone=config.workspace.timezone, secret=SECRET)
     return Runtime(Settings.model_validate(settings), config, store, post=post)

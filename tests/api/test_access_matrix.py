@@ -184,7 +184,7 @@ RECIPES: dict[str, Recipe] = {
     "export_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
     "erase_customer": lambda w, silo, src: ({"customer_id": w.fresh_customer(silo)}, NONE, None),
     "list_webhooks": lambda w, silo, src: (NONE, {"silo": silo}, None),
-    "create_webhook": lambda w, silo, src: (NONE, NONE, {"silo": silo, "url": "http://127.0.0.1:9/x"}),
+    "create_webhook": lambda w, silo, src: (NONE, NONE, {"silo": silo, "url": "https://hooks.example.com/x"}),
     "get_webhook": lambda w, silo, src: ({"webhook_id": w.hooks[silo]}, NONE, None),
     "delete_webhook": lambda w, silo, src: ({"webhook_id": w.fresh_hook(silo)}, NONE, None),
     "list_webhook_deliveries": lambda w, silo, src: ({"webhook_id": w.hooks[silo]}, NONE, None),

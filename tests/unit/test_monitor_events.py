@@ -11,7 +11,7 @@ from monitor_world import START, experiences, store
 from scipy import stats
 
 from gapwatch.config import default_config
-from gapwatch.detectors.bcusum import bernoulli_cusum_arl
+from gapwatch.detectors.bcusum_lattice import lattice, lattice_arl
 from gapwatch.monitor.events import (
     EventPlan,
     EventSequences,
@@ -70,7 +70,9 @@ def test_h_meets_the_stated_arl0() -> None:
     p0, arl0 = np.array([0.02, 0.1]), np.array([2000.0, 600.0])
     gamma, h = bcusum_design(p0, arl0)
     for p, g, hh, a in zip(p0, gamma, h, arl0, strict=True):
-        assert bernoulli_cusum_arl(float(p), float(g), float(hh)) >= a
+        d, n = lattice(float(g), tol=1e-9)  # γ is d/n exactly; B signals at the lattice point above h
+        assert d / n == pytest.approx(g, rel=1e-12)
+        assert lattice_arl(float(p), d, n, round(hh * n + 0.5)) >= a  # the exact chain of the chart
 
 
 def test_a_thin_stream_is_watched_per_event(world: World) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from gapwatch.domain.access import Principal, Role
 from gapwatch.sqlport import Sql, one, rows
 
+LOCAL_LABEL = "local CLI"  # the admin token `gapwatch serve` makes for this machine's CLI
+
 
 class TokenError(ValueError):
     """A token request that does not fit its role (a member without a silo, …)."""
@@ -114,3 +116,16 @@ def revoke_token(con: Sql, token_id: str) -> TokenRecord | None:
         [dt.datetime.now(dt.UTC), token_id],
     )
     return get_token(con, token_id)
+
+
+def revoke_labelled(con: Sql, label: str) -> list[str]:
+    """Revoke every active token with ``label``; their ids.
+
+    ``gapwatch serve`` revokes the local CLI tokens left by a server that died without its
+    shutdown (SIGKILL, a power cut) before it makes its own.
+    """
+    active = rows(con, "SELECT id FROM tokens WHERE label = ? AND revoked_at IS NULL", [label])
+    found = [str(r["id"]) for r in active]
+    for token_id in found:
+        revoke_token(con, token_id)
+    return found

@@ -36,6 +36,21 @@ class ConfigError(ValueError):
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
 
+    def headline(self) -> str:
+        """One line for a command's error: the file, the first problem's YAML path and line.
+
+        Examples
+        --------
+        >>> ConfigError("ws/gapwatch.yaml", [Problem("lifecycle[0].silo", "unknown silo 'x'", 40)]).headline()
+        "ws/gapwatch.yaml: lifecycle[0].silo (line 40): unknown silo 'x'"
+        """
+        if not self.problems:
+            return f"{self.source}: invalid configuration"
+        first = " ".join(str(self.problems[0]).split())  # a YAML parser's message spans lines
+        more = len(self.problems) - 1
+        tail = f" (+{more} more problem(s); `gapwatch check` lists them all)" if more else ""
+        return f"{self.source}: {first}{tail}"
+
 
 def format_path(loc: tuple[int | str, ...]) -> str:
     """('lifecycle', 2, 'moments', 0) -> 'lifecycle[2].moments[0]'."""

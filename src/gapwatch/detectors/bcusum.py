@@ -5,9 +5,10 @@ continuously", Journal of Quality Technology 31(1):87-108.  For an in-control mi
 and a rate p1 > p0 to detect, the log-likelihood-ratio CUSUM scaled to unit jumps is
 B_t = max(0, B_{t-1} + X_t - γ),  γ = ln((1-p0)/(1-p1)) / ln(p1(1-p0) / (p0(1-p1))),
 signalling when B_t >= h.  It judges each experience as it arrives, which is what thin
-streams need: with n·p < 5 a day, daily p-chart limits are meaningless.  Its in-control
-ARL (in experiences) is computed by a Markov chain on a fine grid of B (Brook & Evans 1972);
-``h`` defaults to the value giving ``arl0`` experiences between false alarms.
+streams need: with n·p < 5 a day, daily p-chart limits are meaningless.  By default γ is
+rounded to a fraction d/g (within 0.5 %) and ``h`` is the lattice point giving ``arl0``
+experiences between false alarms by the chart's exact Markov chain (``bcusum_lattice``);
+``bernoulli_cusum_arl`` is the Brook & Evans (1972) chain on a fine grid of B for any γ and h.
 Prefer the g-chart when only the gaps between misses are recorded.
 """
 
@@ -19,15 +20,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline_mask, per_point
+from gapwatch.detectors.bcusum_lattice import bernoulli_design, bernoulli_gamma
 
 __all__ = ["BernoulliCUSUM", "bernoulli_cusum_arl", "bernoulli_gamma", "bernoulli_h_for_arl"]
-
-
-def bernoulli_gamma(p0: float, p1: float) -> float:
-    """The reference value γ of the scaled Bernoulli CUSUM (between p0 and p1)."""
-    if not 0 < p0 < p1 < 1:
-        raise ValueError(f"need 0 < p0 < p1 < 1, got p0={p0}, p1={p1}")
-    return math.log((1 - p0) / (1 - p1)) / math.log(p1 * (1 - p0) / (p0 * (1 - p1)))
 
 
 def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100) -> float:
@@ -77,7 +72,8 @@ class BernoulliCUSUM:
     odds_ratio : float
         p1 is the rate with the odds of p0 multiplied by this (default 2).
     h : float, optional
-        Decision limit; default from ``arl0``.
+        Decision limit.  By default the lattice design (``bcusum_lattice``): γ rounded to a
+        fraction d/g within 0.5 % and h from the exact Markov chain for ``arl0``.
     arl0 : float
         In-control experiences between false alarms used to set ``h`` (default 2000).
 
@@ -123,8 +119,13 @@ class BernoulliCUSUM:
         rates, which = np.unique(p0, return_inverse=True)  # γ and h once per distinct p0
         gam, hs = [], []
         for p in rates.tolist():
-            gam.append(bernoulli_gamma(p, self._p1(p)))
-            hs.append(self.h if self.h is not None else bernoulli_h_for_arl(p, self._p1(p), self.arl0))
+            if self.h is None:  # the lattice design: γ = d/g, h from the exact chain
+                design = bernoulli_design(p, self.arl0, self.odds_ratio)
+                gam.append(design.gamma)
+                hs.append(design.h)
+            else:
+                gam.append(bernoulli_gamma(p, self._p1(p)))
+                hs.append(self.h)
         self._p0, self._baseline = p0, mask
         self._gamma, self._h = np.array(gam)[which], np.array(hs)[which]
         return self

@@ -19,9 +19,10 @@ the same way (their period miss-rate chart is dropped).  Streams with fewer than
   day (the day's first), dated on the event's day; never provisional (an event is complete).
 * Budget: each event-watched stream costs the workspace's false-alarm budget what one weekly
   point costs: at the monitor's limit multiplier L its weekly false-alarm rate is 2Φ(-L), so
-  its in-control ARL in experiences is ARL₀ = (experiences a week) / 2Φ(-L), h from the
-  engine's Markov chain (``bernoulli_h_for_arl``).  ``event_points`` tells ``limit_multiplier``
-  about these streams so that the total stays at the budget.
+  its in-control ARL in experiences is ARL₀ = (experiences a week) / 2Φ(-L); γ and h from the
+  lattice design (``bcusum_design``: an exact Markov chain, milliseconds a stream).
+  ``event_points`` tells ``limit_multiplier`` about these streams so that the total stays at
+  the budget.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from gapwatch.config.schema import DetectionSection
-from gapwatch.detectors.bcusum import bernoulli_gamma, bernoulli_h_for_arl
+from gapwatch.detectors.bcusum_lattice import BernoulliDesign, bernoulli_design
 from gapwatch.detectors.choose import choose_method
 from gapwatch.domain.gap import Status
 from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays
@@ -151,31 +152,25 @@ def event_points(
     return float(len(plan_events(daily, base, plan, detection)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _h(p0: float, arl0: float) -> float:
-    odds = p0 / (1 - p0) * ODDS_RATIO
-    return bernoulli_h_for_arl(p0, odds / (1 + odds), arl0)
-
-
 def bcusum_design(p0: FloatArray, arl0: FloatArray) -> tuple[FloatArray, FloatArray]:
     """γ and h per stream for miss rates ``p0`` and in-control ARLs ``arl0`` (in experiences).
 
-    p₀ is rounded to 3 significant digits and ARL₀ up to 2, so streams share Markov-chain
-    solutions (h is never below what the exact ARL₀ needs).
+    The lattice design of :mod:`gapwatch.detectors.bcusum_lattice`: its Markov chain is exact
+    and solved at each stream's own p₀, and one ARL curve (about a millisecond) serves every
+    ARL₀ of a p₀, so a stream still filling its baseline (a new p₀ and ARL₀ on every run) costs
+    milliseconds, not seconds.  Designs are kept for the next runs (a settled baseline hits).
     """
-    p = np.array([float(f"{x:.3g}") for x in p0.tolist()])
-    arl = np.array([_round_up(x) for x in arl0.tolist()])
-    odds = p / (1 - p) * ODDS_RATIO
-    gamma = np.array([bernoulli_gamma(float(a), float(b)) for a, b in zip(p, odds / (1 + odds), strict=True)])
-    h = np.array([_h(float(a), float(b)) for a, b in zip(p, arl, strict=True)])
+    gamma = np.empty(p0.size)
+    h = np.empty(p0.size)
+    for i, (p, arl) in enumerate(zip(p0.tolist(), arl0.tolist(), strict=True)):
+        design = _design(float(p), max(float(arl), 1.0))
+        gamma[i], h[i] = design.gamma, design.h
     return gamma, h
 
 
-def _round_up(x: float) -> float:
-    if x <= 0 or not np.isfinite(x):
-        return 1.0
-    scale = 10.0 ** (np.floor(np.log10(x)) - 1)
-    return float(np.ceil(x / scale) * scale)
+@functools.lru_cache(maxsize=8192)
+def _design(p0: float, arl0: float) -> BernoulliDesign:
+    return bernoulli_design(p0, arl0, ODDS_RATIO)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ class WebhookNotFound(LookupError):
     """No webhook with that id."""
 
 
+class WebhookLimit(ValueError):
+    """The silo has as many webhooks as the service allows (``webhook_max_per_silo``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Webhook:
     id: str
@@ -90,8 +94,23 @@ def delivery_done(con: Sql, alert_id: str) -> None:
 
 
 def create_webhook(
-    con: Sql, *, silo: str, url: str, kind: WebhookKind, min_severity: Severity, actor: str
+    con: Sql,
+    *,
+    silo: str,
+    url: str,
+    kind: WebhookKind,
+    min_severity: Severity,
+    actor: str,
+    limit: int | None = None,
 ) -> Webhook:
+    """Subscribe ``url`` to ``silo``'s alerts; WebhookLimit when the silo already has ``limit``.
+
+    Each webhook gets its own delivery lane (a thread while it has work): the limit bounds them.
+    """
+    if limit is not None:
+        row = one(con, "SELECT count(*) AS n FROM webhooks WHERE silo = ?", [silo])
+        if row is not None and int(row["n"]) >= limit:
+            raise WebhookLimit(f"silo {silo!r} has {limit} webhooks already (the service's limit)")
     hook_id = f"wh_{secrets.token_hex(6)}"
     con.execute(
         "INSERT INTO webhooks VALUES (?, ?, ?, ?, ?, ?, ?)",

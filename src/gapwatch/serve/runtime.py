@@ -8,6 +8,7 @@ store). Reads use short-lived cursors; every write is a job on the single
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,13 +20,14 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from gapwatch.adapters.http import http_post
+from gapwatch.adapters.http import HttpPost
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.adapters.writer import Writer, WriterClosed
 from gapwatch.collect.collected import Collected
 from gapwatch.collect.results import CollectAnswer
 from gapwatch.collect.write import CollectStore, write_group
 from gapwatch.config.schema import WorkspaceConfig
+from gapwatch.domain.destinations import DestinationPolicy
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
 from gapwatch.ingest.batches import BatchOutcome, ingest_batches
@@ -37,10 +39,18 @@ from gapwatch.quality.alerts import Alert, sync_from_signals
 from gapwatch.quality.delivery import Notifier
 from gapwatch.quality.webhooks import pending_alerts, queue_deliveries
 from gapwatch.serve.telemetry import Telemetry
+from gapwatch.serve.uploads import upload_root
 from gapwatch.settings import Settings
 from gapwatch.sqlport import Sql
 
 T = TypeVar("T")
+
+
+def destinations(settings: Settings) -> DestinationPolicy:
+    """Where webhooks may go: public addresses, the admin's allowed hosts, never this service's port."""
+    return DestinationPolicy.of(
+        settings.webhook_allow_hosts, own_ports=[settings.port], own_addresses=[settings.host]
+    )
 
 
 class RateLimiter:
@@ -79,13 +89,14 @@ class Runtime:
         The store this process owns (a :class:`~gapwatch.adapters.duckdb_store.DuckDBStore`).
         It must also take collected messages (:class:`~gapwatch.collect.write.CollectStore`).
     post
-        How webhooks are sent (replaced in tests).
+        How webhooks are sent: by default an :class:`~gapwatch.adapters.http.HttpPost` under
+        :func:`destinations` (tests may record instead).
     """
 
     settings: Settings
     config: WorkspaceConfig
     store: CollectStore
-    post: Post = http_post
+    post: Post | None = None  # default: HttpPost under the settings' destination policy
     lifecycle: Lifecycle = field(init=False)
     writer: Writer = field(init=False)
     notifier: Notifier = field(init=False)
@@ -93,11 +104,15 @@ class Runtime:
     live: LiveMonitor = field(init=False)
     ticker: PeriodTicker | None = field(init=False, default=None)
     telemetry: Telemetry = field(init=False)
+    uploads: Path = field(init=False)  # where POST /v1/files bodies wait (serve/uploads.py)
+    destinations: DestinationPolicy = field(init=False)  # where webhooks may go
     _pending: list[pa.Table] = field(init=False, default_factory=list)  # stored, not yet judged
     _checkpointed: float = field(init=False, default=0.0)  # time.monotonic() of the last checkpoint
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle.from_config(self.config)
+        self.uploads = upload_root(self.settings.workspace)
+        self.destinations = destinations(self.settings)
         with self.store.transaction() as con:
             ensure_service_schema(con)
         sync_expectations(self.store, self.config)
@@ -112,7 +127,8 @@ class Runtime:
             max_attempts=s.webhook_max_attempts,
             backoff=s.webhook_backoff_seconds,
             timeout=s.webhook_timeout_seconds,
-            post=self.post,
+            post=self.post or HttpPost(self.destinations),
+            lane_size=s.webhook_lane_size,
         )
         self.limiter = RateLimiter(s.rate_limit_events_per_second)
         c = self.config
@@ -289,3 +305,5 @@ class Runtime:
             self.writer.flush()  # judge what is stored while the notifier can still send
         self.notifier.close()
         self.writer.close()
+        if self.settings.workspace is None:  # a private temporary folder: ours to remove
+            shutil.rmtree(self.uploads, ignore_errors=True)

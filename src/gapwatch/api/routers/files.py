@@ -1,7 +1,8 @@
 """``POST /v1/files``: a whole file (CSV, CSV.gz, Parquet, JSONL) through a source mapping, via the server.
 
 While a server owns the workspace, ``gapwatch ingest FILE`` uploads the file here instead of
-opening the store. The body streams to a temporary file (never held in memory), then one
+opening the store. The body streams to a private file in the workspace's upload folder
+(``serve/uploads.py``: never held in memory, never in the shared temp folder), then one
 writer job runs the batch ingest on it (the same :func:`gapwatch.ingest.files.ingest_file`,
 each chunk one transaction) and detection takes the new rows in (a rebuild of the detector
 state from the store). The answer comes once every chunk is committed.
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import FileIngestPublic
 from gapwatch.domain.access import Role, RouteGroup
 from gapwatch.ingest.files import IngestError
+from gapwatch.serve.uploads import new_upload, open_private
 
 router = APIRouter(tags=["events"])
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -69,10 +71,10 @@ async def ingest_file_route(
         declared = ", ".join(sorted(runtime.config.sources))
         raise ApiError(404, f"no source {source!r} in gapwatch.yaml (declared: {declared})")
     safe = _SAFE.sub("_", Path(name).name).lstrip(".") or "upload.csv"  # never "..", never hidden
-    folder = Path(tempfile.mkdtemp(prefix="gapwatch-upload-"))
+    folder = new_upload(runtime.uploads)  # in the workspace (0700), swept at the next start
     path = folder / safe
     try:
-        with path.open("wb") as out:
+        with os.fdopen(open_private(path), "wb") as out:
             async for part in request.stream():
                 out.write(part)
         future = runtime.writer.submit(runtime.ingest_file_job(path, source))  # full queue: 503

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from gapwatch.adapters.http import parse_url
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access, ensure
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import (
@@ -18,6 +19,10 @@ from gapwatch.domain.access import Role, RouteGroup
 from gapwatch.quality import webhooks as svc
 
 router = APIRouter(tags=["webhooks"])
+POLICY = (
+    "webhooks reach public addresses only; an admin can allow on-premise receivers "
+    "(GAPWATCH_WEBHOOK_ALLOW_HOSTS, docs/security.md)"
+)
 
 
 @router.get(
@@ -36,23 +41,40 @@ def list_webhooks(principal: PrincipalDep, con: ReaderDep, silo: KeyFilter = Non
     operation_id="create_webhook",
     response_model=WebhookPublic,
     status_code=201,
-    **access(RouteGroup.ACT, 400, 404, 503),
+    **access(RouteGroup.ACT, 400, 404, 409, 503),
 )
 def create_webhook(body: WebhookCreate, principal: PrincipalDep, runtime: RuntimeDep) -> WebhookPublic:
-    """Subscribe a URL to a silo's alerts, as JSON or as a Slack-compatible message."""
+    """Subscribe a URL to a silo's alerts, as JSON or as a Slack-compatible message.
+
+    The URL must reach a public address: loopback, link-local, private and cloud metadata
+    addresses are refused (400), here for address literals and local names, and on every
+    delivery for the addresses a name resolves to; an admin can allow on-premise receivers
+    (``GAPWATCH_WEBHOOK_ALLOW_HOSTS``). A silo has at most ``webhook_max_per_silo`` webhooks (409).
+    """
     ensure(principal, RouteGroup.ACT, silo=body.silo)
     if body.silo not in runtime.lifecycle.silos:
         raise ApiError(404, f"no silo {body.silo!r} in this workspace")
-    hook = runtime.write(
-        lambda w: svc.create_webhook(
-            w,
-            silo=body.silo,
-            url=body.url,
-            kind=body.kind,
-            min_severity=body.min_severity,
-            actor=principal.name,
+    try:
+        target = parse_url(body.url)
+    except ValueError as exc:
+        raise ApiError(400, f"url: {exc}") from exc
+    refusal = runtime.destinations.refusal_of_host(target.host, target.port)
+    if refusal is not None:  # names are checked again on every delivery, on the addresses they resolve to
+        raise ApiError(400, f"url: {refusal}: {POLICY}")
+    try:
+        hook = runtime.write(
+            lambda w: svc.create_webhook(
+                w,
+                silo=body.silo,
+                url=body.url,
+                kind=body.kind,
+                min_severity=body.min_severity,
+                actor=principal.name,
+                limit=runtime.settings.webhook_max_per_silo,
+            )
         )
-    )
+    except svc.WebhookLimit as exc:
+        raise ApiError(409, str(exc)) from exc
     return WebhookPublic.model_validate(hook)
 
 
