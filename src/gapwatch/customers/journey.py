@@ -7,8 +7,10 @@ Analytics tables carry only the keyed pseudonymous ``customer_key``; the real id
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gapwatch.domain.bounds import MAX_IDENTIFIER, IdCase, normalised_id_sql
 from gapwatch.domain.gap import Status
 from gapwatch.quality.cases import Case, case_from_row
 from gapwatch.sqlport import Sql, has_tables, rows
@@ -49,15 +51,30 @@ class Journey:
     open_cases: list[Case]
 
 
-def customer_keys(con: Sql, customer_id: str) -> list[str]:
+def normalised_ids(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> list[str]:
+    """``customer_id`` as each case rule in use stores it (ingest's own SQL, so never a different fold)."""
+    picks = " UNION ".join(f"SELECT {normalised_id_sql('CAST(? AS VARCHAR)', c)} AS id" for c in cases)
+    found = rows(con, f"SELECT DISTINCT id FROM ({picks}) WHERE id IS NOT NULL ORDER BY 1", [customer_id] * len(cases))
+    return [str(r["id"]) for r in found]
+
+
+def customer_keys(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> list[str]:
+    """Keys of every identity of ``customer_id`` (normalised by each case rule in use)."""
+    ids = normalised_ids(con, customer_id, cases)
+    if not ids:
+        return []
     found = rows(
-        con, "SELECT DISTINCT customer_key FROM identities WHERE customer_id = ? ORDER BY 1", [customer_id]
+        con,
+        f"SELECT DISTINCT customer_key FROM identities WHERE customer_id IN ({placeholders(ids)}) ORDER BY 1",
+        ids,
     )
     return [str(r["customer_key"]) for r in found]
 
 
-def require_keys(con: Sql, customer_id: str) -> list[str]:
-    keys = customer_keys(con, customer_id) if has_tables(con, "identities") else []
+def require_keys(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> list[str]:
+    if len(customer_id) > MAX_IDENTIFIER:  # longer ids are never stored (ingest rejects them)
+        raise CustomerNotFound(customer_id[:60])
+    keys = customer_keys(con, customer_id, cases) if has_tables(con, "identities") else []
     if not keys:
         raise CustomerNotFound(customer_id)
     return keys
@@ -67,9 +84,12 @@ def placeholders(keys: list[str]) -> str:
     return ", ".join("?" for _ in keys)
 
 
-def journey(con: Sql, customer_id: str) -> Journey:
-    """Experiences across every silo in time order, with their gaps, and the active cases they touched."""
-    keys = require_keys(con, customer_id)
+def journey(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> Journey:
+    """Experiences across every silo in time order, with their gaps, and the active cases they touched.
+
+    ``cases``: the identifier case rules in use (:func:`gapwatch.domain.bounds.id_cases`).
+    """
+    keys = require_keys(con, customer_id, cases)
     found = rows(
         con,
         "SELECT occurred_at, period, source, event_id, silo, stage, moment, segment, metric, value,"

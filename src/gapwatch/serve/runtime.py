@@ -23,10 +23,12 @@ from gapwatch.adapters.http import http_post
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.adapters.writer import Writer, WriterClosed
 from gapwatch.config.schema import WorkspaceConfig
+from gapwatch.domain.bounds import EventWindow
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
 from gapwatch.ingest.batches import BatchOutcome, LiveStore, ingest_batches
 from gapwatch.ingest.files import IngestResult, ingest_file
+from gapwatch.ingest.jobs import accepted_window
 from gapwatch.live.clock import PeriodTicker, ServiceClock
 from gapwatch.live.monitor import LiveMonitor
 from gapwatch.ports import Post
@@ -158,7 +160,12 @@ class Runtime:
         """
         source = requests[0][0]
         group = ingest_batches(
-            self.store, [records for _, records in requests], source, self.config, self.live.closed_through
+            self.store,
+            [records for _, records in requests],
+            source,
+            self.config,
+            self.live.closed_through,
+            self.window(),
         )
         if group.stored.num_rows:
             self._pending.append(group.stored)
@@ -167,6 +174,12 @@ class Runtime:
         if time.monotonic() - self._checkpointed >= self.settings.checkpoint_every_seconds:
             self.writer.defer("checkpoint", self.checkpoint, self.settings.checkpoint_every_seconds)
         return group.outcomes
+
+    def window(self) -> EventWindow:
+        """The event times accepted now: the wall clock's window; on the event clock, also not
+        ahead of the latest event stored (writer thread)."""
+        last = self.live.book.last_event if self.live.clock.kind == "event" else None
+        return accepted_window(self.store, self.config, last_event=last)
 
     def checkpoint(self) -> None:
         """Move the write-ahead log into the database file (deferred work on the writer)."""
@@ -214,7 +227,12 @@ class Runtime:
         def job() -> IngestResult:
             self.detect_pending()  # the live events stored so far are judged first
             result = ingest_file(
-                self.store, path, source, config=self.config, closed_through=self.live.closed_through
+                self.store,
+                path,
+                source,
+                config=self.config,
+                closed_through=self.live.closed_through,
+                window=self.window(),
             )
             if result.accepted:  # a file is a batch: the detector state is recomputed from the store
                 self.live.rebuild(self.store)
