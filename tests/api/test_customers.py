@@ -81,4 +81,6 @@ def test_journey_export_and_erasure(client: Client, runtime: Runtime, tokens: To
     ).json()
     assert again["rejected"] == 1 and again["results"][0]["reason_code"] == "erased_customer"
     with runtime.reader() as con:
-        assert con.execute("SELECT count(*) FROM identities WHERE lower(customer_id) = 'c-7'").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM identities WHERE lower(customer_id) = 'c-7'").fetchone() == (
+            0,
+        )

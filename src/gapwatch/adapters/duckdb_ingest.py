@@ -63,7 +63,9 @@ class PreparedIngest:
         part of a small chunk's cost, and a macro is parsed once. Its arguments are the last
         closed day (older experiences are flagged late) and the accepted event-time window.
         """
-        return f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}, {EARLIEST}, {LATEST}) AS TABLE {self.stage}"
+        return (
+            f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}, {EARLIEST}, {LATEST}) AS TABLE {self.stage}"
+        )
 
     def window(self) -> dict[str, dt.datetime]:
         """The accepted event-time window as bound parameters (``lo``, ``hi``)."""
@@ -101,9 +103,7 @@ def _json_cells(job: IngestJob) -> str:
     picks = ", ".join(f"__gw_l[{i + 1}] AS {ident(c)}" for i, c in enumerate(columns))
     typed = [c for c, _ in job.types]
     types = "".join(f", __gw_t[{i + 1}] AS {TYPE_PREFIX}{i}" for i in range(len(typed)))
-    type_of = (
-        f", CASE WHEN __gw_ok THEN json_type({LINE}, {_paths(typed)}) END AS __gw_t" if typed else ""
-    )
+    type_of = f", CASE WHEN __gw_ok THEN json_type({LINE}, {_paths(typed)}) END AS __gw_t" if typed else ""
     return (
         f"(SELECT {ROW}, __gw_ok, {picks}{types} FROM ("
         f"SELECT *, CASE WHEN __gw_ok THEN json_extract_string({LINE}, {_paths(columns)}) END AS __gw_l"
@@ -127,7 +127,9 @@ _SUPPRESS = (
 
 
 def _keyed(mapped: str) -> str:
-    keyed = f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key, {_ERASED} FROM ({mapped}) m {_KEYS}"
+    keyed = (
+        f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key, {_ERASED} FROM ({mapped}) m {_KEYS}"
+    )
     return f"SELECT * EXCLUDE (code, message, __gw_erased), {_SUPPRESS} FROM ({keyed})"
 
 
@@ -162,7 +164,8 @@ def _scored(job: IngestJob, mapped: str) -> str:
         f"SELECT * EXCLUDE (code, message, x_id, x_adequate, x_desired, x_direction, __gw_erased), "
         f"CASE WHEN __gw_erased THEN {erased} WHEN code IS NULL AND x_id IS NULL THEN {no_exp} "
         "ELSE code END AS code, "
-        f"CASE WHEN __gw_erased THEN {lit(ERASED_REASON)} WHEN code IS NULL AND x_id IS NULL THEN {no_exp_msg} "
+        f"CASE WHEN __gw_erased THEN {lit(ERASED_REASON)} "
+        f"WHEN code IS NULL AND x_id IS NULL THEN {no_exp_msg} "
         "ELSE message END AS message, "
         f"x_id AS expectation_id, {stage} AS stage, {silo} AS silo, x_desired AS desired, "
         + ", ".join(f"{expr} AS {name}" for name, expr in gap.items())
@@ -242,7 +245,8 @@ def _pseudonymise(con: Any, prep: PreparedIngest, pads: tuple[bytes, bytes], now
     the join on a large store).
     """
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE __gw_keys AS SELECT *, key IN (SELECT customer_key FROM erased) AS erased "
+        "CREATE OR REPLACE TEMP TABLE __gw_keys AS "
+        "SELECT *, key IN (SELECT customer_key FROM erased) AS erased "
         f"FROM (SELECT ids.id, ids.kind, coalesce(i.customer_key, {hmac_sql('ids.id', KEY_CHARS)}) AS key, "
         f"i.customer_key IS NULL AS new FROM ({prep.ids}) ids "
         "LEFT JOIN identities i ON i.customer_id = ids.id AND i.kind = ids.kind)",
@@ -250,7 +254,8 @@ def _pseudonymise(con: Any, prep: PreparedIngest, pads: tuple[bytes, bytes], now
     )
     # An erased customer is never linked again: no identity row for them.
     con.execute(
-        "INSERT INTO identities SELECT key, id, kind, $now FROM __gw_keys WHERE new AND NOT erased", {"now": now}
+        "INSERT INTO identities SELECT key, id, kind, $now FROM __gw_keys WHERE new AND NOT erased",
+        {"now": now},
     )
 
 

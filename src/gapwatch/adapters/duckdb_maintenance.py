@@ -42,7 +42,8 @@ def repair_window(con: Any, earliest: dt.datetime, latest: dt.datetime, now: dt.
         if not n:
             continue
         reason = (
-            f"'occurred_at ' || CAST(occurred_at AS VARCHAR) || ' lies outside the accepted event-time window "
+            "'occurred_at ' || CAST(occurred_at AS VARCHAR) || ' lies outside the accepted "
+            "event-time window "
             f"(' || strftime($lo, '%Y-%m-%d') || ' .. ' || strftime($hi, '%Y-%m-%d') || '); moved out of "
             f"{table} when the store was opened'"
         )
@@ -79,7 +80,7 @@ def replace_file(side: Path, path: Path) -> None:
     """Put the copy in place of the database atomically; the old file and its log are gone."""
     _fsync(side)
     side.chmod(0o600)
-    os.replace(side, path)
+    side.replace(path)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # the rename is durable once the folder is synced
         _fsync(path.parent)

@@ -115,7 +115,12 @@ class Cells:
         return ", ".join(f"{self._identifier_sql(n)} AS {self.identifier(n)}" for n in names)
 
     def field(
-        self, spec: FieldSpec | None, fallback: str | None = None, *, trim: bool = True, identifier: bool = False
+        self,
+        spec: FieldSpec | None,
+        fallback: str | None = None,
+        *,
+        trim: bool = True,
+        identifier: bool = False,
     ) -> Field:
         """Compile one field spec; ``fallback`` is the value when the spec is absent or empty."""
         if spec is None:
@@ -276,6 +281,7 @@ class Compiler:
 
     def _window_checks(self) -> list[Check]:
         lo, hi = self._window()
+
         def utc(expr: str) -> str:
             return f"strftime({expr} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')"
 
@@ -308,7 +314,11 @@ class Compiler:
             checks.append(Check(RejectCode.NOT_JSON, f"NOT {OK}", lit("the line is not a JSON object")))
         if self._typed():
             checks.append(self._type_check())
-        ids = [c for f, c in ((self.customer, "customer_id"), (self.anonymous, "anonymous_id")) if f.sql != "NULL"]
+        ids = [
+            c
+            for f, c in ((self.customer, "customer_id"), (self.anonymous, "anonymous_id"))
+            if f.sql != "NULL"
+        ]
         too_long = " OR ".join(f"coalesce(length({c}) > {MAX_IDENTIFIER}, FALSE)" for c in ids) or "FALSE"
         longest = ", ".join(f"coalesce(length({c}), 0)" for c in ids) or "0"
         return [
@@ -525,7 +535,8 @@ class ExperienceCompiler(Compiler):
             Check(
                 RejectCode.MOMENT_NOT_ALLOWED,
                 "FALSE" if self.job.moments is None else f"NOT {in_list('moment', self.job.moments)}",
-                f"'source ' || {lit(repr(self.job.source_name))} || ' may not post moment ' || {shown('moment')} "
+                f"'source ' || {lit(repr(self.job.source_name))} || ' may not post moment ' "
+                f"|| {shown('moment')} "
                 f"|| ' (it may post: ' || {lit(', '.join(self.job.moments or ()) or 'none')} || ')'",
             ),
             Check(

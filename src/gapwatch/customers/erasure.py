@@ -64,9 +64,9 @@ class ErasableStore(Protocol):
     def compact(self) -> float: ...
 
 
-def export(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> Export:
+def export(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> Export:
     """Every row of personal data held about the customer."""
-    keys = require_keys(con, customer_id, cases)
+    keys = require_keys(con, customer_id, case_rules)
     where = f"customer_key IN ({placeholders(keys)})"
     return Export(
         customer_id=customer_id,
@@ -95,21 +95,24 @@ def erase(
     con: Sql,
     customer_id: str,
     actor: str,
-    cases: Sequence[IdCase] = ("lower",),
+    case_rules: Sequence[IdCase] = ("lower",),
     pseudonym: Callable[[str], str] | None = None,
 ) -> Erasure:
     """Erase a customer's personal data and suppress later events for them (one transaction).
 
-    ``cases`` are the identifier case rules in use; ``pseudonym`` (the store's keyed id) adds
+    ``case_rules`` are the identifier case rules in use; ``pseudonym`` (the store's keyed id) adds
     the id as each rule stores it to the suppression list, even if it was never seen so.
     This leaves the old bytes in the file's free blocks: :func:`erase_customer` then compacts.
     """
-    keys = require_keys(con, customer_id, cases)
+    keys = require_keys(con, customer_id, case_rules)
     marks = f"({placeholders(keys)})"
     mine = f"(customer_key IN {marks} OR anonymous_key IN {marks})"
     ids = sorted(
-        {str(r["customer_id"]) for r in rows(con, f"SELECT customer_id FROM identities WHERE customer_key IN {marks}", keys)}
-        | set(normalised_ids(con, customer_id, cases))
+        {
+            str(r["customer_id"])
+            for r in rows(con, f"SELECT customer_id FROM identities WHERE customer_key IN {marks}", keys)
+        }
+        | set(normalised_ids(con, customer_id, case_rules))
     )
     texts = _count(con, f"SELECT count(*) AS n FROM experiences WHERE {mine} AND text IS NOT NULL", keys * 2)
     unlinked = _count(con, f"SELECT count(*) AS n FROM experiences WHERE {mine}", keys * 2)
@@ -139,7 +142,8 @@ def erase(
         ids * 4,
     )
     con.execute(
-        f"DELETE FROM rejected WHERE customer_key IN {marks} OR {_spelt('raw', ids)} OR {_spelt('event_id', ids)}",
+        f"DELETE FROM rejected WHERE customer_key IN {marks} "
+        f"OR {_spelt('raw', ids)} OR {_spelt('event_id', ids)}",
         [*keys, *ids, *ids],
     )
     con.execute(f"DELETE FROM identities WHERE customer_key IN {marks}", keys)
@@ -151,7 +155,7 @@ def erase(
 
 
 def erase_customer(
-    store: ErasableStore, customer_id: str, actor: str, cases: Sequence[IdCase] = ("lower",)
+    store: ErasableStore, customer_id: str, actor: str, case_rules: Sequence[IdCase] = ("lower",)
 ) -> Erasure:
     """Erase a customer (:func:`erase`, committed), then rewrite the store's file so no byte is left.
 
@@ -159,7 +163,7 @@ def erase_customer(
     grows with the store's size (``seconds``): see docs/security.md.
     """
     with store.transaction() as con:
-        done = erase(con, customer_id, actor, cases, store.pseudonym)
+        done = erase(con, customer_id, actor, case_rules, store.pseudonym)
     seconds = store.compact()
     return Erasure(
         done.customer_id,

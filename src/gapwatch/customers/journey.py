@@ -51,16 +51,20 @@ class Journey:
     open_cases: list[Case]
 
 
-def normalised_ids(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> list[str]:
+def normalised_ids(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> list[str]:
     """``customer_id`` as each case rule in use stores it (ingest's own SQL, so never a different fold)."""
-    picks = " UNION ".join(f"SELECT {normalised_id_sql('CAST(? AS VARCHAR)', c)} AS id" for c in cases)
-    found = rows(con, f"SELECT DISTINCT id FROM ({picks}) WHERE id IS NOT NULL ORDER BY 1", [customer_id] * len(cases))
+    picks = " UNION ".join(f"SELECT {normalised_id_sql('CAST(? AS VARCHAR)', c)} AS id" for c in case_rules)
+    found = rows(
+        con,
+        f"SELECT DISTINCT id FROM ({picks}) WHERE id IS NOT NULL ORDER BY 1",
+        [customer_id] * len(case_rules),
+    )
     return [str(r["id"]) for r in found]
 
 
-def customer_keys(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> list[str]:
+def customer_keys(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> list[str]:
     """Keys of every identity of ``customer_id`` (normalised by each case rule in use)."""
-    ids = normalised_ids(con, customer_id, cases)
+    ids = normalised_ids(con, customer_id, case_rules)
     if not ids:
         return []
     found = rows(
@@ -71,10 +75,10 @@ def customer_keys(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower"
     return [str(r["customer_key"]) for r in found]
 
 
-def require_keys(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> list[str]:
+def require_keys(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> list[str]:
     if len(customer_id) > MAX_IDENTIFIER:  # longer ids are never stored (ingest rejects them)
         raise CustomerNotFound(customer_id[:60])
-    keys = customer_keys(con, customer_id, cases) if has_tables(con, "identities") else []
+    keys = customer_keys(con, customer_id, case_rules) if has_tables(con, "identities") else []
     if not keys:
         raise CustomerNotFound(customer_id)
     return keys
@@ -84,12 +88,12 @@ def placeholders(keys: list[str]) -> str:
     return ", ".join("?" for _ in keys)
 
 
-def journey(con: Sql, customer_id: str, cases: Sequence[IdCase] = ("lower",)) -> Journey:
+def journey(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> Journey:
     """Experiences across every silo in time order, with their gaps, and the active cases they touched.
 
-    ``cases``: the identifier case rules in use (:func:`gapwatch.domain.bounds.id_cases`).
+    ``case_rules``: the identifier case rules in use (:func:`gapwatch.domain.bounds.id_cases`).
     """
-    keys = require_keys(con, customer_id, cases)
+    keys = require_keys(con, customer_id, case_rules)
     found = rows(
         con,
         "SELECT occurred_at, period, source, event_id, silo, stage, moment, segment, metric, value,"

@@ -45,7 +45,10 @@ DURATION_UNITS: dict[str, float] = {
 }
 # Stripped from both ends of an identifier: ASCII whitespace and the Unicode spaces a
 # copy-paste brings (no-break, em, ideographic, zero-width, byte-order mark).
-ID_BLANKS = " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+ID_BLANKS = (
+    " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 IdCase = Literal["lower", "keep"]
 
 

@@ -100,7 +100,7 @@ def _source(config: WorkspaceConfig, name: str | Source) -> tuple[str, Source]:
 
 
 def _check_columns(job: IngestJob, columns: Iterable[str]) -> None:
-    """A mapped column absent from the file (or named twice in it) makes the file unusable for this mapping."""
+    """A mapped column absent from the file (or named twice in it) makes the file unusable."""
     from gapwatch.adapters.duckdb_mapping import mapped_columns
 
     header = list(columns)
@@ -200,7 +200,9 @@ def ingest_file(
         fmt = readers.detect_format(file, mapping.format)
         layout: Layout = "jsonl" if fmt == "jsonl" else "columns"
         window = window or accepted_window(store, config)
-        job = ingest_job(name, mapping, config, file.name, layout=layout, closed_through=closed_through, window=window)
+        job = ingest_job(
+            name, mapping, config, file.name, layout=layout, closed_through=closed_through, window=window
+        )
         if fmt == "csv":
             columns, chunks = readers.read_csv(file, chunk_rows)
             _check_columns(job, columns)

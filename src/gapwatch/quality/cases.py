@@ -27,7 +27,7 @@ class CaseNotFound(LookupError):
 
 
 class CaseInputError(ValueError):
-    """A value given with an action that cannot be right (a date outside the data, a version that does not exist)."""
+    """A value given with an action that cannot be right (a date outside the data, an unknown version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +278,11 @@ def _version(con: Sql, case: Case, text: str) -> int | None:
     name = text.strip()
     where = "moment = ? AND metric = ? AND segment IN (?, 'all')"
     if name.isdigit() and len(name) < 10:
-        found = one(con, f"SELECT id FROM expectations WHERE id = ? AND {where}", [int(name), case.moment, case.metric, case.segment])
+        found = one(
+            con,
+            f"SELECT id FROM expectations WHERE id = ? AND {where}",
+            [int(name), case.moment, case.metric, case.segment],
+        )
     else:
         key, _, version = name.rpartition(" v")
         parts = key.split("/")
@@ -286,7 +290,8 @@ def _version(con: Sql, case: Case, text: str) -> int | None:
             return None
         found = one(
             con,
-            f"SELECT id FROM expectations WHERE moment = ? AND segment = ? AND metric = ? AND version = ? AND {where}",
+            "SELECT id FROM expectations WHERE moment = ? AND segment = ? AND metric = ? AND version = ? "
+            f"AND {where}",
             [*parts, int(version), case.moment, case.metric, case.segment],
         )
     return None if found is None else int(found["id"])
