@@ -26,7 +26,7 @@ from gapwatch.workspace import init_workspace
 
 EMAIL = "alice.liddell@example.com"
 NEEDLES = (EMAIL, "alice-order-77", "looking-glass-7f3a", "wonderland-topic-91")
-VARIANTS = (f"  {EMAIL}  ", f"{EMAIL}\t", EMAIL.upper(), f"\u00a0Alice.Liddell@Example.COM")
+VARIANTS = (f"  {EMAIL}  ", f"{EMAIL}\t", EMAIL.upper(), "\u00a0Alice.Liddell@Example.COM")
 TICKETS = "ticket_id,requester,opened,plan,first_reply_hours,satisfaction,comment,channel,topic"
 
 
