@@ -19,7 +19,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gapwatch.adapters.duckdb_sql import hash64, ident, lit
+from gapwatch.adapters.duckdb_ingest import upsert_rejects
+from gapwatch.adapters.duckdb_sql import ident, lit
 from gapwatch.domain.experience import RejectCode
 
 REPAIR_FILE = "(store repair)"  # the `file` of rows moved out by the repair
@@ -47,13 +48,15 @@ def repair_window(con: Any, earliest: dt.datetime, latest: dt.datetime, now: dt.
             f"(' || strftime($lo, '%Y-%m-%d') || ' .. ' || strftime($hi, '%Y-%m-%d') || '); moved out of "
             f"{table} when the store was opened'"
         )
+        # Kept like every reject (once per row and reason; a repeat counts in `times`).
         con.execute(
-            "INSERT INTO rejected SELECT source, event_id, $file, NULL, raw, reason, code, customer_key, "
-            f"$now, $now, 1, {hash64('CAST(raw AS VARCHAR)')} FROM ("
-            f"SELECT source, event_id, customer_key, to_json(t) AS raw, {reason} AS reason, {_CODE} AS code "
-            f"FROM (SELECT * EXCLUDE (payload_hash, key_hash) FROM {table} WHERE {_OUTSIDE}) t)",
-            {**params, "now": now, "file": REPAIR_FILE},
+            "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT source, event_id, $file AS file, "
+            "NULL::BIGINT AS row_number, to_json(t) AS raw, "
+            f"{reason} AS reason, {_CODE} AS reason_code, customer_key "
+            f"FROM (SELECT * EXCLUDE (payload_hash, key_hash) FROM {table} WHERE {_OUTSIDE}) t",
+            {**params, "file": REPAIR_FILE},
         )
+        upsert_rejects(con, now)
         con.execute(f"DELETE FROM {table} WHERE {_OUTSIDE}", params)
         moved[table] = n
     return moved
