@@ -125,7 +125,10 @@ def normalised_id_sql(text: str, case: IdCase) -> str:
     normalised in Python. Blanks of both ends are stripped, the case rule applied, '' is NULL.
     """
     quoted = "'" + ID_BLANKS.replace("'", "''") + "'"
-    stripped = f"trim({text}, {quoted})"
+    # trim() with a set of characters costs 8x a plain trim: it runs only on an id whose first
+    # or last character is one of them (most have none).
+    edge = f"contains({quoted}, left({text}, 1)) OR contains({quoted}, right({text}, 1))"
+    stripped = f"(CASE WHEN {edge} THEN trim({text}, {quoted}) ELSE {text} END)"
     return f"NULLIF({'lower(' + stripped + ')' if case == 'lower' else stripped}, '')"
 
 
