@@ -19,6 +19,10 @@ LOCK_FILE = "gapwatch-serve.lock"
 CREDENTIALS_FILE = ".gapwatch-local-token"
 
 
+class WorkspaceBusy(RuntimeError):
+    """Another process owns the workspace's store (DESIGN.md, "One process owns a workspace")."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServerLock:
     url: str

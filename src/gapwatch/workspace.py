@@ -19,8 +19,18 @@ from gapwatch.config import CONFIG_FILE, WorkspaceConfig, default_config_text, l
 from gapwatch.domain.bounds import event_window
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
-from gapwatch.lockfile import read_lock
+from gapwatch.lockfile import WorkspaceBusy, read_lock
 from gapwatch.ports import StoreLocked
+
+__all__ = [
+    "DB_FILE",
+    "SECRET_FILE",
+    "Workspace",
+    "WorkspaceBusy",
+    "WorkspaceExists",
+    "init_workspace",
+    "read_secret",
+]
 
 DB_FILE = "gapwatch.duckdb"
 SECRET_FILE = ".gapwatch-secret"
@@ -174,10 +184,6 @@ def repair_window(store: DuckDBStore, config: WorkspaceConfig) -> dict[str, int]
             window.latest.date(),
         )
     return moved
-
-
-class WorkspaceBusy(RuntimeError):
-    """Another process owns the workspace's store (DESIGN.md, "One process owns a workspace")."""
 
 
 def _busy_message(root: Path) -> str:

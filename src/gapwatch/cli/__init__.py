@@ -71,7 +71,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; usage errors print one line on stderr and exit 2."""
-    from gapwatch.workspace import WorkspaceBusy
+    from gapwatch.lockfile import WorkspaceBusy  # not the workspace: that would load the store
 
     # Stores, logs and reports hold personal data: every file the CLI creates is its user's
     # alone (0600; folders 0700), including DuckDB's write-ahead log, which DuckDB recreates
