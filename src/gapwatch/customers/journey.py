@@ -53,11 +53,12 @@ class Journey:
 
 def normalised_ids(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> list[str]:
     """``customer_id`` as each case rule in use stores it (ingest's own SQL, so never a different fold)."""
-    picks = " UNION ".join(f"SELECT {normalised_id_sql('CAST(? AS VARCHAR)', c)} AS id" for c in case_rules)
+    forms = ", ".join(normalised_id_sql("raw", c) for c in case_rules)
     found = rows(
         con,
-        f"SELECT DISTINCT id FROM ({picks}) WHERE id IS NOT NULL ORDER BY 1",
-        [customer_id] * len(case_rules),
+        f"SELECT DISTINCT id FROM (SELECT unnest([{forms}]) AS id FROM (SELECT CAST(? AS VARCHAR) AS raw)) "
+        "WHERE id IS NOT NULL ORDER BY 1",
+        [customer_id],
     )
     return [str(r["id"]) for r in found]
 
