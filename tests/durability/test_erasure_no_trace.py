@@ -24,6 +24,8 @@ from durahelpers import GAPWATCH, ServerProcess, cli, free_port
 
 from gapwatch.workspace import init_workspace
 
+pytestmark = pytest.mark.slow  # a real server, started and stopped
+
 EMAIL = "alice.liddell@example.com"
 NEEDLES = (EMAIL, "alice-order-77", "looking-glass-7f3a", "wonderland-topic-91")
 VARIANTS = (f"  {EMAIL}  ", f"{EMAIL}\t", EMAIL.upper(), "\u00a0Alice.Liddell@Example.COM")

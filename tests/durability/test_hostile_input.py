@@ -35,6 +35,8 @@ from hypothesis import strategies as st
 
 from gapwatch.workspace import DB_FILE, init_workspace
 
+pytestmark = pytest.mark.slow  # a real server, started and stopped
+
 EXAMPLES = int(os.environ.get("GAPWATCH_HOSTILE_EXAMPLES", "200"))
 RSS_BOUND = 1 << 30  # 1 GiB: the service's memory by construction is ~0.6 GB (docs/operations.md)
 POOL = [f"dup-{i}" for i in range(12)]  # event ids drawn again and again: duplicates and conflicts

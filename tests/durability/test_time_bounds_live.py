@@ -18,9 +18,12 @@ from typing import Any
 
 import duckdb
 import httpx
+import pytest
 from durahelpers import GAPWATCH, ServerProcess, cli, free_port
 
 from gapwatch.workspace import DB_FILE, init_workspace
+
+pytestmark = pytest.mark.slow  # a real server, started and stopped
 
 GB = 10**9
 TODAY = dt.datetime.now(dt.UTC).replace(microsecond=0)
