@@ -106,7 +106,7 @@ def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) ->
 
 
 def _unusable(ws: Path, tmp: Path) -> list[int]:
-    """Exit codes of files that cannot be used: a mapped column missing, not there at all, an unknown source."""
+    """Exit codes of unusable files: a mapped column missing, no file at all, an unknown source."""
     wrong = tmp / "wrong.csv"
     wrong.write_text("a,b\n1,2\n")
     cases = [(wrong, "orders"), (tmp / "missing.csv", "orders"), (wrong, "nope")]
