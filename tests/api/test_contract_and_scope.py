@@ -142,3 +142,17 @@ def test_identifiers_have_one_limit_at_ingest_and_on_every_route(
     assert client.delete(f"/v1/customers/{longest}", headers=admin).status_code == 200
     for path in (f"/v1/customers/{longest}c", f"/v1/customers/{longest}c/export"):
         assert client.get(path, headers=admin).status_code == 422
+
+
+def test_an_id_with_a_slash_can_be_read_and_erased(client: httpx.Client, tokens: Tokens) -> None:
+    admin = bearer(tokens.admin)
+    posted = [{**EVENT, "event_id": "s1", "customer_id": "Acme/42"}]
+    assert client.post("/v1/events", json={"source": "orders", "events": posted}, headers=admin).json()[
+        "accepted"
+    ]
+    assert client.get("/v1/customers/acme%2F42", headers=admin).json()["customer_id"] == "acme/42"
+    assert client.get("/v1/customers/ACME%2F42/export", headers=admin).json()["identities"][0][
+        "customer_id"
+    ] == ("acme/42")
+    assert client.delete("/v1/customers/acme%2F42", headers=admin).json()["identities"] == 1
+    assert client.get("/v1/customers/acme%2F42", headers=admin).status_code == 404

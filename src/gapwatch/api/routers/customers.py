@@ -19,12 +19,28 @@ from gapwatch.domain.access import RouteGroup
 from gapwatch.domain.bounds import MAX_IDENTIFIER, id_cases
 
 router = APIRouter(tags=["customers"])
+# An id may hold a slash ("acme/42", sent as acme%2F42): the routes take the rest of the path,
+# and the export route is matched first. Every id the ingest accepts can be read and erased.
 CustomerId = Annotated[str, Path(min_length=1, max_length=MAX_IDENTIFIER)]
 ERASE_TIMEOUT = 3600.0  # the file rewrite grows with the store (docs/security.md)
 
 
 @router.get(
-    "/customers/{customer_id}",
+    "/customers/{customer_id:path}/export",
+    operation_id="export_customer",
+    response_model=CustomerExportPublic,
+    **access(RouteGroup.PRIVACY, 404),
+)
+def export_customer(
+    customer_id: CustomerId, principal: PrincipalDep, con: ReaderDep, runtime: RuntimeDep
+) -> CustomerExportPublic:
+    """All personal data held about the customer."""
+    found = erasure.export(con, customer_id, id_cases(runtime.config))
+    return CustomerExportPublic.model_validate(found, from_attributes=True)
+
+
+@router.get(
+    "/customers/{customer_id:path}",
     operation_id="get_customer",
     response_model=CustomerPublic,
     **access(RouteGroup.READ, 404),
@@ -44,22 +60,8 @@ def get_customer(
     )
 
 
-@router.get(
-    "/customers/{customer_id}/export",
-    operation_id="export_customer",
-    response_model=CustomerExportPublic,
-    **access(RouteGroup.PRIVACY, 404),
-)
-def export_customer(
-    customer_id: CustomerId, principal: PrincipalDep, con: ReaderDep, runtime: RuntimeDep
-) -> CustomerExportPublic:
-    """All personal data held about the customer."""
-    found = erasure.export(con, customer_id, id_cases(runtime.config))
-    return CustomerExportPublic.model_validate(found, from_attributes=True)
-
-
 @router.delete(
-    "/customers/{customer_id}",
+    "/customers/{customer_id:path}",
     operation_id="erase_customer",
     response_model=ErasurePublic,
     **access(RouteGroup.PRIVACY, 404, 503),
