@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from gapwatch.adapters.duckdb_mapping import EARLIEST, LATEST, ROW, TYPE_PREFIX, compiler, mapped_columns
+from gapwatch.adapters.duckdb_mapping import EARLIEST, LATEST, ROW, TYPES, compiler, mapped_columns
 from gapwatch.adapters.duckdb_sql import PAYLOAD, hash64, hmac_sql, ident, lit, score_sql
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, RejectCode
@@ -97,17 +97,21 @@ def _paths(columns: list[str]) -> str:
 def _json_cells(job: IngestJob) -> str:
     """Parse each raw JSON line once into the mapped columns (absent keys are empty cells).
 
-    The JSON type of each typed column (``job.types``) comes along as ``__gw_ty<i>``.
+    The JSON types of the typed columns (``job.types``) come along as one JSON list,
+    ``__gw_types`` (null for an absent key).
     """
     columns = mapped_columns(job)
     picks = ", ".join(f"__gw_l[{i + 1}] AS {ident(c)}" for i, c in enumerate(columns))
     typed = [c for c, _ in job.types]
-    types = "".join(f", __gw_t[{i + 1}] AS {TYPE_PREFIX}{i}" for i in range(len(typed)))
-    type_of = f", CASE WHEN __gw_ok THEN json_type({LINE}, {_paths(typed)}) END AS __gw_t" if typed else ""
+    types = (
+        f", CASE WHEN __gw_ok THEN to_json(json_type({LINE}, {_paths(typed)})) END AS {TYPES}"
+        if typed
+        else ""
+    )
     return (
         f"(SELECT {ROW}, __gw_ok, {picks}{types} FROM ("
-        f"SELECT *, CASE WHEN __gw_ok THEN json_extract_string({LINE}, {_paths(columns)}) END AS __gw_l"
-        f"{type_of} FROM ("
+        f"SELECT *, CASE WHEN __gw_ok THEN json_extract_string({LINE}, {_paths(columns)}) END AS __gw_l "
+        "FROM ("
         f"SELECT *, CASE WHEN json_valid({LINE}) THEN json_type({LINE}) = 'OBJECT' ELSE FALSE END AS __gw_ok "
         f"FROM {CHUNK})))"
     )
@@ -244,9 +248,12 @@ def _pseudonymise(con: Any, prep: PreparedIngest, pads: tuple[bytes, bytes], now
     there, so the join cannot multiply ids (and needs no grouping, which costs more than
     the join on a large store).
     """
+    # Nobody erased (the usual case): no probe of the suppression list for every id.
+    anyone = con.execute("SELECT EXISTS (SELECT 1 FROM erased)").fetchall()[0][0]
+    erased = "key IN (SELECT customer_key FROM erased)" if anyone else "FALSE"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_keys AS "
-        "SELECT *, key IN (SELECT customer_key FROM erased) AS erased "
+        f"SELECT *, {erased} AS erased "
         f"FROM (SELECT ids.id, ids.kind, coalesce(i.customer_key, {hmac_sql('ids.id', KEY_CHARS)}) AS key, "
         f"i.customer_key IS NULL AS new FROM ({prep.ids}) ids "
         "LEFT JOIN identities i ON i.customer_id = ids.id AND i.kind = ids.kind)",

@@ -126,8 +126,9 @@ def normalised_id_sql(text: str, case: IdCase) -> str:
     """
     quoted = "'" + ID_BLANKS.replace("'", "''") + "'"
     # trim() with a set of characters costs 8x a plain trim: it runs only on an id whose first
-    # or last character is one of them (most have none).
-    edge = f"contains({quoted}, left({text}, 1)) OR contains({quoted}, right({text}, 1))"
+    # or last character is one of them (most have none), found by one regular expression.
+    blank = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in ID_BLANKS) + "]"
+    edge = f"regexp_matches({text}, '^{blank}|{blank}$')"
     stripped = f"(CASE WHEN {edge} THEN trim({text}, {quoted}) ELSE {text} END)"
     return f"NULLIF({'lower(' + stripped + ')' if case == 'lower' else stripped}, '')"
 
