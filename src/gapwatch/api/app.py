@@ -11,11 +11,22 @@ from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
-from gapwatch.api.routers import alerts, cases, customers, events, files, lifecycle, streams, tokens, webhooks
+from gapwatch.api.routers import (
+    alerts,
+    cases,
+    customers,
+    events,
+    files,
+    lifecycle,
+    report,
+    streams,
+    tokens,
+    webhooks,
+)
 from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
-ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
+ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle, report)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
@@ -48,6 +59,9 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     errors.install(app, runtime.settings.retry_after_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    from gapwatch.web import install_web  # the pages at / (imported here: the web face sits above the API)
+
+    install_web(app, runtime, API_PREFIX)
     s = runtime.settings
     # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
     app.add_middleware(

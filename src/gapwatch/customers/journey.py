@@ -39,6 +39,7 @@ class JourneyStep:
     gap_norm: float | None
     status: str
     late: bool
+    text: str | None = None  # the customer's comment, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def journey(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",
     found = rows(
         con,
         "SELECT occurred_at, period, source, event_id, silo, stage, moment, segment, metric, value,"
-        " expected, adequate, desired, gap, gap_norm, status, late FROM experiences"
+        " expected, adequate, desired, gap, gap_norm, status, late, text FROM experiences"
         f" WHERE customer_key IN ({placeholders(keys)})"
         " ORDER BY occurred_at, moment, metric, event_id",
         keys,
