@@ -291,7 +291,7 @@ WEB_RECIPES: dict[tuple[str, str], tuple[str, WebRecipe]] = {
     ),
     ("GET", "/cases/{case_id}"): ("read", lambda w, silo: (f"/cases/{w.cases[silo]}", None)),
     ("GET", "/customers"): ("read", lambda w, silo: (f"/customers?q=C-{silo}-", None)),
-    ("GET", "/customers/{customer_id}"): (
+    ("GET", "/customers/{customer_id:path}"): (
         "read",
         lambda w, silo: (f"/customers/{w.customers[silo][0]}", None),
     ),
