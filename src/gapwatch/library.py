@@ -41,7 +41,9 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 import pyarrow as pa
 
+from gapwatch.customers.erasure import Erasure, erase_customer
 from gapwatch.customers.journey import Journey, journey
+from gapwatch.domain.bounds import id_cases
 from gapwatch.export import Written, export_reader, write_export
 from gapwatch.ingest.files import IngestResult, ingest_file, ingest_table
 from gapwatch.live.read import StreamSummary, list_streams
@@ -190,7 +192,16 @@ class Gapwatch:
         Raises ``gapwatch.customers.journey.CustomerNotFound`` for an unknown or erased customer.
         """
         with self._reader() as con:
-            return journey(con, customer_id)
+            return journey(con, customer_id, id_cases(self.workspace.config))
+
+    def erase(self, customer_id: str, actor: str = "library") -> Erasure:
+        """Erase a customer's personal data for good (``DELETE /v1/customers/{id}``).
+
+        Their experiences stay for the statistics, unlinked; later events for them are
+        suppressed on every ingest path; the store's file is rewritten so no byte is left.
+        """
+        ws = self.workspace
+        return erase_customer(ws.store, customer_id, actor, id_cases(ws.config))
 
     def report(self, out: str | Path | None = None, *, clock: Literal["wall", "event"] = "wall") -> Path:
         """Write every chart of every signalled stream, the NPS and the lifecycle as one HTML file.

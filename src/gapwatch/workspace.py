@@ -7,6 +7,8 @@ in line with the YAML (keeping their history).
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import CONFIG_FILE, WorkspaceConfig, default_config_text, load_config
+from gapwatch.domain.bounds import event_window
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
 from gapwatch.lockfile import WorkspaceBusy, read_lock
@@ -31,6 +34,7 @@ __all__ = [
 
 DB_FILE = "gapwatch.duckdb"
 SECRET_FILE = ".gapwatch-secret"
+log = logging.getLogger(__name__)
 
 
 class WorkspaceExists(FileExistsError):
@@ -85,7 +89,8 @@ def init_workspace(folder: str | Path, *, force: bool = False, config_text: str 
         raise WorkspaceExists(
             f"{root} already holds a workspace ({', '.join(existing)}); use --force to replace it"
         )
-    root.mkdir(parents=True, exist_ok=True)
+    if not root.exists():
+        root.mkdir(parents=True, mode=0o700)  # a new workspace folder is its owner's alone
     (root / CONFIG_FILE).write_text(config_text or default_config_text(), encoding="utf-8")
     _write_secret(root / SECRET_FILE)
     for name in (DB_FILE, DB_FILE + ".wal"):
@@ -143,6 +148,7 @@ class Workspace:
             raise WorkspaceBusy(_busy_message(root)) from exc
         if not read_only:
             sync_expectations(store, config)
+            repair_window(store, config)
         return cls(root, config, Lifecycle.from_config(config), store)
 
     @property
@@ -158,6 +164,26 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def repair_window(store: DuckDBStore, config: WorkspaceConfig) -> dict[str, int]:
+    """Move stored rows outside the accepted event-time window to ``rejected``, with a log line.
+
+    A store written before the window existed may hold an event dated 9999-12-31; live state
+    and detection span first to last period, so such a row would make the workspace
+    unservable. The window is the wall clock's (docs/security.md).
+    """
+    window = event_window(config.workspace, now=dt.datetime.now(dt.UTC), start=store.started_at())
+    moved = store.repair_window(window)
+    if moved:
+        counts = ", ".join(f"{n:,} from {table}" for table, n in moved.items())
+        log.warning(
+            "store repair: moved %s to `rejected` (occurred_at outside the accepted window %s .. %s)",
+            counts,
+            window.earliest.date(),
+            window.latest.date(),
+        )
+    return moved
 
 
 def _busy_message(root: Path) -> str:

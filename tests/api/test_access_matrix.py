@@ -92,14 +92,14 @@ class World:
     def seed_stream(self, silo: str) -> None:
         """One event through the live path, so the silo's moment has a stream with a chart."""
         event = _event(f"stream-{silo}", silo)
-        self.runtime.writer.call(self.runtime.ingest_job([event], "crm"))
+        self.runtime.writer.call(self.runtime.ingest_job([event], "api"))  # (undeclared: any moment)
         self.streams[silo] = f"{event['moment']}:all:{event['metric']}"
 
     def seed_customers(self, silo: str, n: int) -> None:
         ids = [f"C-{silo}-{i}" for i in range(n)]
         events = [_event(cid, silo, cid) for cid in ids]
         self.runtime.writer.call(
-            lambda: ingest_records(self.runtime.store, events, "crm", self.runtime.config)
+            lambda: ingest_records(self.runtime.store, events, "api", self.runtime.config)
         )
         self.customers[silo] = ids
 
@@ -333,7 +333,7 @@ WEB_RECIPES: dict[tuple[str, str], tuple[str, WebRecipe]] = {
     ),
     ("GET", "/cases/{case_id}"): ("read", lambda w, silo: (f"/cases/{w.cases[silo]}", None)),
     ("GET", "/customers"): ("read", lambda w, silo: (f"/customers?q=C-{silo}-", None)),
-    ("GET", "/customers/{customer_id}"): (
+    ("GET", "/customers/{customer_id:path}"): (
         "read",
         lambda w, silo: (f"/customers/{w.customers[silo][0]}", None),
     ),

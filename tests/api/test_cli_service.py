@@ -105,6 +105,20 @@ def test_serve_owns_the_workspace_and_the_cli_goes_through_it(tmp_path: Path) ->
     assert not (ws / ".gapwatch-local-token").exists()
 
 
+def _unusable(ws: Path, tmp: Path) -> list[int]:
+    """Exit codes of unusable files: a mapped column missing, no file at all, an unknown source."""
+    wrong = tmp / "wrong.csv"
+    wrong.write_text("a,b\n1,2\n")
+    cases = [(wrong, "orders"), (tmp / "missing.csv", "orders"), (wrong, "nope")]
+    codes = []
+    for path, source in cases:
+        done = _cli("ingest", str(path), "--source", source, "--workspace", str(ws))
+        assert done.stderr.count("\n") == 1, done.stderr
+        codes.append(done.returncode)
+    assert codes == [1, 1, 2]
+    return codes
+
+
 def test_ingest_goes_through_the_running_server(tmp_path: Path) -> None:
     ws = init_workspace(tmp_path / "ws")
     orders = tmp_path / "orders.csv"
@@ -124,9 +138,11 @@ def test_ingest_goes_through_the_running_server(tmp_path: Path) -> None:
         assert (again["accepted"], again["duplicate"], again["rejected"]) == (0, 2, 1)
         unknown = _cli("ingest", str(orders), "--source", "nope", "--workspace", str(ws))
         assert unknown.returncode == 2 and "nope" in unknown.stderr and unknown.stderr.count("\n") == 1
+        served = _unusable(ws, tmp_path)
     finally:
         os.kill(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
+    assert served == _unusable(ws, tmp_path)  # the same exit codes when the CLI opens the store
     with Workspace.open(ws) as opened:  # stored once, rejected row kept with its reason
         stored = opened.store.query("SELECT count(*) AS n FROM experiences").column("n")[0].as_py()
         rejected = opened.store.query("SELECT reason_code, times FROM rejected").to_pylist()

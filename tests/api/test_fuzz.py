@@ -41,7 +41,7 @@ DELIVERIES = [
     }
     for i in range(60)
 ]
-runtime.writer.call(runtime.ingest_job(DELIVERIES, "crm"))
+runtime.writer.call(runtime.ingest_job(DELIVERIES, "orders"))
 app = create_app(runtime, close_on_shutdown=False)
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -69,7 +69,7 @@ def test_case_walks_its_states_with_an_audit_trail(client: Client, runtime: Runt
             "cause": "carrier change",
             "action_kind": "standard_change",
             "action_text": "promise 4 days",
-            "expectation_version": "delivery/premium v2",
+            "expectation_version": "delivery/premium/delivery_days v1",
         },
         headers=h,
     )

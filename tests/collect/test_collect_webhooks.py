@@ -100,7 +100,7 @@ def test_other_events_are_ignored_and_broken_items_rejected_with_reasons(
     answer = client.post(URL, content=body, headers=_signed(body)).json()
     assert answer["ignored"] == 1 and answer["messages"] == 5
     codes = {r["index"]: r["reason_code"] for r in answer["results"]}
-    assert codes == {1: "missing_customer", 2: "no_experience", 3: "bad_value", 4: "not_json"}
+    assert codes == {1: "missing_customer", 2: "no_experience", 3: "bad_type", 4: "not_json"}
     assert _rows(runtime, "SELECT count(*) FROM rejected") == [(4,)]
 
 

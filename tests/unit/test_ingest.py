@@ -32,23 +32,34 @@ MALFORMED_ORDERS = [
     "A11,C11,2025-03-01T10:00:00Z,STD,4",  # malformed_row
     GOOD,  # duplicate (same payload)
     "A1,C1,2025-03-01T10:00:00Z,STD,9,,DHL,north,2025-02-26",  # conflict
-    "A14,C14,1999-12-31T10:00:00Z,STD,4,,DHL,north,x",  # no_expectation
+    "A14,C14,1999-12-31T10:00:00Z,STD,4,,DHL,north,x",  # occurred_too_early (ten years before the start)
     "A15,C15,2025-03-02 08:00:00,PREM,4,3,UPS,south,2025-02-27",  # accepted (stated 3 days)
     "A16,C16,2025-03-01T10:00:00Z,STD,nan,,DHL,north,x",  # bad_value (not finite)
+    "A17,C17,2025-03-01T10:00:00+25:00,STD,4,,DHL,north,x",  # bad_timestamp (an offset beyond ±14:00)
+    "A18,C18,9999-12-31,STD,4,,DHL,north,x",  # occurred_in_future
+    "A19,C19,2025-03-01T10:00:00Z,STD,-3,,DHL,north,x",  # value_out_of_range (negative days)
+    "A20,C20,2025-03-01T10:00:00Z,STD,4,1e9,DHL,north,x",  # expected_out_of_range
+    "A21," + "C" * 257 + ",2025-03-01T10:00:00Z,STD,4,,DHL,north,x",  # id_too_long
+    "A22,C22,infinity,STD,4,,DHL,north,x",  # bad_timestamp (DuckDB reads it as a time)
+    "A23,C23,2025-03-01T10:00:00Z,STD,1e308,,DHL,north,x",  # value_out_of_range
 ]
 REASONS = {
     "missing_event_id": 1,
     "event_id_too_long": 1,
     "missing_customer": 1,
     "missing_timestamp": 1,
-    "bad_timestamp": 1,
+    "bad_timestamp": 3,
     "unmapped_label": 1,
     "bad_value": 2,
     "missing_value": 1,
     "bad_expected": 1,
     "malformed_row": 1,
     "conflict": 1,
-    "no_expectation": 1,
+    "occurred_too_early": 1,
+    "occurred_in_future": 1,
+    "value_out_of_range": 2,
+    "expected_out_of_range": 1,
+    "id_too_long": 1,
 }
 
 
@@ -65,11 +76,13 @@ def store() -> DuckDBStore:
 def test_malformed_file_exact_counts_and_reasons(tmp_path: Path, store: DuckDBStore) -> None:
     path = write_csv(tmp_path / "orders.csv", MALFORMED_ORDERS)
     result = ingest_file(store, path, "orders")
-    assert (result.accepted, result.duplicate, result.rejected) == (2, 1, 13)
+    assert (result.accepted, result.duplicate, result.rejected) == (2, 1, 20)
     assert result.counts.received == len(MALFORMED_ORDERS)
     assert result.counts.reasons == REASONS
     rejected = {
-        r["reason_code"]: r for r in store.table("rejected").to_pylist() if r["reason_code"] != "bad_value"
+        r["reason_code"]: r
+        for r in store.table("rejected").to_pylist()
+        if r["reason_code"] not in ("bad_value", "bad_timestamp", "value_out_of_range")
     }
     assert rejected["malformed_row"]["row_number"] == 12  # spreadsheet row: the header is row 1
     assert "has 5 fields where the header has 9" in rejected["malformed_row"]["reason"]
@@ -82,10 +95,12 @@ def test_malformed_file_exact_counts_and_reasons(tmp_path: Path, store: DuckDBSt
     )
     assert rejected["conflict"]["row_number"] == 14
     assert json.loads(rejected["missing_customer"]["raw"])["order_no"] == "A4"
-    assert (
-        "no expectation is in force for delivery / standard / delivery_days on 1999-12-31"
-        in (rejected["no_expectation"]["reason"])
+    assert "1999-12-31T10:00:00Z is before the accepted window" in rejected["occurred_too_early"]["reason"]
+    assert "9999-12-31T00:00:00Z is ahead of the clock" in rejected["occurred_in_future"]["reason"]
+    assert rejected["expected_out_of_range"]["reason"] == (
+        "the stated expectation 1000000000.0 of metric 'delivery_days' lies outside its domain 0..3653"
     )
+    assert rejected["id_too_long"]["customer_key"] is None  # no key, no identity for an overlong id
     assert rejected["event_id_too_long"]["event_id"] == "B" * 129
 
 
@@ -93,12 +108,12 @@ def test_rerun_adds_nothing_and_counts_rejects_again(tmp_path: Path, store: Duck
     path = write_csv(tmp_path / "orders.csv", MALFORMED_ORDERS)
     ingest_file(store, path, "orders")
     again = ingest_file(store, path, "orders")
-    assert (again.accepted, again.duplicate, again.rejected) == (0, 3, 13)
+    assert (again.accepted, again.duplicate, again.rejected) == (0, 3, 20)
     assert store.count("experiences") == 2
     times = store.query("SELECT min(times) AS lo, max(times) AS hi, count(*) AS n FROM rejected").to_pylist()[
         0
     ]
-    assert times == {"lo": 2, "hi": 2, "n": 13}
+    assert times == {"lo": 2, "hi": 2, "n": 20}
 
 
 def test_scores_are_stored(tmp_path: Path, store: DuckDBStore) -> None:
@@ -124,7 +139,7 @@ def test_scores_are_stored(tmp_path: Path, store: DuckDBStore) -> None:
     )
     assert (a1["stage"], a1["silo"], a1["moment"]) == ("fulfilment", "delivery", "delivery")
     assert json.loads(a1["attributes"]) == {"carrier": "DHL", "region": "north", "ordered_at": "2025-02-26"}
-    assert a1["customer_key"] == store.pseudonym("C1") and "C1" not in str(a1)
+    assert a1["customer_key"] == store.pseudonym("c1") and "C1" not in str(a1)  # ids are stored lower-cased
 
 
 def test_missing_mapped_column_is_a_file_error(tmp_path: Path, store: DuckDBStore) -> None:
@@ -194,7 +209,7 @@ def test_chunk_and_block_boundaries_do_not_change_results(
         )
         reference = reference or got
         assert got == reference, (chunk_rows, block)
-    assert reference[:3] == (2, 1 + 3 * 2, 13 * 3)
+    assert reference[:3] == (2, 1 + 3 * 2, 20 * 3)
 
 
 def test_multi_experience_rows_and_optional_entries(tmp_path: Path, store: DuckDBStore) -> None:
@@ -248,15 +263,15 @@ def test_outcome_source_goes_to_outcomes(tmp_path: Path, store: DuckDBStore) -> 
     assert (result.accepted, result.duplicate, result.rejected) == (1, 1, 2)
     out = store.table("outcomes").to_pylist()[0]
     assert (out["event_id"], out["outcome"], out["value"]) == ("C1|2025-04-01T10:00:00Z", "nps", 9.0)
-    assert out["customer_key"] == store.pseudonym("C1")
+    assert out["customer_key"] == store.pseudonym("c1")
 
 
 def test_identities_hold_the_only_real_ids(tmp_path: Path, store: DuckDBStore) -> None:
     ingest_file(store, write_csv(tmp_path / "o.csv", MALFORMED_ORDERS), "orders")
     ids = store.query(
-        "SELECT customer_id, customer_key, kind FROM identities WHERE customer_id = 'C1'"
-    ).to_pylist()
-    assert ids == [{"customer_id": "C1", "customer_key": store.pseudonym("C1"), "kind": "customer"}]
+        "SELECT customer_id, customer_key, kind FROM identities WHERE customer_id = 'c1'"
+    ).to_pylist()  # normalised: the workspace's case rule is `lower` by default
+    assert ids == [{"customer_id": "c1", "customer_key": store.pseudonym("c1"), "kind": "customer"}]
     config = default_config()
     assert config.sources["orders"].customer_id is not None
 

@@ -195,7 +195,8 @@ def test_errors_are_pages_here_and_json_under_v1(served: Served, login: Login) -
 def test_customer_search_and_erased_customers(served: Served, login: Login) -> None:
     client = login(served.token(Role.ANALYST))
     with served.runtime.reader() as con:
-        sql = "SELECT customer_id FROM identities WHERE customer_id LIKE 'C0%' ORDER BY 1 LIMIT 2"
+        # (ids are stored lower-cased: the workspace's identifier rule)
+        sql = "SELECT customer_id FROM identities WHERE customer_id LIKE 'c0%' ORDER BY 1 LIMIT 2"
         ids = [r[0] for r in con.execute(sql).fetchall()]
     r = client.get(f"/customers?q={ids[0]}")
     assert r.status_code == 303 and r.headers["location"] == f"/customers/{ids[0]}"

@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 
 from gapwatch.adapters.duckdb_ingest import upsert_rejects
-from gapwatch.adapters.duckdb_mapping import _trim as trimmed  # the chunk ingest's id normalisation
 from gapwatch.adapters.duckdb_sql import hash64, hmac_sql
 from gapwatch.adapters.key_filter import KeyFilter
+from gapwatch.domain.bounds import IdCase, normalised_id_sql
 from gapwatch.domain.experience import KEY_CHARS
 
 IDS_SCHEMA = pa.schema([pa.field("raw", pa.string()), pa.field("kind", pa.string())])
@@ -77,26 +77,31 @@ def _has_erased(con: Any) -> bool:
     return bool(found)  # fetchall: DuckDB refuses other work while a result is half read
 
 
-def _key_ids(con: Any, pads: tuple[bytes, bytes], ids: str) -> None:
-    """``__gw_ckeys(raw, kind, id, key, new, erased)`` for the (raw, kind) pairs of relation ``ids``."""
+def _key_ids(con: Any, pads: tuple[bytes, bytes], ids: str, id_case: IdCase) -> None:
+    """``__gw_ckeys(raw, kind, id, key, new, erased)`` for the (raw, kind) pairs of relation ``ids``.
+
+    The ids are normalised as the chunk ingest does (:func:`normalised_id_sql`), so a tracked
+    customer and the same customer in a file or an event are one identity.
+    """
     erased = "coalesce(k.key IN (SELECT customer_key FROM erased), FALSE)" if _has_erased(con) else "FALSE"
+    normalised = normalised_id_sql("raw", id_case)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_ckeys AS "
         f"SELECT k.*, {erased} AS erased FROM ("
         f"SELECT c.raw, c.kind, c.id, coalesce(i.customer_key, {hmac_sql('c.id', KEY_CHARS)}) AS key, "
         "i.customer_key IS NULL AS new FROM "
-        f"(SELECT DISTINCT raw, kind, {trimmed('raw')} AS id FROM {ids} WHERE raw IS NOT NULL) c "
+        f"(SELECT DISTINCT raw, kind, {normalised} AS id FROM {ids} WHERE raw IS NOT NULL) c "
         "LEFT JOIN identities i ON i.customer_id = c.id AND i.kind = c.kind WHERE c.id IS NOT NULL) k",
         {"ipad": pads[0], "opad": pads[1]},
     )
 
 
-def erased_ids(con: Any, ids: pa.Table, pads: tuple[bytes, bytes]) -> list[tuple[str, str]]:
+def erased_ids(con: Any, ids: pa.Table, pads: tuple[bytes, bytes], id_case: IdCase) -> list[tuple[str, str]]:
     """The (raw id, kind) pairs of ``ids`` whose key is on the suppression list (nothing is written)."""
     if not _has_erased(con) or not con.execute("SELECT 1 FROM erased LIMIT 1").fetchall():
         return []  # the usual case: nobody was erased, no id needs keying
     with _registered(con, __gw_cids_arrow=ids.cast(IDS_SCHEMA)):
-        _key_ids(con, pads, "__gw_cids_arrow")
+        _key_ids(con, pads, "__gw_cids_arrow", id_case)
         found = con.execute("SELECT raw, kind FROM __gw_ckeys WHERE erased").fetchall()
     return [(str(r), str(k)) for r, k in found]
 
@@ -111,6 +116,7 @@ def write_collected(
     now: dt.datetime,
     file: str,
     known: KeyFilter | None = None,
+    id_case: IdCase = "lower",
 ) -> pa.Table:
     """Store behaviour rows, identity links and rejected messages; each behaviour row's status.
 
@@ -128,7 +134,7 @@ def write_collected(
             f"SELECT anonymous_id, 'anonymous' FROM {t}"
             for t in ("__gw_b", "__gw_l", "__gw_r")
         )
-        _key_ids(con, pads, f"({ids})")
+        _key_ids(con, pads, f"({ids})", id_case)
         con.execute(
             "INSERT INTO identities SELECT key, id, kind, $now FROM __gw_ckeys WHERE new", {"now": now}
         )

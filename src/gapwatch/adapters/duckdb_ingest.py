@@ -21,10 +21,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from gapwatch.adapters.duckdb_mapping import ROW, compiler, mapped_columns
+from gapwatch.adapters.duckdb_mapping import EARLIEST, LATEST, ROW, TYPES, compiler, mapped_columns
 from gapwatch.adapters.duckdb_sql import PAYLOAD, hash64, hmac_sql, ident, lit, score_sql
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, RejectCode
+
+ERASED_REASON = "the customer was erased; events for them are suppressed and not stored"
+# Bounds that accept every event time (a job without a window).
+OPEN_WINDOW = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tzinfo=dt.UTC))
 
 CHUNK = "__gw_chunk"
 LATE = "__gw_late"  # the stage macro's argument: the last closed day
@@ -56,10 +60,18 @@ class PreparedIngest:
         """The statement that defines :attr:`macro` (once per connection).
 
         The stage query is long (every mapped field, check and score): parsing it is a good
-        part of a small chunk's cost, and a macro is parsed once. Its one argument is the
-        last closed day (older experiences are flagged late).
+        part of a small chunk's cost, and a macro is parsed once. Its arguments are the last
+        closed day (older experiences are flagged late) and the accepted event-time window.
         """
-        return f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}) AS TABLE {self.stage}"
+        return (
+            f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}, {EARLIEST}, {LATEST}) AS TABLE {self.stage}"
+        )
+
+    def window(self) -> dict[str, dt.datetime]:
+        """The accepted event-time window as bound parameters (``lo``, ``hi``)."""
+        w = self.job.window
+        lo, hi = (w.earliest, w.latest) if w is not None else OPEN_WINDOW
+        return {"lo": lo, "hi": hi}
 
 
 def prepare(job: IngestJob) -> PreparedIngest:
@@ -78,14 +90,28 @@ def prepare(job: IngestJob) -> PreparedIngest:
     return PreparedIngest(job, comp.ids_sql(), stage, target, cells, macro, messages)
 
 
+def _paths(columns: list[str]) -> str:
+    return "[" + ", ".join(lit('$."' + c.replace('"', '\\"') + '"') for c in columns) + "]"
+
+
 def _json_cells(job: IngestJob) -> str:
-    """Parse each raw JSON line once into the mapped columns (absent keys are empty cells)."""
+    """Parse each raw JSON line once into the mapped columns (absent keys are empty cells).
+
+    The JSON types of the typed columns (``job.types``) come along as one JSON list,
+    ``__gw_types`` (null for an absent key).
+    """
     columns = mapped_columns(job)
-    paths = "[" + ", ".join(lit('$."' + c.replace('"', '\\"') + '"') for c in columns) + "]"
     picks = ", ".join(f"__gw_l[{i + 1}] AS {ident(c)}" for i, c in enumerate(columns))
+    typed = [c for c, _ in job.types]
+    types = (
+        f", CASE WHEN __gw_ok THEN to_json(json_type({LINE}, {_paths(typed)})) END AS {TYPES}"
+        if typed
+        else ""
+    )
     return (
-        f"(SELECT {ROW}, __gw_ok, {picks} FROM ("
-        f"SELECT *, CASE WHEN __gw_ok THEN json_extract_string({LINE}, {paths}) END AS __gw_l FROM ("
+        f"(SELECT {ROW}, __gw_ok, {picks}{types} FROM ("
+        f"SELECT *, CASE WHEN __gw_ok THEN json_extract_string({LINE}, {_paths(columns)}) END AS __gw_l "
+        "FROM ("
         f"SELECT *, CASE WHEN json_valid({LINE}) THEN json_type({LINE}) = 'OBJECT' ELSE FALSE END AS __gw_ok "
         f"FROM {CHUNK})))"
     )
@@ -95,10 +121,20 @@ _KEYS = (
     "LEFT JOIN __gw_keys ck ON ck.kind = 'customer' AND ck.id = m.customer_id "
     "LEFT JOIN __gw_keys ak ON ak.kind = 'anonymous' AND ak.id = m.anonymous_id"
 )
+_ERASED = "(coalesce(ck.erased, FALSE) OR coalesce(ak.erased, FALSE)) AS __gw_erased"
+# An erased customer's event is suppressed whatever else is wrong with it: its raw payload
+# must not be kept, even as a reject.
+_SUPPRESS = (
+    f"CASE WHEN __gw_erased THEN {lit(RejectCode.ERASED_CUSTOMER.value)} ELSE code END AS code, "
+    f"CASE WHEN __gw_erased THEN {lit(ERASED_REASON)} ELSE message END AS message"
+)
 
 
 def _keyed(mapped: str) -> str:
-    return f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key FROM ({mapped}) m {_KEYS}"
+    keyed = (
+        f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key, {_ERASED} FROM ({mapped}) m {_KEYS}"
+    )
+    return f"SELECT * EXCLUDE (code, message, __gw_erased), {_SUPPRESS} FROM ({keyed})"
 
 
 def _scored(job: IngestJob, mapped: str) -> str:
@@ -115,7 +151,8 @@ def _scored(job: IngestJob, mapped: str) -> str:
         for c in ("id", "adequate", "desired", "direction")
     )
     joined = (
-        f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key, {pick} FROM ({mapped}) m {_KEYS} "
+        f"SELECT m.*, ck.key AS customer_key, ak.key AS anonymous_key, {_ERASED}, {pick} "
+        f"FROM ({mapped}) m {_KEYS} "
         f"LEFT JOIN {CURRENT} x1 ON {in_force.format(x='x1', seg='m.segment')} "
         f"LEFT JOIN {CURRENT} x2 ON {in_force.format(x='x2', seg=lit('all'))}"
     )
@@ -126,10 +163,14 @@ def _scored(job: IngestJob, mapped: str) -> str:
         "'no expectation is in force for ' || moment || ' / ' || segment || ' / ' || metric || ' on ' "
         "|| strftime(period, '%Y-%m-%d') || ' (neither for the segment nor for ''all'')'"
     )
+    erased = lit(RejectCode.ERASED_CUSTOMER.value)
     return (
-        f"SELECT * EXCLUDE (code, message, x_id, x_adequate, x_desired, x_direction), "
-        f"CASE WHEN code IS NULL AND x_id IS NULL THEN {no_exp} ELSE code END AS code, "
-        f"CASE WHEN code IS NULL AND x_id IS NULL THEN {no_exp_msg} ELSE message END AS message, "
+        f"SELECT * EXCLUDE (code, message, x_id, x_adequate, x_desired, x_direction, __gw_erased), "
+        f"CASE WHEN __gw_erased THEN {erased} WHEN code IS NULL AND x_id IS NULL THEN {no_exp} "
+        "ELSE code END AS code, "
+        f"CASE WHEN __gw_erased THEN {lit(ERASED_REASON)} "
+        f"WHEN code IS NULL AND x_id IS NULL THEN {no_exp_msg} "
+        "ELSE message END AS message, "
         f"x_id AS expectation_id, {stage} AS stage, {silo} AS silo, x_desired AS desired, "
         + ", ".join(f"{expr} AS {name}" for name, expr in gap.items())
         + f", coalesce(period <= {LATE}::DATE, FALSE) AS late FROM ({joined})"
@@ -168,8 +209,11 @@ def write_chunk(
         _pseudonymise(con, prep, pads, now)
         if not defined:
             con.execute(prep.stage_macro())
-        stage = f"CREATE OR REPLACE TEMP TABLE __gw_stage AS SELECT * FROM {prep.macro}($late::DATE)"
-        con.execute(stage, {"late": prep.job.closed_through})
+        stage = (
+            "CREATE OR REPLACE TEMP TABLE __gw_stage AS SELECT * FROM "
+            f"{prep.macro}($late::DATE, $lo::TIMESTAMPTZ, $hi::TIMESTAMPTZ)"
+        )
+        con.execute(stage, {"late": prep.job.closed_through, **prep.window()})
         hashes = None
         probe = "key_hash IN (SELECT key_hash FROM ok)"
         if known is not None:
@@ -184,7 +228,7 @@ def write_chunk(
         counts = _counts(con)
         if counts.rejected:  # most chunks have none: skip the reject statements
             columns = [c for c in chunk.column_names if c != ROW]
-            con.execute(_rejects(prep, columns), {"source": source, "file": prep.job.file})
+            con.execute(_rejects(prep, columns), {"source": source, "file": prep.job.file, **prep.window()})
             upsert_rejects(con, now)
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; the caller rolls back
@@ -204,14 +248,22 @@ def _pseudonymise(con: Any, prep: PreparedIngest, pads: tuple[bytes, bytes], now
     there, so the join cannot multiply ids (and needs no grouping, which costs more than
     the join on a large store).
     """
+    # Nobody erased (the usual case): no probe of the suppression list for every id.
+    anyone = con.execute("SELECT EXISTS (SELECT 1 FROM erased)").fetchall()[0][0]
+    erased = "key IN (SELECT customer_key FROM erased)" if anyone else "FALSE"
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_keys AS "
-        f"SELECT ids.id, ids.kind, coalesce(i.customer_key, {hmac_sql('ids.id', KEY_CHARS)}) AS key, "
+        f"SELECT *, {erased} AS erased "
+        f"FROM (SELECT ids.id, ids.kind, coalesce(i.customer_key, {hmac_sql('ids.id', KEY_CHARS)}) AS key, "
         f"i.customer_key IS NULL AS new FROM ({prep.ids}) ids "
-        "LEFT JOIN identities i ON i.customer_id = ids.id AND i.kind = ids.kind",
+        "LEFT JOIN identities i ON i.customer_id = ids.id AND i.kind = ids.kind)",
         {"ipad": pads[0], "opad": pads[1]},
     )
-    con.execute("INSERT INTO identities SELECT key, id, kind, $now FROM __gw_keys WHERE new", {"now": now})
+    # An erased customer is never linked again: no identity row for them.
+    con.execute(
+        "INSERT INTO identities SELECT key, id, kind, $now FROM __gw_keys WHERE new AND NOT erased",
+        {"now": now},
+    )
 
 
 # Rows that are not plainly new: an event id seen twice in the chunk, or already stored.
@@ -282,11 +334,13 @@ def _rejects(prep: PreparedIngest, columns: list[str]) -> str:
 
 def upsert_rejects(con: Any, now: dt.datetime) -> None:
     """Store ``__gw_rej_in`` rows once per (source, raw row, event id, reason); count repeats."""
+    # Suppressed events of erased customers are counted, never stored (not even their reject).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_rej AS SELECT source, event_id, any_value(file) AS file, "
         "min(row_number) AS row_number, any_value(raw) AS raw, any_value(reason) AS reason, reason_code, "
         "any_value(customer_key) AS customer_key, raw_hash, count(*)::INTEGER AS times FROM "
-        f"(SELECT *, {hash64('CAST(raw AS VARCHAR)')} AS raw_hash FROM __gw_rej_in) "
+        f"(SELECT *, {hash64('CAST(raw AS VARCHAR)')} AS raw_hash FROM __gw_rej_in "
+        f"WHERE reason_code <> {lit(RejectCode.ERASED_CUSTOMER.value)}) "
         "GROUP BY source, event_id, reason_code, raw_hash"
     )
     same = (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from gapwatch.adapters.duckdb_sql import ident, in_list, lit, shown
 from gapwatch.config.schema import FieldSpec
+from gapwatch.domain.bounds import MAX_IDENTIFIER, MAX_MAGNITUDE, IdCase, normalised_id_sql
 from gapwatch.domain.experience import (
     ALL_SEGMENTS,
     EVENT_ID_JOIN,
@@ -20,10 +21,25 @@ from gapwatch.domain.experience import (
     MAX_TEXT,
     METRIC_SUFFIX,
     IngestJob,
+    JsonType,
     RejectCode,
 )
 
 ROW = "__gw_row"
+# The accepted event-time window: arguments of the stage macro (``duckdb_ingest``), or columns
+# of the chunk when the sentences of rejects are computed.
+EARLIEST, LATEST = "__gw_lo", "__gw_hi"
+TYPES = "__gw_types"  # the JSON types of the typed cells, as one JSON list (JSON lines of the record)
+# json_type() names of each JSON type of the record (NULL: absent, 'NULL': null).
+JSON_TYPES: dict[JsonType, tuple[str, ...]] = {
+    "string": ("VARCHAR",),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE", "HUGEINT"),
+    "object": ("OBJECT",),
+}
+# An offset after a time of day ("…10:00:00+05:30"): it must lie within ±14:00 (RFC 3339 / ISO 8601;
+# DuckDB would read +25:00 or -99:99 as a shift of days).
+_SIGNED = r"\d:\d{2}(:\d{2}([.,]\d*)?)?\s*[+-]"
+_OFFSET = r"\d:\d{2}(:\d{2}([.,]\d*)?)?\s*[+-]((0\d|1[0-3])(:?[0-5]\d)?|14(:?00)?)$"
 # Columns every stage query yields (experience sources add moment, segment, metric, expected, text).
 STAGED = (
     f"{ROW}, entry, code, message, event_id, customer_id, anonymous_id, occurred_at, period, value, "
@@ -61,36 +77,64 @@ def _trim(cell: str) -> str:
 class Cells:
     """Trimmed text of every column the mapping reads, computed once per row."""
 
-    def __init__(self, columns: list[str]) -> None:
+    def __init__(self, columns: list[str], id_case: IdCase = "lower") -> None:
         self.alias = {name: f"__gw_c{i}" for i, name in enumerate(dict.fromkeys(columns))}
+        self.id_case = id_case
         self._trimmed: set[str] = set()
+        self._ids: set[str] = set()
 
     def trimmed(self, name: str) -> str:
         """The cell without surrounding blanks (NULL when blank), computed once per row."""
         self._trimmed.add(name)
         return self.alias[name].replace("__gw_c", "__gw_t")
 
+    def identifier(self, name: str) -> str:
+        """The cell as an identifier: every blank of either end stripped, the source's case rule."""
+        self._ids.add(name)
+        return self.alias[name].replace("__gw_c", "__gw_i")
+
+    def _identifier_sql(self, name: str) -> str:
+        # The one normalisation of customer and anonymous ids, before keying, before the
+        # suppression check, and in every lookup by id (``customers/``), so a padded, tabbed
+        # or differently cased id is the same customer.
+        return f"({normalised_id_sql(f'CAST({ident(name)} AS VARCHAR)', self.id_case)})"
+
     def select(self) -> str:
         # Only '' is made NULL in every cell: trimming all of them costs more than parsing,
-        # and TRY_CAST to a number ignores surrounding blanks anyway. Labels, ids and times
-        # get a trimmed twin, used wherever they are compared.
+        # and TRY_CAST to a number ignores surrounding blanks anyway. Labels and times get a
+        # trimmed twin, used wherever they are compared; ids their normalised one.
         plain = [f"NULLIF(CAST({ident(n)} AS VARCHAR), '') AS {a}" for n, a in self.alias.items()]
         trimmed = [
             f"{_trim(f'CAST({ident(n)} AS VARCHAR)')} AS {self.trimmed(n)}" for n in sorted(self._trimmed)
         ]
-        return ", ".join(plain + trimmed)
+        ids = [f"{self._identifier_sql(n)} AS {self.identifier(n)}" for n in sorted(self._ids)]
+        return ", ".join(plain + trimmed + ids)
 
-    def select_trimmed(self, names: list[str]) -> str:
-        """Only the trimmed twins of ``names`` (a narrow select is much cheaper to plan)."""
-        return ", ".join(f"{_trim(f'CAST({ident(n)} AS VARCHAR)')} AS {self.trimmed(n)}" for n in names)
+    def select_identifiers(self, names: list[str]) -> str:
+        """Only the normalised ids of ``names`` (a narrow select is much cheaper to plan)."""
+        return ", ".join(f"{self._identifier_sql(n)} AS {self.identifier(n)}" for n in names)
 
-    def field(self, spec: FieldSpec | None, fallback: str | None = None, *, trim: bool = True) -> Field:
+    def field(
+        self,
+        spec: FieldSpec | None,
+        fallback: str | None = None,
+        *,
+        trim: bool = True,
+        identifier: bool = False,
+    ) -> Field:
         """Compile one field spec; ``fallback`` is the value when the spec is absent or empty."""
         if spec is None:
             return Field(lit(fallback), "NULL", "FALSE", "the mapping's default")
         if spec.column is None:
-            return Field(lit(str(spec.value)), lit(str(spec.value)), "FALSE", "the mapping's constant")
-        cell = self.trimmed(spec.column) if trim or spec.map is not None else self.alias[spec.column]
+            constant = lit(str(spec.value))
+            value = normalised_id_sql(constant, self.id_case) if identifier else constant
+            return Field(f"({value})", constant, "FALSE", "the mapping's constant")
+        if identifier:
+            cell = self.identifier(spec.column)
+        elif trim or spec.map is not None:
+            cell = self.trimmed(spec.column)
+        else:
+            cell = self.alias[spec.column]
         where = f"column '{spec.column}'"
         # `default` stands for an empty cell and for a label the map does not know; without
         # one, an empty cell takes the field's fallback and an unknown label is rejected.
@@ -140,6 +184,28 @@ def _watched(moment_metrics: dict[str, tuple[str, ...]]) -> str:
     return f"coalesce(CASE moment {cases} END, FALSE)" if cases else "FALSE"
 
 
+def _outside(column: str, domains: dict[str, tuple[float, float]]) -> str:
+    """Whether ``column`` lies outside its metric's domain (FALSE when NULL or undeclared).
+
+    The bounds are looked up in two constant lists, not a CASE over every metric: a small
+    expression is cheaper for DuckDB to plan on every chunk of a live request.
+    """
+    if not domains:
+        return "FALSE"
+    names = "[" + ", ".join(lit(m) for m in domains) + "]"
+    lows = "[" + ", ".join(lit(lo) for lo, _ in domains.values()) + "]"
+    highs = "[" + ", ".join(lit(hi) for _, hi in domains.values()) + "]"
+    at = f"list_position({names}, metric)"
+    return f"coalesce({column} < {lows}[{at}] OR {column} > {highs}[{at}], FALSE)"
+
+
+def _domain_text(domains: dict[str, tuple[float, float]]) -> str:
+    if not domains:
+        return "''"
+    cases = " ".join(f"WHEN {lit(m)} THEN {lit(f'{lo:g}..{hi:g}')}" for m, (lo, hi) in domains.items())
+    return f"coalesce(CASE metric {cases} END, '')"
+
+
 def _bad_number(raw: str, num: str) -> str:
     return f"({raw} IS NOT NULL AND ({num} IS NULL OR NOT isfinite({num})))"
 
@@ -158,11 +224,12 @@ class Compiler:
         # Without messages only the reject code is computed: the sentences are long SQL that
         # every small chunk would pay to plan, and only rejected rows need them (see
         # ``duckdb_ingest``, which computes them again, with the sentences, when a chunk has any).
+        # The window's bounds are then bound parameters ($lo, $hi) instead of macro arguments.
         self.messages = messages
-        self.cells = Cells(mapped_columns(job))
+        self.cells = Cells(mapped_columns(job), job.id_case)
         src = job.source
-        self.customer = self.cells.field(src.customer_id)
-        self.anonymous = self.cells.field(src.anonymous_id)
+        self.customer = self.cells.field(src.customer_id, identifier=True)
+        self.anonymous = self.cells.field(src.anonymous_id, identifier=True)
         self.when = self.cells.field(src.occurred_at)
         self.ts = _timestamp(self.when, src.occurred_at)
 
@@ -183,13 +250,95 @@ class Compiler:
         parts = " and ".join(f"the {what} ({f.where})" for f, what in given)
         return f"no customer: {parts} {'is' if len(given) == 1 else 'are both'} empty"
 
+    def _typed(self) -> list[tuple[str, JsonType]]:
+        """The typed cells (JSON lines only): each column with the JSON type it must have."""
+        return list(self.job.types) if self.job.layout == "jsonl" else []
+
+    def _type_check(self) -> Check:
+        """Each typed cell has its JSON type (or is null / absent): one regular expression over
+        the list of types, a small expression to plan on every chunk; the sentence names the field."""
+        typed = self._typed()
+        allowed = [
+            "(" + "|".join(['"NULL"', "null", *(f'"{t}"' for t in JSON_TYPES[kind])]) + ")"
+            for _, kind in typed
+        ]
+        pattern = r"\[" + ",".join(allowed) + r"\]"
+        which = "CASE " + " ".join(
+            f"WHEN coalesce(json_extract_string({TYPES}, '$[{i}]'), 'NULL') NOT IN "
+            f"('NULL', {', '.join(lit(t) for t in JSON_TYPES[kind])}) "
+            f"THEN {lit(f'{column} must be a {kind}, not ')} || lower(json_extract_string({TYPES}, '$[{i}]'))"
+            for i, (column, kind) in enumerate(typed)
+        )
+        return Check(RejectCode.BAD_TYPE, f"NOT regexp_full_match({TYPES}, {lit(pattern)})", f"{which} END")
+
+    def _bad_time(self) -> str:
+        """A time that did not parse, is infinite, or has an offset beyond ±14:00."""
+        bad = "occurred_at IS NULL OR NOT isfinite(occurred_at)"
+        if self.job.source.occurred_at.format:
+            return bad
+        # Only a time with a sign after its hour is read again (most have Z or no offset): the
+        # cheap test of the characters after the date spares the regular expressions.
+        signed = "(contains(substr(__gw_ts_raw, 11), '+') OR contains(substr(__gw_ts_raw, 14), '-'))"
+        return (
+            f"{bad} OR ({signed} AND regexp_matches(__gw_ts_raw, {lit(_SIGNED)}) "
+            f"AND NOT regexp_matches(__gw_ts_raw, {lit(_OFFSET)}))"
+        )
+
+    def _window(self) -> tuple[str, str]:
+        if self.messages:
+            return "$lo::TIMESTAMPTZ", "$hi::TIMESTAMPTZ"
+        return EARLIEST, LATEST
+
+    def _window_checks(self) -> list[Check]:
+        lo, hi = self._window()
+
+        def utc(expr: str) -> str:
+            return f"strftime({expr} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')"
+
+        shown_at = utc("occurred_at")
+        return [
+            Check(
+                RejectCode.TOO_EARLY,
+                f"occurred_at < {lo}",
+                f"'occurred_at ' || {shown_at} || ' is before the accepted window (from ' || "
+                f"{utc(lo)} || ': the workspace''s start minus its history)'",
+            ),
+            Check(
+                RejectCode.IN_FUTURE,
+                f"occurred_at > {hi}",
+                f"'occurred_at ' || {shown_at} || ' is ahead of the clock (accepted up to ' || "
+                f"{utc(hi)} || ')'",
+            ),
+        ]
+
     def _common_checks(self) -> list[Check]:
         cols = ", ".join(f"'{c}'" for c in self.job.source.event_id)
         fmt = self.job.source.occurred_at.format
-        hint = f"expected format {fmt}" if fmt else "ISO 8601 expected, e.g. 2025-03-01T14:30:00+01:00"
+        hint = (
+            f"expected format {fmt}"
+            if fmt
+            else "ISO 8601 expected, e.g. 2025-03-01T14:30:00+01:00; offsets within ±14:00"
+        )
         checks = []
         if self.job.layout == "jsonl":
             checks.append(Check(RejectCode.NOT_JSON, f"NOT {OK}", lit("the line is not a JSON object")))
+        if self._typed():
+            checks.append(self._type_check())
+        ids = [
+            c
+            for f, c in ((self.customer, "customer_id"), (self.anonymous, "anonymous_id"))
+            if f.sql != "NULL"
+        ]
+        # strlen (bytes, read off the string's header) >= length (characters, counted): the
+        # count runs only for the rare id that could be too long.
+        too_long = (
+            " OR ".join(
+                f"coalesce(strlen({c}) > {MAX_IDENTIFIER} AND length({c}) > {MAX_IDENTIFIER}, FALSE)"
+                for c in ids
+            )
+            or "FALSE"
+        )
+        longest = ", ".join(f"coalesce(length({c}), 0)" for c in ids) or "0"
         return [
             *checks,
             Check(
@@ -202,6 +351,12 @@ class Compiler:
                 f"length(event_id) > {MAX_EVENT_ID}",
                 f"'the event id ' || {shown('event_id', 40)} || '... is ' || length(event_id) || "
                 f"' characters long; at most {MAX_EVENT_ID} are allowed'",
+            ),
+            Check(
+                RejectCode.ID_TOO_LONG,
+                too_long,
+                f"'a customer or anonymous id is longer than {MAX_IDENTIFIER} characters (' "
+                f"|| greatest({longest}, 0) || ')'",
             ),
             Check(
                 RejectCode.UNMAPPED_LABEL,
@@ -220,10 +375,11 @@ class Compiler:
             ),
             Check(
                 RejectCode.BAD_TIMESTAMP,
-                "occurred_at IS NULL",
+                self._bad_time(),
                 f"'occurred_at ' || {shown('__gw_ts_raw')} || ' in ' || {lit(self.when.where)} || "
                 f"' is not a date and time ({hint})'",
             ),
+            *self._window_checks(),
         ]
 
     def _row_fields(self) -> list[str]:
@@ -247,21 +403,35 @@ class Compiler:
         raise NotImplementedError
 
     def _inner(self) -> str:
-        ok = f", {OK}" if self.job.layout == "jsonl" else ""
-        return f"SELECT {ROW}{ok}, {self.cells.select()} FROM {self.relation}"
+        extra = [OK] if self.job.layout == "jsonl" else []
+        extra += [TYPES] if self._typed() else []
+        picks = "".join(f", {e}" for e in extra)
+        return f"SELECT {ROW}{picks}, {self.cells.select()} FROM {self.relation}"
 
     def ids_sql(self) -> str:
-        """Distinct (id, kind) of the chunk's customer and anonymous ids, to key them once."""
+        """Distinct (id, kind) of the chunk's customer and anonymous ids, to key them once.
+
+        An id over the length limit gets no key (its row is rejected, and no identity is kept).
+        """
         src = self.job.source
         columns = sorted({f.column for f in (src.customer_id, src.anonymous_id) if f and f.column})
-        picks = self.cells.select_trimmed(columns) if columns else "1 AS __gw_one"  # (constant ids)
-        inner = f"SELECT {picks} FROM {self.relation}"
+        if columns:  # normalised once per distinct cell, not once per row
+            cells = ", ".join(ident(c) for c in columns)
+            ids = self.cells.select_identifiers(columns)
+            inner = f"SELECT {ids} FROM (SELECT DISTINCT {cells} FROM {self.relation})"
+        else:  # (constant ids)
+            inner = f"SELECT 1 AS __gw_one FROM {self.relation}"
         parts = [
             f"SELECT DISTINCT {f.sql} AS id, {lit(kind)} AS kind FROM ({inner})"
             for f, kind in ((self.customer, "customer"), (self.anonymous, "anonymous"))
             if f.sql != "NULL"
         ]
-        return f"SELECT id, kind FROM ({' UNION ALL '.join(parts)}) WHERE id IS NOT NULL"
+        union = " UNION ALL ".join(parts) if parts else "SELECT NULL::VARCHAR AS id, NULL AS kind"
+        # Materialised first: a filter pushed below the DISTINCT would normalise every id three times.
+        return (
+            f"WITH __gw_ids AS MATERIALIZED ({union}) "
+            f"SELECT id, kind FROM __gw_ids WHERE id IS NOT NULL AND length(id) <= {MAX_IDENTIFIER}"
+        )
 
     def _assemble(self, fields: list[str], outer: list[str], checks: list[Check], entries: int) -> str:
         inner = self._inner()
@@ -389,6 +559,13 @@ class ExperienceCompiler(Compiler):
                 "|| ' is not declared in gapwatch.yaml'",
             ),
             Check(
+                RejectCode.MOMENT_NOT_ALLOWED,
+                "FALSE" if self.job.moments is None else f"NOT {in_list('moment', self.job.moments)}",
+                f"'source ' || {lit(repr(self.job.source_name))} || ' may not post moment ' "
+                f"|| {shown('moment')} "
+                f"|| ' (it may post: ' || {lit(', '.join(self.job.moments or ()) or 'none')} || ')'",
+            ),
+            Check(
                 RejectCode.UNMAPPED_LABEL,
                 segment.unmapped,
                 _unmapped(segment.raw, lit(segment.where), "segment"),
@@ -417,6 +594,20 @@ class ExperienceCompiler(Compiler):
             ),
         ]
 
+    def _outside(self, column: str) -> str:
+        """Whether ``column`` lies outside its metric's domain.
+
+        A metric the mapping names as a constant (most do) has its bounds inlined: a CASE over
+        every declared metric on every row costs a tenth of the stage.
+        """
+        domains = self.job.vocabulary.domains
+        constants = [e.metric.value for e in self.job.source.experiences]
+        if not all(c is not None and str(c) in domains for c in constants):
+            return _outside(column, domains)
+        bounds = [domains[str(c)] for c in constants]
+        tests = [f"coalesce({column} < {lit(lo)} OR {column} > {lit(hi)}, FALSE)" for lo, hi in bounds]
+        return _per_entry(tests)
+
     def _value_checks(self, entries: list[Entry], text: Field) -> list[Check]:
         value_where = _per_entry([lit(e.value.where) for e in entries])
         expected_where = _per_entry([lit(e.expected.where) for e in entries])
@@ -432,10 +623,22 @@ class ExperienceCompiler(Compiler):
                 f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {value_where} || ' is not a number'",
             ),
             Check(
+                RejectCode.VALUE_OUT_OF_RANGE,
+                self._outside("value"),
+                f"'the value ' || value || ' of metric ' || {shown('metric')} || ' lies outside its domain ' "
+                f"|| {_domain_text(self.job.vocabulary.domains)}",
+            ),
+            Check(
                 RejectCode.BAD_EXPECTED,
                 _bad_number("__gw_expected_raw", "expected"),
                 f"'the stated expectation ' || {shown('__gw_expected_raw')} || ' in ' || {expected_where} "
                 "|| ' is not a number'",
+            ),
+            Check(
+                RejectCode.EXPECTED_OUT_OF_RANGE,
+                self._outside("expected"),
+                f"'the stated expectation ' || expected || ' of metric ' || {shown('metric')} "
+                f"|| ' lies outside its domain ' || {_domain_text(self.job.vocabulary.domains)}",
             ),
             Check(
                 RejectCode.TEXT_TOO_LONG,
@@ -469,6 +672,11 @@ class OutcomeCompiler(Compiler):
                 "value IS NULL OR NOT isfinite(value)",
                 f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {lit(value.where)} "
                 "|| ' is not a number'",
+            ),
+            Check(
+                RejectCode.VALUE_OUT_OF_RANGE,
+                f"abs(value) > {MAX_MAGNITUDE!r}",
+                f"'the value ' || value || ' lies beyond ±{MAX_MAGNITUDE:g}'",
             ),
         ]
         return f"SELECT {STAGED} FROM ({self._assemble(fields, ['NULL::VARCHAR AS __gw_unused'], checks, 1)})"

@@ -1,7 +1,8 @@
 """The store's own tables (DuckDB DDL, idempotent: run at every writable open).
 
 Analytics tables hold only keyed pseudonymous ids; ``identities`` is the one table with
-real identifiers. Other tables (``stream_periods``, ``signals``, ``alerts``, ``cases`` …)
+real identifiers; ``erased`` is the suppression list (keyed ids), which every ingest path
+checks. Other tables (``stream_periods``, ``signals``, ``alerts``, ``cases`` …)
 are created by the modules that own them. Kept in Python, not a ``.sql`` file, so that
 it ships in every build without package-data rules.
 
@@ -128,4 +129,9 @@ CREATE TABLE IF NOT EXISTS identity_links (
 CREATE OR REPLACE VIEW person_keys AS
 SELECT anonymous_key AS key, first(customer_key ORDER BY first_seen, customer_key) AS person_key
 FROM identity_links GROUP BY anonymous_key;
+CREATE TABLE IF NOT EXISTS erased (
+    customer_key VARCHAR PRIMARY KEY,
+    erased_at TIMESTAMPTZ NOT NULL,
+    erased_by VARCHAR NOT NULL
+);
 """

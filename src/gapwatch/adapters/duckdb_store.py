@@ -8,10 +8,13 @@ connection's time zone is the workspace's, so naive timestamps are read in it an
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
@@ -22,10 +25,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from gapwatch.adapters import duckdb_collect, duckdb_ingest
+from gapwatch.adapters import duckdb_collect, duckdb_ingest, duckdb_maintenance
 from gapwatch.adapters.duckdb_schema import SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
 from gapwatch.adapters.key_filter import KeyFilter
+from gapwatch.domain.bounds import EventWindow, IdCase
 from gapwatch.domain.experience import (
     ExpectationVersion,
     IngestCounts,
@@ -98,23 +102,37 @@ class DuckDBStore:
         self._lock = threading.RLock()
         self._known: dict[str, KeyFilter] = {}  # stored event-id hashes per table (live service)
         self._macros: set[str] = set()  # stage macros defined on the writer connection
+        self._settings = [
+            f"SET TimeZone = {lit(timezone)}",
+            # DuckDB sizes its thread pool by the machine's cores, not the ones this process may run
+            # on: pinned to one core (taskset, a CPU-limited container) extra threads only contend.
+            f"SET threads = {_usable_cores()}",
+            # Tables here carry no meaningful row order; letting DuckDB drop it parallelises inserts.
+            "SET preserve_insertion_order = false",
+        ]
+        if memory_limit:
+            self._settings.append(f"SET memory_limit = {lit(memory_limit)}")
+        self._readers: weakref.WeakSet[Any] = weakref.WeakSet()  # read cursors not yet released
+        self._gate = threading.Condition()  # new readers wait while the file is replaced
+        self._compacting = False
+        self._started: dt.datetime | None = None
+        self._con = self._connect()
+        if not read_only:
+            self._con.execute(SCHEMA)
+            self._check_hash_canary()
+            self._record_start()
+            self.protect()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
+            con = duckdb.connect(self.path, read_only=self.read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreLocked(str(exc)) from exc
             raise
-        self._con.execute(f"SET TimeZone = {lit(timezone)}")
-        if memory_limit:
-            self._con.execute(f"SET memory_limit = {lit(memory_limit)}")
-        # DuckDB sizes its thread pool by the machine's cores, not the ones this process may run
-        # on: pinned to one core (taskset, a CPU-limited container) extra threads only contend.
-        self._con.execute(f"SET threads = {_usable_cores()}")
-        # Tables here carry no meaningful row order; letting DuckDB drop it parallelises inserts.
-        self._con.execute("SET preserve_insertion_order = false")
-        if not read_only:
-            self._con.execute(SCHEMA)
-            self._check_hash_canary()
+        for statement in self._settings:
+            con.execute(statement)
+        return con
 
     def _check_hash_canary(self) -> None:
         """Rehash stored rows if DuckDB's ``hash`` changed (an upgrade), so dedupe stays exact."""
@@ -132,10 +150,103 @@ class DuckDBStore:
                 con.execute(f"UPDATE behaviour SET key_hash = {hash64('message_id')}")
             con.execute("INSERT OR REPLACE INTO gapwatch_meta VALUES ('hash_canary', $v)", {"v": now})
 
+    def _record_start(self) -> None:
+        """Keep when the workspace started (the event-time window's history counts from it).
+
+        A store from before this was recorded starts at its earliest ingest.
+        """
+        self._con.execute(
+            "INSERT OR IGNORE INTO gapwatch_meta SELECT 'started_at', strftime(least(now(), "
+            "(SELECT min(ingested_at) FROM experiences), (SELECT min(ingested_at) FROM outcomes)) "
+            "AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00')"
+        )
+
+    def started_at(self) -> dt.datetime:
+        """When the workspace started (its store was created), in UTC."""
+        if self._started is None:
+            sql = "SELECT value FROM gapwatch_meta WHERE key = 'started_at'"
+            found = self.query(sql).column("value").to_pylist()
+            self._started = dt.datetime.fromisoformat(found[0]) if found else dt.datetime.now(dt.UTC)
+        return self._started
+
+    def repair_window(self, window: EventWindow) -> dict[str, int]:
+        """Move stored rows outside the accepted event-time ``window`` to ``rejected`` (one transaction).
+
+        Returns the rows moved per table (empty when the store was clean, the usual case).
+        """
+        now = dt.datetime.now(dt.UTC)
+        with self.transaction() as con:
+            return duckdb_maintenance.repair_window(con, window.earliest, window.latest, now)
+
+    def compact(self, wait_for_readers: float = 10.0) -> float:
+        """Rewrite the database file with only its live rows; returns the seconds it took.
+
+        Deleted and overwritten values stay in a DuckDB file's free blocks until the file is
+        rewritten; this is how an erasure ends (:mod:`gapwatch.adapters.duckdb_maintenance`).
+        New readers wait meanwhile; open ones get ``wait_for_readers`` seconds to finish. A
+        store in memory has no file: nothing to do.
+        """
+        if self.path == MEMORY or self.read_only:
+            return 0.0
+        started = time.perf_counter()
+        with self._lock:
+            with self._gate:
+                self._compacting = True
+                deadline = time.monotonic() + wait_for_readers
+                while len(self._readers) and time.monotonic() < deadline:
+                    self._gate.wait(0.02)
+            try:
+                self._rewrite()
+            finally:
+                with self._gate:
+                    self._compacting = False
+                    self._gate.notify_all()
+        return time.perf_counter() - started
+
+    def _rewrite(self) -> None:
+        path = Path(self.path)
+        for attempt in range(50):  # a checkpoint waits for running reads
+            try:
+                self._con.execute("CHECKPOINT" if attempt < 49 else "FORCE CHECKPOINT")
+                break
+            except duckdb.TransactionException:
+                time.sleep(0.02)
+        side = duckdb_maintenance.copy_database(self._con, path)
+        self._con.close()
+        try:
+            duckdb_maintenance.replace_file(side, path)
+        finally:
+            self._con = self._connect()
+            self._macros = set()  # temporary macros lived on the old connection
+        self.protect()
+
+    def files(self) -> list[Path]:
+        """The store's files on disk (none for ``:memory:``)."""
+        if self.path == MEMORY:
+            return []
+        base = Path(self.path)
+        return [f for f in (base, base.with_name(base.name + ".wal")) if f.exists()]
+
+    def protect(self) -> None:
+        """Make the store's files readable by their owner only (mode 0600).
+
+        DuckDB creates them with the process umask (the CLI sets 077, so they are born 0600;
+        a library caller's process may not), and recreates the write-ahead log after every
+        checkpoint: this runs at open and after each checkpoint.
+        """
+        for f in self.files():
+            with contextlib.suppress(OSError):
+                if f.stat().st_mode & 0o077:
+                    f.chmod(0o600)
+
     # -- connections -------------------------------------------------------------------------
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A new read connection to the same database, in the workspace time zone."""
-        cursor = self._con.cursor()
+        with self._gate:
+            while self._compacting:
+                self._gate.wait()
+            cursor = self._con.cursor()
+            self._readers.add(cursor)
         cursor.execute(f"SET TimeZone = {lit(self.timezone)}")
         return cursor
 
@@ -245,8 +356,10 @@ class DuckDBStore:
           instead of one long pause every 16 MB of log inside some request's commit.
         """
         self._known = {table: self._stored_keys(table) for table in ("experiences", "outcomes", "behaviour")}
+        setting = f"SET checkpoint_threshold = {lit(wal_limit)}"
+        self._settings.append(setting)  # (again on the connection a compaction opens)
         with self._lock:
-            self._con.execute(f"SET checkpoint_threshold = {lit(wal_limit)}")
+            self._con.execute(setting)
 
     def checkpoint(self) -> bool:
         """Move the write-ahead log into the database file now; False when it must wait (a reader is busy)."""
@@ -255,6 +368,7 @@ class DuckDBStore:
                 self._con.execute("CHECKPOINT")
             except duckdb.TransactionException:
                 return False
+        self.protect()
         return True
 
     def _stored_keys(self, table: str) -> KeyFilter:
@@ -281,13 +395,19 @@ class DuckDBStore:
         return counts
 
     # -- collect: tracking messages and webhooks ----------------------------------------------------
-    def erased_ids(self, ids: pa.Table) -> list[tuple[str, str]]:
+    def erased_ids(self, ids: pa.Table, id_case: IdCase = "lower") -> list[tuple[str, str]]:
         """The (raw id, kind) pairs of ``ids`` (columns raw, kind) whose customer was erased."""
         with self.transaction() as con:
-            return duckdb_collect.erased_ids(con, ids, self._pads)
+            return duckdb_collect.erased_ids(con, ids, self._pads, id_case)
 
     def write_collected(
-        self, source: str, behaviour: pa.Table, links: pa.Table, rejects: pa.Table, file: str
+        self,
+        source: str,
+        behaviour: pa.Table,
+        links: pa.Table,
+        rejects: pa.Table,
+        file: str,
+        id_case: IdCase = "lower",
     ) -> pa.Table:
         """Store behaviour rows, identity links and rejected messages in one transaction.
 
@@ -298,7 +418,7 @@ class DuckDBStore:
         known = self._known.get("behaviour")
         with self.transaction() as con:
             statuses = duckdb_collect.write_collected(
-                con, source, behaviour, links, rejects, self._pads, now, file, known
+                con, source, behaviour, links, rejects, self._pads, now, file, known, id_case
             )
         if known is not None and known.full:
             self._known["behaviour"] = self._stored_keys("behaviour")

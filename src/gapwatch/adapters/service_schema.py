@@ -1,4 +1,4 @@
-"""Tables of the live service: alerts, cases and their audit trail, tokens, webhooks, erasures.
+"""Tables of the live service: alerts, cases and their audit trail, tokens, webhooks.
 
 Created at service start-up (idempotent), next to the store's own tables. Kept apart from
 the store schema so that the store and the service can evolve separately.
@@ -48,8 +48,6 @@ SERVICE_DDL: tuple[str, ...] = (
         created_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS web_login_links (
         code_hash VARCHAR PRIMARY KEY, token_id VARCHAR NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS erased (
-        customer_key VARCHAR PRIMARY KEY, erased_at TIMESTAMPTZ NOT NULL, erased_by VARCHAR NOT NULL)""",
 )
 
 

@@ -23,7 +23,7 @@ from gapwatch.auth.tokens import TokenError
 from gapwatch.customers.journey import CustomerNotFound
 from gapwatch.domain.cases import TransitionError
 from gapwatch.quality.alerts import AlertNotFound
-from gapwatch.quality.cases import CaseNotFound
+from gapwatch.quality.cases import CaseInputError, CaseNotFound
 from gapwatch.quality.webhooks import WebhookNotFound
 
 CODES = {
@@ -144,6 +144,7 @@ def install(app: FastAPI, retry_after: int) -> None:
         app.add_exception_handler(exc_type, simple(404))
     app.add_exception_handler(TransitionError, simple(409))
     app.add_exception_handler(TokenError, simple(422))
+    app.add_exception_handler(CaseInputError, simple(422))
     app.add_exception_handler(WriteQueueFull, simple(503))
     app.add_exception_handler(WriterClosed, simple(503))
     app.add_exception_handler(TimeoutError, simple(503))

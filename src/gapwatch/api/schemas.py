@@ -80,7 +80,9 @@ class EventBatchCreate(BaseModel):
         None,
         description="Source of the events; an ingest key's own source when omitted (required for admin).",
     )
-    events: list[EventObject] = Field(min_length=1, max_length=1000)
+    # The most events per request is the service's setting (``max_batch_events``, 1,000 by
+    # default): more is 413, checked by the route, so the schema sets no maximum of its own.
+    events: list[EventObject] = Field(min_length=1, description="At most `max_batch_events` (1,000).")
 
 
 EventStatus = Literal["accepted", "duplicate", "rejected"]
@@ -502,6 +504,8 @@ class ErasurePublic(Public):
     suppressed: bool = Field(description="Events sent again for this customer will be suppressed.")
     behaviour: int = Field(0, description="Behaviour rows deleted (tracked calls).")
     identity_links: int = Field(0, description="Identity links deleted (stitched anonymous ids).")
+    compacted: bool = Field(description="The store's file was rewritten: no byte of the erased data is left.")
+    seconds: float = Field(description="How long the rewrite of the store's file took.")
 
 
 # ---- streams and charts ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ Usage errors exit 2 with one line on stderr (DESIGN.md, "Command-line output").
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -73,6 +74,11 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; usage errors print one line on stderr and exit 2."""
     from gapwatch.lockfile import WorkspaceBusy  # not the workspace: that would load the store
+
+    # Stores, logs and reports hold personal data: every file the CLI creates is its user's
+    # alone (0600; folders 0700), including DuckDB's write-ahead log, which DuckDB recreates
+    # after each checkpoint with the process umask.
+    os.umask(os.umask(0o077) | 0o077)
 
     try:
         return cli.main(args=argv, standalone_mode=False)

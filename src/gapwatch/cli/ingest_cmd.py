@@ -63,13 +63,19 @@ def _through_server(file: Path, source: str, workspace: Path, as_json: bool) -> 
     if client is None:
         return False
     if not file.is_file():
-        fail(f"{file}: no such file")
+        fail(f"{file}: no such file", code=1)
     try:
         with client:
             result = client.upload_file(file, source)
     except ClientError as exc:
-        usable = exc.status in (404, 422)  # an unknown source, a file its mapping cannot read
-        fail(str(exc).split(": ", 1)[-1] if usable else f"the server refused the file: {exc}")
+        # The same exit codes as without a server: 2 for an unknown source (a usage error),
+        # 1 for a file its mapping cannot read (nothing written).
+        if exc.status == 404:
+            fail(str(exc).split(": ", 1)[-1], code=2)
+        elif exc.status == 422:
+            fail(str(exc).split(": ", 1)[-1], code=1)
+        else:
+            fail(f"the server refused the file: {exc}", code=1)
         return True
     report_counts(result, as_json, f" (through the server at {client.url})")
     return True

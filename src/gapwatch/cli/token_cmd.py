@@ -49,6 +49,9 @@ def create(
             with Workspace.open(workspace) as ws:
                 if silo is not None and silo not in ws.lifecycle.silos:
                     fail(f"--silo {silo!r} is not a silo of this workspace ({', '.join(ws.lifecycle.silos)})")
+                if source is not None and source not in ws.config.intake_names:
+                    declared = ", ".join(ws.config.intake_names) or "none"
+                    fail(f"--source {source!r} is not a source of gapwatch.yaml (declared: {declared})")
                 with ws.store.transaction() as con:
                     from gapwatch.adapters.service_schema import ensure_service_schema
 

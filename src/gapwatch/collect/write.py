@@ -23,6 +23,7 @@ import pyarrow as pa
 from gapwatch.collect.collected import Collected
 from gapwatch.collect.results import SUPPRESSED, SUPPRESSED_REASON, CollectAnswer, ItemResult, Kind
 from gapwatch.config.schema import WorkspaceConfig
+from gapwatch.domain.bounds import EventWindow, IdCase, id_case
 from gapwatch.ingest.batches import LiveStore, ingest_batches
 from gapwatch.live.book import EMPTY_ROWS
 
@@ -32,10 +33,16 @@ Pos = tuple[int, int]  # (request in the group, message index in the request)
 class CollectStore(LiveStore, Protocol):
     """The store operations collecting needs besides the chunk ingest."""
 
-    def erased_ids(self, ids: pa.Table) -> list[tuple[str, str]]: ...
+    def erased_ids(self, ids: pa.Table, id_case: IdCase = "lower") -> list[tuple[str, str]]: ...
 
     def write_collected(
-        self, source: str, behaviour: pa.Table, links: pa.Table, rejects: pa.Table, file: str
+        self,
+        source: str,
+        behaviour: pa.Table,
+        links: pa.Table,
+        rejects: pa.Table,
+        file: str,
+        id_case: IdCase = "lower",
     ) -> pa.Table: ...
 
 
@@ -50,21 +57,23 @@ def write_group(
     config: WorkspaceConfig,
     items: Sequence[Collected],
     closed_through: dt.date | None = None,
+    window: EventWindow | None = None,
 ) -> WrittenGroup:
     """Store a group of collected requests of one source; one answer per request, in order."""
     source = items[0].source
     answers = [CollectAnswer(c.source, c.messages, ignored=c.ignored) for c in items]
-    erased = _erased(store, items)
+    case = id_case(config, None)  # tracking and webhook sources follow the workspace's rule
+    erased = _erased(store, items, case)
     for n, index in sorted(erased):
         answers[n].results.append(
             ItemResult(index, None, "behaviour", "rejected", SUPPRESSED, SUPPRESSED_REASON)
         )
-    stored = _records(store, config, items, erased, answers, closed_through)
-    _rest(store, source, items, erased, answers)
+    stored = _records(store, config, items, erased, answers, closed_through, window)
+    _rest(store, source, items, erased, answers, case)
     return WrittenGroup(answers, stored)
 
 
-def _erased(store: CollectStore, items: Sequence[Collected]) -> set[Pos]:
+def _erased(store: CollectStore, items: Sequence[Collected], case: IdCase) -> set[Pos]:
     """Messages naming an erased customer or visitor: suppressed, their payload not stored."""
     raw, kinds, where = [], [], []
     for n, c in enumerate(items):
@@ -76,7 +85,7 @@ def _erased(store: CollectStore, items: Sequence[Collected]) -> set[Pos]:
                     where.append((n, index, value, kind))
     if not raw:
         return set()
-    hit = set(store.erased_ids(pa.table({"raw": raw, "kind": kinds})))
+    hit = set(store.erased_ids(pa.table({"raw": raw, "kind": kinds}), case))
     return {(n, index) for n, index, value, kind in where if (value, kind) in hit} if hit else set()
 
 
@@ -87,6 +96,7 @@ def _records(
     erased: set[Pos],
     answers: list[CollectAnswer],
     closed_through: dt.date | None,
+    window: EventWindow | None,
 ) -> pa.Table:
     """Experience records, then each outcome's records, through the one ingest path."""
     stored = EMPTY_ROWS
@@ -105,6 +115,7 @@ def _records(
             items[0].source,
             config,
             closed_through,
+            window,
             outcome=outcome,
         )
         for n, (recs, outcome_) in enumerate(zip(kept, group.outcomes, strict=True)):
@@ -124,6 +135,7 @@ def _rest(
     items: Sequence[Collected],
     erased: set[Pos],
     answers: list[CollectAnswer],
+    case: IdCase,
 ) -> None:
     """Behaviour rows, identity links and rejected messages: one transaction."""
     b: dict[str, list[Any]] = {k: [] for k in ("pos", "message_id", "type", "name", "customer_id")}
@@ -153,7 +165,9 @@ def _rest(
                 rej[key].append(value)
     if not (b["pos"] or links["customer_id"] or rej["row_number"]):
         return
-    statuses = store.write_collected(source, pa.table(b), pa.table(links), pa.table(rej), items[0].file)
+    statuses = store.write_collected(
+        source, pa.table(b), pa.table(links), pa.table(rej), items[0].file, case
+    )
     by_pos = dict(zip(statuses.column("pos").to_pylist(), statuses.column("status").to_pylist(), strict=True))
     for n, c in enumerate(items):
         for row in c.behaviour:

@@ -8,6 +8,7 @@ that every problem is reported at once with its YAML path.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -18,10 +19,19 @@ from gapwatch.config.collect import TrackingSource, WebhookSource
 KanoClass = Literal["must-be", "one-dimensional", "attractive"]
 
 
+class AcceptSection(Strict):
+    """Event times accepted at ingest; outside them an experience is rejected with a reason."""
+
+    ahead_hours: float = Field(48.0, ge=0.0, le=24.0 * 366, description="How far ahead of the clock.")
+    history_days: int = Field(3650, ge=0, le=36_500, description="How far before the workspace's start.")
+
+
 class WorkspaceSection(Strict):
     name: str = "gapwatch workspace"
     timezone: str = "UTC"
     period: Literal["day", "week"] = "day"
+    accept: AcceptSection = Field(default_factory=lambda: AcceptSection.model_validate({}))
+    id_case: Literal["lower", "keep"] = "lower"
 
     @field_validator("timezone")
     @classmethod
@@ -50,7 +60,18 @@ class Metric(Strict):
     direction: Literal["higher", "lower"]
     kind: Literal["measure", "rating", "rate"] = "measure"
     scale: tuple[float, float] | None = None
+    range: tuple[float, float] | None = None  # the values it may take (else scale, else a physical bound)
     description: str = ""
+
+    @model_validator(mode="after")
+    def _bounds_are_finite(self) -> Metric:
+        for name in ("scale", "range"):
+            bounds = getattr(self, name)
+            if bounds is not None and not (math.isfinite(bounds[0]) and math.isfinite(bounds[1])):
+                raise ValueError(f"{name} must be two finite numbers")
+            if bounds is not None and not bounds[0] < bounds[1]:
+                raise ValueError(f"{name} must run from a lower to a higher number")
+        return self
 
 
 class Moment(Strict):
@@ -90,7 +111,7 @@ class Expectation(Strict):
 class FieldSpec(Strict):
     """Where one experience field comes from: a column (optionally mapped or scaled) or a constant."""
 
-    column: str | None = None
+    column: str | None = Field(None, min_length=1)
     value: Any = None
     map: dict[str, Any] | None = None
     default: Any = None
@@ -146,6 +167,8 @@ class Source(Strict):
     attributes: list[str] = Field(default_factory=list)
     outcome: Key | None = None
     value: FieldSpec | None = None
+    moments: list[Key] | None = None  # what it may post (else what its mapping yields)
+    id_case: Literal["lower", "keep"] | None = None  # identifiers' case rule (else the workspace's)
 
     @field_validator("event_id", mode="before")
     @classmethod
@@ -209,3 +232,8 @@ class WorkspaceConfig(Strict):
     tracking: dict[Key, TrackingSource] = Field(default_factory=dict)
     webhooks: dict[Key, WebhookSource] = Field(default_factory=dict)
     detection: DetectionSection = Field(default_factory=DetectionSection)
+
+    @property
+    def intake_names(self) -> list[str]:
+        """Every declared name data arrives under: file/event sources, tracking sources, survey webhooks."""
+        return sorted({*self.sources, *self.tracking, *self.webhooks})

@@ -74,12 +74,14 @@ def _expectations(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
         if not _segment_ok(config, exp.segment):
             yield f"{here}.segment", f"unknown segment {exp.segment!r}"
         metric = config.metrics.get(exp.metric)
-        if metric is not None and metric.scale is not None:
-            low, high = metric.scale
+        declared = None if metric is None else (metric.range or metric.scale)
+        if declared is not None:
+            low, high = declared
+            what = "range" if metric is not None and metric.range else "scale"
             for name in ("adequate", "desired"):
                 level = getattr(exp, name)
                 if not low <= level <= high:
-                    yield f"{here}.{name}", f"{level} lies outside the metric's scale {low}..{high}"
+                    yield f"{here}.{name}", f"{level} lies outside the metric's {what} {low}..{high}"
         spans.setdefault((exp.moment, exp.segment, exp.metric), []).append((i, exp.valid_from, exp.valid_to))
     for key, items in spans.items():
         items.sort(key=lambda t: t[1])
@@ -104,6 +106,11 @@ def _source(
     for value in _values(source.moment):
         if value not in moments:
             yield f"{here}.moment", f"maps to unknown moment {value!r}"
+        elif source.moments is not None and value not in source.moments:
+            yield f"{here}.moment", f"maps to moment {value!r}, which its `moments` list does not allow"
+    for i, value in enumerate(source.moments or []):
+        if value not in moments:
+            yield f"{here}.moments[{i}]", f"unknown moment {value!r}"
     for value in _values(source.segment):
         if not _segment_ok(config, value):
             yield f"{here}.segment", f"maps to unknown segment {value!r}"

@@ -13,8 +13,10 @@ by two customers must not merge them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gapwatch.domain.bounds import MAX_IDENTIFIER, IdCase, normalised_id_sql
 from gapwatch.domain.gap import Status
 from gapwatch.quality.cases import Case, case_from_row
 from gapwatch.sqlport import Sql, has_tables, rows
@@ -103,36 +105,39 @@ class PersonKeys:
         return f"({theirs} OR ({anonymous}))", [*c, *n, *c]
 
 
-def customer_keys(con: Sql, customer_id: str) -> list[str]:
+def normalised_ids(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> list[str]:
+    """``customer_id`` as each case rule in use stores it (ingest's own SQL, so never a different fold)."""
+    forms = ", ".join(normalised_id_sql("raw", c) for c in case_rules)
     found = rows(
-        con, "SELECT DISTINCT customer_key FROM identities WHERE customer_id = ? ORDER BY 1", [customer_id]
+        con,
+        f"SELECT DISTINCT id FROM (SELECT unnest([{forms}]) AS id FROM (SELECT CAST(? AS VARCHAR) AS raw)) "
+        "WHERE id IS NOT NULL ORDER BY 1",
+        [customer_id],
     )
-    return [str(r["customer_key"]) for r in found]
-
-
-def require_keys(con: Sql, customer_id: str) -> list[str]:
-    keys = customer_keys(con, customer_id) if has_tables(con, "identities") else []
-    if not keys:
-        raise CustomerNotFound(customer_id)
-    return keys
+    return [str(r["id"]) for r in found]
 
 
 def placeholders(keys: list[str]) -> str:
     return ", ".join("?" for _ in keys)
 
 
-def person_keys(con: Sql, customer_id: str) -> PersonKeys:
+def person_keys(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> PersonKeys:
     """The keys of the person ``customer_id`` names (a customer or an anonymous id); links one hop.
 
-    Raises :class:`CustomerNotFound` when the id was never seen (or was erased).
+    ``customer_id`` is read as each case rule in use would store it. Raises
+    :class:`CustomerNotFound` when the id was never seen (or was erased).
     """
+    if len(customer_id) > MAX_IDENTIFIER:  # longer ids are never stored (ingest rejects them)
+        raise CustomerNotFound(customer_id[:60])
+    ids = normalised_ids(con, customer_id, case_rules) if has_tables(con, "identities") else []
     found = (
         rows(
             con,
-            "SELECT DISTINCT customer_key AS key, kind FROM identities WHERE customer_id = ?",
-            [customer_id],
+            "SELECT DISTINCT customer_key AS key, kind FROM identities"
+            f" WHERE customer_id IN ({placeholders(ids)})",
+            ids,
         )
-        if has_tables(con, "identities")
+        if ids
         else []
     )
     if not found:
@@ -159,10 +164,13 @@ def _linked(con: Sql, given: str, wanted: str, keys: list[str]) -> set[str]:
     return {str(r["k"]) for r in found}
 
 
-def journey(con: Sql, customer_id: str) -> Journey:
+def journey(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> Journey:
     """Experiences across every silo in time order, with their gaps, the active cases they touched,
-    and the behaviour and outcomes between them (stitched identities included)."""
-    person = person_keys(con, customer_id)
+    and the behaviour and outcomes between them (stitched identities included).
+
+    ``case_rules``: the identifier case rules in use (:func:`gapwatch.domain.bounds.id_cases`).
+    """
+    person = person_keys(con, customer_id, case_rules)
     mine, params = person.where()
     found = rows(
         con,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Literal
 
 from gapwatch.config.schema import Source, WorkspaceConfig
+from gapwatch.domain.bounds import EventWindow, IdCase, value_domains
 
 MAX_EVENT_ID = 128
 MAX_TEXT = 4000
@@ -31,22 +32,48 @@ class RejectCode(StrEnum):
 
     MALFORMED_ROW = "malformed_row"
     NOT_JSON = "not_json"
+    BAD_TYPE = "bad_type"
     MISSING_EVENT_ID = "missing_event_id"
     EVENT_ID_TOO_LONG = "event_id_too_long"
+    ID_TOO_LONG = "id_too_long"
     MISSING_CUSTOMER = "missing_customer"
     MISSING_TIMESTAMP = "missing_timestamp"
     BAD_TIMESTAMP = "bad_timestamp"
+    TOO_EARLY = "occurred_too_early"
+    IN_FUTURE = "occurred_in_future"
     UNMAPPED_LABEL = "unmapped_label"
     UNKNOWN_MOMENT = "unknown_moment"
+    MOMENT_NOT_ALLOWED = "moment_not_allowed"
     UNKNOWN_SEGMENT = "unknown_segment"
     UNKNOWN_METRIC = "unknown_metric"
     MISSING_VALUE = "missing_value"
     BAD_VALUE = "bad_value"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
     BAD_EXPECTED = "bad_expected"
+    EXPECTED_OUT_OF_RANGE = "expected_out_of_range"
     TEXT_TOO_LONG = "text_too_long"
     NO_EXPERIENCE = "no_experience"
     NO_EXPECTATION = "no_expectation"
     CONFLICT = "conflict"
+    ERASED_CUSTOMER = "erased_customer"  # counted, never stored: the customer asked to be forgotten
+
+
+JsonType = Literal["string", "number", "object"]
+# The experience record's JSON types (DESIGN.md); null or absent is always allowed here
+# (a required field that is missing gets its own code).
+RECORD_TYPES: dict[str, JsonType] = {
+    "event_id": "string",
+    "customer_id": "string",
+    "anonymous_id": "string",
+    "occurred_at": "string",
+    "moment": "string",
+    "metric": "string",
+    "segment": "string",
+    "text": "string",
+    "value": "number",
+    "expected": "number",
+    "attributes": "object",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +84,7 @@ class Vocabulary:
     segments: tuple[str, ...]
     directions: dict[str, str]
     owners: dict[str, tuple[str, str]]  # moment -> (stage, silo)
+    domains: dict[str, tuple[float, float]] = field(default_factory=dict)  # metric -> (low, high)
 
     @classmethod
     def from_config(cls, config: WorkspaceConfig) -> Vocabulary:
@@ -75,6 +103,7 @@ class Vocabulary:
             segments=(ALL_SEGMENTS, *config.segments),
             directions={name: metric.direction for name, metric in config.metrics.items()},
             owners={m.key: (stage.stage, stage.silo) for stage in config.lifecycle for m in stage.moments},
+            domains=value_domains(config),
         )
 
 
@@ -121,7 +150,10 @@ class IngestJob:
     ``layout`` is ``columns`` when each mapped column is a column of the chunk, ``jsonl``
     when each chunk row is one raw JSON line (``__gw_line``) still to be parsed.
     ``closed_through`` is the last period already closed by the monitor: experiences of
-    that day or earlier are stored flagged ``late``.
+    that day or earlier are stored flagged ``late``. ``window`` bounds the event times
+    accepted (none: any). ``types`` are JSON types the cells must have (the API's
+    experience record: :data:`RECORD_TYPES`); ``moments`` the moments the source may post
+    (none: any); ``id_case`` how its identifiers are normalised.
     """
 
     source_name: str
@@ -130,6 +162,10 @@ class IngestJob:
     file: str
     layout: Layout = "columns"
     closed_through: dt.date | None = None
+    window: EventWindow | None = None
+    types: tuple[tuple[str, JsonType], ...] = ()
+    moments: tuple[str, ...] | None = None
+    id_case: IdCase = "lower"
 
 
 def pseudonym(secret: bytes, identifier: str) -> str:

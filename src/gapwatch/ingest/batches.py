@@ -2,10 +2,11 @@
 
 The records become raw JSON lines and go through the store's own chunk ingest — the
 same mapping, validation, pseudonymisation, dedupe and scoring as a JSONL file — with
-:data:`RECORD_SOURCE`, the mapping of DESIGN.md's experience record onto itself. So batch
-and live are one path, and rejected events land in the same ``rejected`` table with
-their raw payload and reason. Events of erased customers are suppressed before that:
-counted as rejected (``erased_customer``), their payload not stored.
+:data:`RECORD_SOURCE`, the mapping of DESIGN.md's experience record onto itself, plus the
+record's JSON types. So batch and live are one path, and rejected events land in the same
+``rejected`` table with their raw payload and reason. Events of erased customers are
+suppressed there too, as on every path: counted as rejected (``erased_customer``), their
+payload not stored.
 """
 
 from __future__ import annotations
@@ -24,16 +25,14 @@ import orjson
 import pyarrow as pa
 
 from gapwatch.config.schema import Source, WorkspaceConfig
-from gapwatch.customers.erasure import erased_keys
-from gapwatch.domain.experience import IngestJob, Vocabulary
+from gapwatch.domain.bounds import EventWindow
+from gapwatch.ingest.jobs import accepted_window, ingest_job
 from gapwatch.live.book import EMPTY_ROWS, ROW_COLUMNS
 from gapwatch.ports import Store
-from gapwatch.sqlport import one, rows
+from gapwatch.sqlport import rows
 
 log = logging.getLogger(__name__)
 EventStatus = Literal["accepted", "duplicate", "rejected"]
-SUPPRESSED = "erased_customer"
-SUPPRESSED_REASON = "the customer was erased; events for them are suppressed"
 RECORD_FIELDS = (
     "event_id",
     "customer_id",
@@ -62,6 +61,8 @@ class LiveStore(Store, Protocol):
     def prepare_live(self) -> None: ...
 
     def checkpoint(self) -> bool: ...
+
+    def compact(self) -> float: ...
 
 
 def record_source(attributes: Sequence[str] = ()) -> Source:
@@ -184,33 +185,16 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, default=str, separators=(",", ":"))
 
 
-def _customer_key(store: LiveStore, record: dict[str, Any]) -> str | None:
-    raw = record.get("customer_id")
-    return store.pseudonym(str(raw)) if isinstance(raw, str | int) and str(raw) else None
-
-
-def _suppressed(store: LiveStore, records: Sequence[dict[str, Any]]) -> set[int]:
-    """Positions of events whose customer was erased (keys are computed only when any was)."""
-    reader = store.reader()
-    try:
-        if one(reader, "SELECT 1 AS x FROM erased LIMIT 1") is None:  # the usual case: nobody erased
-            return set()
-        keys = {i: _customer_key(store, r) for i, r in enumerate(records)}
-        erased = erased_keys(reader, sorted({k for k in keys.values() if k}))
-    finally:
-        reader.close()
-    return {i for i, k in keys.items() if k in erased}
-
-
 def ingest_records(
     store: LiveStore,
     records: Sequence[dict[str, Any]],
     source: str,
     config: WorkspaceConfig,
     closed_through: dt.date | None = None,
+    window: EventWindow | None = None,
 ) -> BatchOutcome:
     """Ingest ``records`` from ``source`` in one transaction; per-event results in request order."""
-    return ingest_batches(store, [records], source, config, closed_through).outcomes[0]
+    return ingest_batches(store, [records], source, config, closed_through, window).outcomes[0]
 
 
 def ingest_batches(
@@ -219,6 +203,7 @@ def ingest_batches(
     source: str,
     config: WorkspaceConfig,
     closed_through: dt.date | None = None,
+    window: EventWindow | None = None,
     *,
     outcome: str | None = None,
 ) -> IngestedGroup:
@@ -228,34 +213,33 @@ def ingest_batches(
     per request, its events in request order; an event repeated in a later request of the
     group is that request's duplicate (or conflict). The experiences stored come back too
     (the columns live detection aggregates), so that it need not look for them in the store.
+    ``window``: the event times accepted (default: the workspace's on the wall clock).
     With ``outcome`` (``nps``, say) the records are outcome records (:func:`outcome_source`),
     stored in ``outcomes``; none comes back for live detection.
     """
     records = [r for batch in batches for r in batch]
     local = [j for batch in batches for j in range(len(batch))]  # each event's index in its request
     results: list[EventResult | None] = [None] * len(records)
-    suppressed = _suppressed(store, records)
     lines: list[str] = []
     stored = EMPTY_ROWS
     rows_idx: list[int] = []
     attributes: dict[str, None] = {}
     for i, record in enumerate(records):
-        if i in suppressed:
-            results[i] = EventResult(local[i], _eid(record), "rejected", SUPPRESSED, SUPPRESSED_REASON)
-            continue
         line, names = _line(record)
         if names:
             attributes.update(dict.fromkeys(names))
         lines.append(line)
         rows_idx.append(i)
     if lines:
-        job = IngestJob(
+        job = ingest_job(
             source,
             record_source(sorted(attributes)) if outcome is None else outcome_source(outcome),
-            Vocabulary.from_config(config),
+            config,
             "api",
-            "jsonl",
-            closed_through,
+            layout="jsonl",
+            closed_through=closed_through,
+            window=window or accepted_window(store, config),
+            record=True,
         )
         numbers = pa.array(range(1, len(lines) + 1), pa.int64())
         chunk = pa.table({_ROW: numbers, _LINE: pa.array(lines, pa.string())})
@@ -267,7 +251,7 @@ def ingest_batches(
             if counts.accepted and outcome is None:
                 stored = con.sql(_STORED).to_arrow_table()
         _per_event(rows_idx, local, records, marks, results)
-        mine = Counter(r.status for i, r in enumerate(results) if r is not None and i not in suppressed)
+        mine = Counter(r.status for r in results if r is not None)
         if (mine["accepted"], mine["duplicate"], mine["rejected"]) != (
             counts.accepted,
             counts.duplicate,

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gapwatch.config.schema import Source, WorkspaceConfig
-from gapwatch.domain.experience import IngestCounts, IngestJob, Layout, Vocabulary
+from gapwatch.domain.bounds import EventWindow
+from gapwatch.domain.experience import IngestCounts, IngestJob, Layout
 from gapwatch.expectations import sync_expectations
 from gapwatch.ingest import readers
+from gapwatch.ingest.jobs import accepted_window, ingest_job
 from gapwatch.ingest.progress import progress_bar
 from gapwatch.ports import Store
 
@@ -98,10 +100,18 @@ def _source(config: WorkspaceConfig, name: str | Source) -> tuple[str, Source]:
 
 
 def _check_columns(job: IngestJob, columns: Iterable[str]) -> None:
-    """A mapped column absent from the file makes the file unusable for this mapping."""
+    """A mapped column absent from the file (or named twice in it) makes the file unusable."""
     from gapwatch.adapters.duckdb_mapping import mapped_columns
 
-    have = set(columns)
+    header = list(columns)
+    have = set(readers.safe_names(header))
+    twice = sorted({c for c in mapped_columns(job) if header.count(c) > 1})
+    if twice:
+        cols = ", ".join(repr(c) for c in twice)
+        raise IngestError(
+            f"{job.file}: the header names column(s) {cols} more than once; the source mapping "
+            f"{job.source_name!r} reads them, and which one is meant is unclear"
+        )
     missing = [c for c in mapped_columns(job) if c not in have]
     if missing:
         cols = ", ".join(repr(c) for c in missing)
@@ -147,6 +157,7 @@ def ingest_file(
     chunk_rows: int = CHUNK_ROWS,
     progress: bool = False,
     closed_through: dt.date | None = None,
+    window: EventWindow | None = None,
 ) -> IngestResult:
     """Ingest one file (CSV, CSV.gz, Parquet or JSONL) with a source mapping.
 
@@ -165,6 +176,9 @@ def ingest_file(
         Show a progress bar on stderr.
     closed_through
         Last period the monitor has closed: older experiences are stored flagged late.
+    window
+        Event times accepted (default: the workspace's window on the wall clock,
+        :func:`gapwatch.ingest.jobs.accepted_window`); others are rejected with a reason.
 
     Returns
     -------
@@ -185,7 +199,10 @@ def ingest_file(
     try:
         fmt = readers.detect_format(file, mapping.format)
         layout: Layout = "jsonl" if fmt == "jsonl" else "columns"
-        job = IngestJob(name, mapping, Vocabulary.from_config(config), file.name, layout, closed_through)
+        window = window or accepted_window(store, config)
+        job = ingest_job(
+            name, mapping, config, file.name, layout=layout, closed_through=closed_through, window=window
+        )
         if fmt == "csv":
             columns, chunks = readers.read_csv(file, chunk_rows)
             _check_columns(job, columns)
@@ -215,6 +232,7 @@ def ingest_table(
     chunk_rows: int = CHUNK_ROWS,
     label: str = "<table>",
     closed_through: dt.date | None = None,
+    window: EventWindow | None = None,
 ) -> IngestResult:
     """Ingest a pandas, Polars or Arrow table with a source mapping (same rules as files).
 
@@ -235,6 +253,8 @@ def ingest_table(
         arrow = readers.as_arrow(table)
     except TypeError as exc:
         raise IngestError(str(exc), exit_code=2) from exc
-    job = IngestJob(name, mapping, Vocabulary.from_config(config), label, "columns", closed_through)
+    window = window or accepted_window(store, config)
+    job = ingest_job(name, mapping, config, label, closed_through=closed_through, window=window)
     _check_columns(job, arrow.column_names)
+    arrow = arrow.rename_columns(readers.safe_names(arrow.column_names))
     return _run(store, config, job, readers.table_chunks(arrow, chunk_rows), arrow.num_rows, False)

@@ -100,6 +100,32 @@ def _open(path: Path) -> tuple[Any, Any]:
     return raw, stream
 
 
+def safe_names(names: list[str]) -> list[str]:
+    """Column names that are never empty, never twice, never one of ingest's own (``__gw_…``).
+
+    A header cell that is blank (pandas writes "" for an unnamed index) becomes
+    ``column_<position>``; a repeated name gets ``_2``, ``_3``…; a name of ingest's own gets
+    a leading ``x``. The names a mapping reads are unchanged (a mapping that reads a blank or
+    repeated one is refused before any row is read). Every name still reaches SQL quoted.
+
+    Examples
+    --------
+    >>> safe_names(["", "id", "id", " ", "__gw_row"])
+    ['column_1', 'id', 'id_2', 'column_4', 'x__gw_row']
+    """
+    out: list[str] = []
+    taken = {n for n in names if n.strip() and not n.startswith("__gw_")}
+    for i, name in enumerate(names):
+        base = name if name.strip() else f"column_{i + 1}"
+        base = "x" + base if base.startswith("__gw_") else base
+        candidate, k = base, 1
+        while candidate in out or (candidate != name and candidate in taken):
+            k += 1
+            candidate = f"{base}_{k}"
+        out.append(candidate)
+    return out
+
+
 def csv_header(path: Path) -> list[str]:
     """The header's column names (BOM removed)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -114,7 +140,10 @@ def csv_header(path: Path) -> list[str]:
 
 
 def read_csv(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[Chunk]]:
-    """The header and the chunks of a CSV (or CSV.gz) file, every column as text."""
+    """The header and the chunks of a CSV (or CSV.gz) file, every column as text.
+
+    The chunks' columns carry the header's :func:`safe_names`.
+    """
     names = csv_header(path)
     numbering = _Numbering(first=2)
     bad: list[MalformedRow] = []
@@ -133,12 +162,15 @@ def read_csv(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[Chunk]]:
     def chunks() -> Iterator[Chunk]:
         raw, stream = _open(path)
         try:
+            columns = safe_names(names)
             reader = pcsv.open_csv(
                 stream,
-                read_options=pcsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
+                read_options=pcsv.ReadOptions(
+                    block_size=BLOCK_BYTES, use_threads=False, column_names=columns, skip_rows=1
+                ),
                 parse_options=pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
                 convert_options=pcsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+                    column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False
                 ),
             )
             yield from _batched(reader, numbering, bad, raw, chunk_rows)
@@ -226,9 +258,12 @@ def read_parquet(path: Path, chunk_rows: int) -> tuple[list[str], Iterator[Chunk
         for batch in parquet.iter_batches(batch_size=chunk_rows):
             numbers = np.arange(done + 1, done + batch.num_rows + 1, dtype=np.int64)
             done += batch.num_rows
-            yield Chunk(_with_rows(pa.Table.from_batches([batch]), numbers), [], done)
+            table = pa.Table.from_batches([batch])
+            yield Chunk(_with_rows(table.rename_columns(safe), numbers), [], done)
 
-    return list(parquet.schema_arrow.names), chunks()
+    names = list(parquet.schema_arrow.names)
+    safe = safe_names(names)
+    return names, chunks()
 
 
 def as_arrow(table: Any) -> pa.Table:

@@ -26,6 +26,10 @@ class CaseNotFound(LookupError):
     """No case with that id."""
 
 
+class CaseInputError(ValueError):
+    """A value given with an action that cannot be right (a date outside the data, an unknown version)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     id: str
@@ -219,6 +223,7 @@ def act(
         raise TransitionError("recording the action needs a cause, an action_kind and an action")
     if action is CaseAction.REOPEN:
         raise TransitionError("a case reopens when its stream signals again, not by hand")
+    check_input(con, case, data, today or now.date())
     in_control = periods_in_control(con, case) if action is CaseAction.CLOSE else 0
     after = apply(case.state, action, periods_in_control=in_control, periods_required=periods_required)
     updates: dict[str, Any] = {"state": after.value, "updated_at": now}
@@ -243,6 +248,53 @@ def act(
         detail["periods_in_control"] = in_control
     audit(con, case_id, actor, action.value, case.state, after, detail, now)
     return get_case(con, case_id)
+
+
+def check_input(con: Sql, case: Case, data: ActionInput, today: dt.date) -> None:
+    """Refuse a ``verify_from`` outside the data's days and an expectation version that does not exist.
+
+    ``verify_from`` may run from the first day with data to the day after the last one (or
+    after today): a date beyond would keep the case verifying for ever. ``expectation_version``
+    names a stored version of the case's moment and metric: its id (``experiences.expectation_id``)
+    or ``moment/segment/metric vN``.
+    """
+    if data.verify_from is not None:
+        span = one(con, "SELECT min(period) AS lo, max(period) AS hi FROM experiences")
+        lo, hi = (span["lo"], span["hi"]) if span else (None, None)
+        last = max(hi or today, today) + dt.timedelta(days=1)
+        if (lo is not None and data.verify_from < lo) or data.verify_from > last:
+            raise CaseInputError(
+                f"verify_from {data.verify_from} lies outside the data's days ({lo or 'none'} to {last})"
+            )
+    if data.expectation_version is not None and _version(con, case, data.expectation_version) is None:
+        raise CaseInputError(
+            f"no expectation version {data.expectation_version[:60]!r} for {case.moment}/{case.metric} "
+            "(give its id, or moment/segment/metric vN)"
+        )
+
+
+def _version(con: Sql, case: Case, text: str) -> int | None:
+    """The id of the stored expectation version ``text`` names for the case's stream, or None."""
+    name = text.strip()
+    where = "moment = ? AND metric = ? AND segment IN (?, 'all')"
+    if name.isdigit() and len(name) < 10:
+        found = one(
+            con,
+            f"SELECT id FROM expectations WHERE id = ? AND {where}",
+            [int(name), case.moment, case.metric, case.segment],
+        )
+    else:
+        key, _, version = name.rpartition(" v")
+        parts = key.split("/")
+        if len(parts) != 3 or not version.isdigit() or len(version) > 9:
+            return None
+        found = one(
+            con,
+            "SELECT id FROM expectations WHERE moment = ? AND segment = ? AND metric = ? AND version = ? "
+            f"AND {where}",
+            [*parts, int(version), case.moment, case.metric, case.segment],
+        )
+    return None if found is None else int(found["id"])
 
 
 def _detail(data: ActionInput) -> dict[str, Any]:

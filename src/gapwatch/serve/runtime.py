@@ -27,11 +27,13 @@ from gapwatch.collect.collected import Collected
 from gapwatch.collect.results import CollectAnswer
 from gapwatch.collect.write import CollectStore, write_group
 from gapwatch.config.schema import WorkspaceConfig
+from gapwatch.domain.bounds import EventWindow
 from gapwatch.domain.destinations import DestinationPolicy
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.expectations import sync_expectations
 from gapwatch.ingest.batches import BatchOutcome, ingest_batches
 from gapwatch.ingest.files import IngestResult, ingest_file
+from gapwatch.ingest.jobs import accepted_window
 from gapwatch.live.clock import PeriodTicker, ServiceClock
 from gapwatch.live.monitor import LiveMonitor
 from gapwatch.ports import Post
@@ -193,6 +195,7 @@ class Runtime:
                 source,
                 self.config,
                 self.live.closed_through,
+                self.window(),
             )
         self.telemetry.count_batches(group.outcomes)
         self._stored(group.stored)
@@ -211,7 +214,7 @@ class Runtime:
     def collect_group(self, items: Sequence[Collected]) -> list[CollectAnswer]:
         """The writer job of queued collected requests from one source (:mod:`gapwatch.collect.write`)."""
         with self.telemetry.commit.labels("collect").time():
-            written = write_group(self.store, self.config, items, self.live.closed_through)
+            written = write_group(self.store, self.config, items, self.live.closed_through, self.window())
         self.telemetry.count_collected(written.answers)
         self._stored(written.stored)
         return written.answers
@@ -224,6 +227,12 @@ class Runtime:
         # Short checkpoints while idle, about one a second, not one long pause in some request's commit.
         if time.monotonic() - self._checkpointed >= self.settings.checkpoint_every_seconds:
             self.writer.defer("checkpoint", self.checkpoint, self.settings.checkpoint_every_seconds)
+
+    def window(self) -> EventWindow:
+        """The event times accepted now: the wall clock's window; on the event clock, also not
+        ahead of the latest event stored (writer thread)."""
+        last = self.live.book.last_event if self.live.clock.kind == "event" else None
+        return accepted_window(self.store, self.config, last_event=last)
 
     def checkpoint(self) -> None:
         """Move the write-ahead log into the database file (deferred work on the writer)."""
@@ -272,7 +281,12 @@ class Runtime:
         def job() -> IngestResult:
             self.detect_pending()  # the live events stored so far are judged first
             result = ingest_file(
-                self.store, path, source, config=self.config, closed_through=self.live.closed_through
+                self.store,
+                path,
+                source,
+                config=self.config,
+                closed_through=self.live.closed_through,
+                window=self.window(),
             )
             self.telemetry.count_file(source, result.accepted, result.duplicate, result.counts.reasons)
             if result.accepted:  # a file is a batch: the detector state is recomputed from the store

@@ -18,9 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gapwatch.collect.results import CODES, CollectAnswer
+from gapwatch.collect.results import CODES, SUPPRESSED, CollectAnswer
 from gapwatch.domain.experience import RejectCode
-from gapwatch.ingest.batches import SUPPRESSED, BatchOutcome
+from gapwatch.ingest.batches import BatchOutcome
 from gapwatch.sqlport import Sql, has_tables, rows
 
 OTHER = "other"

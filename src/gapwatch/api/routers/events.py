@@ -50,7 +50,9 @@ DEFAULT_SOURCE = "api"  # the source of an admin's events that name none
     response_model=EventBatchPublic,
     summary="Post a batch of experience records",
     description=(
-        "Up to 1,000 events (and at most the service's body limit, 1 MB by default) per request. "
+        "Up to `max_batch_events` events (1,000 by default; more is 413) and at most the service's "
+        "body limit (1 MB by default) per request. An ingest key posts for its own source, which "
+        "gapwatch.yaml must declare, and only the moments that source may post. "
         "Idempotent on (source, event_id): a repeat is a duplicate, a repeat with another payload a "
         "rejected conflict. The answer comes only after the batch is committed to disk."
     ),
@@ -59,6 +61,8 @@ DEFAULT_SOURCE = "api"  # the source of an admin's events that name none
 async def ingest_events(batch: EventBatchCreate, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
     source = batch.source or principal.source or DEFAULT_SOURCE
     ensure(principal, RouteGroup.INGEST, source=source if principal.role is Role.INGEST else None)
+    if principal.role is Role.INGEST and source not in runtime.config.sources:  # (a key from an older config)
+        raise ApiError(403, f"source {source!r} is not declared in gapwatch.yaml; its key may not post")
     settings = runtime.settings
     if len(batch.events) > settings.max_batch_events:
         raise ApiError(413, f"at most {settings.max_batch_events} events per request")

@@ -32,6 +32,9 @@ def create_token(body: TokenCreate, principal: PrincipalDep, runtime: RuntimeDep
     if silo is not None and silo not in runtime.lifecycle.silos:
         raise ApiError(404, f"no silo {silo!r} in this workspace")
     source = getattr(body, "source", None)
+    if source is not None and source not in runtime.config.intake_names:
+        declared = ", ".join(runtime.config.intake_names) or "none"
+        raise ApiError(404, f"no source {source!r} in gapwatch.yaml (declared: {declared})")
     plain, record = runtime.write(
         lambda w: svc.create_token(w, Role(body.role), silo=silo, source=source, label=body.label)
     )

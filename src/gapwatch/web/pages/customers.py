@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gapwatch.customers import journey as svc
 from gapwatch.customers.journey_view import journey_runs
 from gapwatch.customers.search import find_customers
+from gapwatch.domain.bounds import MAX_IDENTIFIER, id_cases
 from gapwatch.web.auth import ViewerDep
 from gapwatch.web.pages.common import not_found, runtime_of
 from gapwatch.web.render import page
 
 router = APIRouter(include_in_schema=False)
-MAX_ID = 256
+MAX_ID = MAX_IDENTIFIER  # the same limit as the ingest and the API
 
 
 @router.get("/customers")
@@ -29,14 +30,14 @@ def search(request: Request, session: ViewerDep, q: str = "") -> Response:
     return page(request, "customers.html", session, q=q, found=found)
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id:path}")  # (an id may hold a slash, sent as %2F)
 def customer_page(request: Request, session: ViewerDep, customer_id: str) -> HTMLResponse:
     runtime = runtime_of(request)
     if not customer_id or len(customer_id) > MAX_ID:
         return not_found(request, session, "No such customer.")
     try:
         with runtime.reader() as con:
-            journey = svc.journey(con, customer_id)
+            journey = svc.journey(con, customer_id, id_cases(runtime.config))
     except svc.CustomerNotFound:
         return not_found(request, session, "No customer with this id: never seen, or erased.")
     silos = list(runtime.lifecycle.silos)
