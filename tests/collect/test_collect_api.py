@@ -148,9 +148,10 @@ def test_message_id_is_the_idempotency_key(client: httpx.Client, runtime: Runtim
         delivered("m1", "C-3", 3, 5, "standard", NOW - DAY),
         {"type": "page", "name": "Docs", "userId": "C-3", "messageId": "m2", "timestamp": iso(NOW - DAY)},
     ]
-    first = _post(client, keys.segment, batch, sentAt=iso(NOW))
+    sent = dt.datetime.now(dt.UTC)
+    first = _post(client, keys.segment, batch, sentAt=iso(sent))
     # a retry: the transport's sentAt is new (a few seconds later), the messages are the same
-    again = _post(client, keys.segment, batch, sentAt=iso(NOW + dt.timedelta(seconds=7)))
+    again = _post(client, keys.segment, batch, sentAt=iso(sent + dt.timedelta(seconds=7)))
     assert (first["accepted"], again["duplicate"], again["accepted"]) == (2, 2, 0)
     # the same message id with another payload: the first is kept, the other rejected as a conflict
     changed = _post(client, keys.segment, [delivered("m1", "C-3", 9, 5, "standard", NOW - DAY)])

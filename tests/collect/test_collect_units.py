@@ -91,12 +91,12 @@ def _when(sent_offset: float, stamp: str = "2026-06-01T11:00:00Z") -> dt.datetim
 
 def test_clock_skew_is_corrected_in_whole_minutes() -> None:
     base = dt.datetime(2026, 6, 1, 11, 0, tzinfo=dt.UTC)
-    assert _when(0.4) == base  # network time is no skew
-    assert _when(29.0) == base
-    assert _when(31.0) == base + dt.timedelta(minutes=1)
+    assert _when(0.4) == base  # network and queueing time is no skew
+    assert _when(29.0) == _when(31.0) == _when(-90.0) == _when(119.0) == base
+    assert _when(150.0) == base + dt.timedelta(minutes=2)  # past two minutes: a wrong clock
     assert _when(-3600 * 3) == base - dt.timedelta(hours=3)  # a clock three hours ahead
-    # retries of one message (new sentAt, new receipt) map to the same time
-    assert {_when(x) for x in (0.0, 0.9, 2.5, 11.0)} == {base}
+    # retries of one message (new sentAt, new receipt) map to the same time, across 30 s too
+    assert {_when(x) for x in (0.0, 0.9, 2.5, 11.0, 28.0, 35.0, 60.0)} == {base}
 
 
 def test_the_future_and_unparseable_times_are_rejected() -> None:

@@ -10,9 +10,10 @@ its batch go on.
 and ``sentAt`` when the batch is sent; the server corrects the device's clock by the
 difference between its own receipt time and ``sentAt``, as the HTTP Tracking API does
 (``timestamp = receivedAt - (sentAt - timestamp)``). gapwatch applies that correction in
-whole minutes: under 30 s the difference is network time, not a wrong clock, and rounding
-makes a retried message (its ``sentAt`` and receipt time are new) map to the same time, so
-that it is a duplicate, not a conflict.
+whole minutes, and only past two minutes: a smaller difference is network and queueing
+time, not a wrong clock. A retried message (its ``sentAt`` and receipt time are new) then
+maps to the same time, so that it is a duplicate, not a conflict; rounding alone would not
+do it, as a retry's few seconds can cross a rounding boundary.
 
 Examples
 --------
@@ -43,6 +44,7 @@ MAX_MESSAGE_ID = 100  # leaves room for ":<metric>" inside the 128 characters of
 MAX_NAME = 200
 FUTURE = dt.timedelta(days=1)  # a corrected time further ahead than this is a broken clock
 SKEW_STEP = 60  # seconds: skew corrections are whole minutes
+SKEW_DEAD_BAND = 120  # seconds: a smaller difference is network and queueing time, not a wrong clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,8 @@ def _message(
     when = _time(stamped, "timestamp") if stamped is not None else received
     sent = _time(raw["sentAt"], "sentAt") if raw.get("sentAt") is not None else batch_sent
     if sent is not None and stamped is not None:  # only the sender's own clock needs correcting
-        skew = round((received - sent).total_seconds() / SKEW_STEP) * SKEW_STEP
+        gap = (received - sent).total_seconds()
+        skew = 0 if abs(gap) < SKEW_DEAD_BAND else round(gap / SKEW_STEP) * SKEW_STEP
         try:
             when += dt.timedelta(seconds=skew)
         except OverflowError as exc:

@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gapwatch.api.errors import allowed_methods
 from gapwatch.serve.runtime import Runtime
 from gapwatch.web import auth
 from gapwatch.web.pages import NAV_ITEMS, PAGES
@@ -49,9 +48,10 @@ def install_web(app: FastAPI, runtime: Runtime, machine_prefixes: tuple[str, ...
     api_http_error = app.exception_handlers[StarletteHTTPException]
 
     async def http_error(request: Request, exc: Exception) -> Response:
+        api_answer = api_http_error(request, exc)
+        api_answer = await api_answer if inspect.isawaitable(api_answer) else api_answer
         if request.url.path.startswith(machine_prefixes):
-            answer = api_http_error(request, exc)
-            return await answer if inspect.isawaitable(answer) else answer
+            return api_answer
         assert isinstance(exc, StarletteHTTPException)
         answer = page(
             request,
@@ -61,8 +61,8 @@ def install_web(app: FastAPI, runtime: Runtime, machine_prefixes: tuple[str, ...
             title="Not found" if exc.status_code == 404 else "Not allowed",
             message=str(exc.detail),
         )
-        if exc.status_code == 405:  # RFC 9110: a 405 names the methods the path does take
-            answer.headers["Allow"] = allowed_methods(request)
+        if "Allow" in api_answer.headers:  # RFC 9110: a 405 names the methods the path does take
+            answer.headers["Allow"] = api_answer.headers["Allow"]
         return answer
 
     async def sign_in(request: Request, exc: Exception) -> Response:
