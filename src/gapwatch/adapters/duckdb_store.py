@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from gapwatch.adapters import duckdb_ingest
-from gapwatch.adapters.duckdb_schema import SCHEMA
+from gapwatch.adapters.duckdb_schema import MIGRATIONS, SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import (
@@ -114,7 +114,21 @@ class DuckDBStore:
         self._con.execute("SET preserve_insertion_order = false")
         if not read_only:
             self._con.execute(SCHEMA)
+            self._migrate()
             self._check_hash_canary()
+
+    def _migrate(self) -> None:
+        """Add the columns a store made by an older version lacks (:data:`MIGRATIONS`)."""
+        have = {
+            (t, c)
+            for t, c in self._con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        for table, column, statements in MIGRATIONS:
+            if (table, column) not in have:
+                for sql in statements:
+                    self._con.execute(sql)
 
     def _check_hash_canary(self) -> None:
         """Rehash stored rows if DuckDB's ``hash`` changed (an upgrade), so dedupe stays exact."""

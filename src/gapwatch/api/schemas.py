@@ -368,13 +368,15 @@ class JourneyStepPublic(Public):
     moment: str
     segment: str
     metric: str
-    value: float
+    value: float | None = Field(description="None for an open promise (no outcome yet).")
     expected: float | None
     adequate: float
     desired: float
-    gap: float = Field(description="Signed gap (negative is worse), in the metric's unit.")
+    gap: float | None = Field(description="Signed gap (negative is worse), in the metric's unit.")
     gap_norm: float | None = Field(description="Gap ÷ zone width: 0 at adequate, 1 at desired.")
-    status: Literal["missed", "met", "exceeded"]
+    status: Literal["missed", "met", "exceeded", "pending"] = Field(
+        description="pending: an open promise whose due time has not passed yet."
+    )
     late: bool
 
 
@@ -407,10 +409,10 @@ class ExperienceExport(BaseModel):
     moment: str
     segment: str
     metric: str
-    value: float
+    value: float | None
     expected: float | None
-    gap: float
-    status: int
+    gap: float | None
+    status: int | None
     text: str | None
     attributes: str | None = Field(description="As stored (JSON text).")
     ingested_at: dt.datetime

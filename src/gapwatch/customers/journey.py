@@ -29,13 +29,13 @@ class JourneyStep:
     moment: str
     segment: str
     metric: str
-    value: float
+    value: float | None  # None: an open promise (no outcome yet)
     expected: float | None
     adequate: float
     desired: float
-    gap: float
+    gap: float | None
     gap_norm: float | None
-    status: str
+    status: str  # missed, met, exceeded, or pending (an open promise not yet due)
     late: bool
 
 
@@ -78,7 +78,10 @@ def journey(con: Sql, customer_id: str) -> Journey:
         " ORDER BY occurred_at, moment, metric, event_id",
         keys,
     )
-    steps = [JourneyStep(**{**r, "status": Status(int(r["status"])).label}) for r in found]
+    steps = [
+        JourneyStep(**{**r, "status": "pending" if r["status"] is None else Status(int(r["status"])).label})
+        for r in found
+    ]
     # A workspace that was never served has no alerts or cases yet.
     cases = (
         []

@@ -39,9 +39,12 @@ class RejectCode(StrEnum):
     UNMAPPED_LABEL = "unmapped_label"
     UNKNOWN_MOMENT = "unknown_moment"
     UNKNOWN_SEGMENT = "unknown_segment"
+    BAD_SEGMENT = "bad_segment"
+    TOO_MANY_SEGMENTS = "too_many_segments"
     UNKNOWN_METRIC = "unknown_metric"
     MISSING_VALUE = "missing_value"
     BAD_VALUE = "bad_value"
+    NEGATIVE_SPAN = "negative_span"
     BAD_EXPECTED = "bad_expected"
     TEXT_TOO_LONG = "text_too_long"
     NO_EXPERIENCE = "no_experience"
@@ -85,6 +88,7 @@ class IngestCounts:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    updated: int = 0  # of the accepted: open promises whose outcome (or new promise) replaced them
     rows: int = 0
     chunks: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -98,6 +102,7 @@ class IngestCounts:
         self.accepted += other.accepted
         self.duplicate += other.duplicate
         self.rejected += other.rejected
+        self.updated += other.updated
         self.rows += other.rows
         self.chunks += other.chunks
         for code, n in other.reasons.items():
@@ -109,6 +114,7 @@ class IngestCounts:
             "duplicate": self.duplicate,
             "rejected": self.rejected,
             "received": self.received,
+            "updated": self.updated,
             "rows": self.rows,
             "reasons": dict(sorted(self.reasons.items())),
         }
@@ -130,6 +136,7 @@ class IngestJob:
     file: str
     layout: Layout = "columns"
     closed_through: dt.date | None = None
+    as_of: dt.datetime | None = None  # the clock open promises are judged by (None: now)
 
 
 def pseudonym(secret: bytes, identifier: str) -> str:

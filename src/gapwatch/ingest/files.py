@@ -147,6 +147,7 @@ def ingest_file(
     chunk_rows: int = CHUNK_ROWS,
     progress: bool = False,
     closed_through: dt.date | None = None,
+    as_of: dt.datetime | None = None,
 ) -> IngestResult:
     """Ingest one file (CSV, CSV.gz, Parquet or JSONL) with a source mapping.
 
@@ -165,6 +166,9 @@ def ingest_file(
         Show a progress bar on stderr.
     closed_through
         Last period the monitor has closed: older experiences are stored flagged late.
+    as_of
+        The clock open promises are judged by (default: now): one due by then is missed,
+        one due later is stored pending until the monitor's clock passes it.
 
     Returns
     -------
@@ -185,7 +189,9 @@ def ingest_file(
     try:
         fmt = readers.detect_format(file, mapping.format)
         layout: Layout = "jsonl" if fmt == "jsonl" else "columns"
-        job = IngestJob(name, mapping, Vocabulary.from_config(config), file.name, layout, closed_through)
+        job = IngestJob(
+            name, mapping, Vocabulary.from_config(config), file.name, layout, closed_through, as_of
+        )
         if fmt == "csv":
             columns, chunks = readers.read_csv(file, chunk_rows)
             _check_columns(job, columns)
@@ -215,6 +221,7 @@ def ingest_table(
     chunk_rows: int = CHUNK_ROWS,
     label: str = "<table>",
     closed_through: dt.date | None = None,
+    as_of: dt.datetime | None = None,
 ) -> IngestResult:
     """Ingest a pandas, Polars or Arrow table with a source mapping (same rules as files).
 
@@ -235,6 +242,6 @@ def ingest_table(
         arrow = readers.as_arrow(table)
     except TypeError as exc:
         raise IngestError(str(exc), exit_code=2) from exc
-    job = IngestJob(name, mapping, Vocabulary.from_config(config), label, "columns", closed_through)
+    job = IngestJob(name, mapping, Vocabulary.from_config(config), label, "columns", closed_through, as_of)
     _check_columns(job, arrow.column_names)
     return _run(store, config, job, readers.table_chunks(arrow, chunk_rows), arrow.num_rows, False)

@@ -228,7 +228,7 @@ def stream_chart(
                 int(r["n"] or 0),
                 int(r["missed"] or 0),
                 int(r["exceeded"] or 0),
-                r["sum_gap_norm"] / r["n"] if r["n"] else None,
+                r["sum_gap_norm"] / r["n_gap"] if r["n_gap"] else None,
                 _point(r, "p"),
                 _point(r, "ewma"),
             )

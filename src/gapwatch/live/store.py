@@ -41,7 +41,16 @@ PERIOD_SCHEMA = pa.schema(
     + [pa.field("period", pa.date32()), pa.field("baseline", pa.bool_())]
     + [
         pa.field(n, _F64)
-        for n in ("n", "missed", "exceeded", "sum_gap_norm", "sum_gap_norm2", "sum_value", "sum_value2")
+        for n in (
+            "n",
+            "missed",
+            "exceeded",
+            "sum_gap_norm",
+            "sum_gap_norm2",
+            "sum_value",
+            "sum_value2",
+            "n_gap",
+        )
     ]
     + [
         f

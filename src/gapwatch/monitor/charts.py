@@ -149,7 +149,7 @@ def _run_batch(
     ewma = mean_gap_chart(
         s["sum_gap_norm"] * open_nan,
         s["sum_gap_norm2"],
-        s["n"] * open_nan,
+        s["n_gap"] * open_nan,
         base,
         L,
         lam,

@@ -23,6 +23,7 @@ from gapwatch.monitor.charts import Signal, StreamView, run_charts
 from gapwatch.monitor.engine import execute
 from gapwatch.monitor.events import event_points, watch_events
 from gapwatch.monitor.plan import baseline_masks, limit_multiplier, plan_streams
+from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 
 __all__ = [
@@ -133,6 +134,15 @@ def run_monitor(
     """
     reader = target.reader() if hasattr(target, "reader") else target
     stored = horizon(reader)
+    if pending_promises(reader):  # open promises the clock has passed are missed now
+        as_of = stored["last_event"] if clock == "event" and stored["last_event"] else now
+        as_of = as_of or dt.datetime.now(dt.UTC)
+        if hasattr(target, "transaction"):
+            with target.transaction() as con:
+                promises_due(con, as_of)
+        else:
+            promises_due(target, as_of)
+        stored = horizon(reader)
     closed = closed_through(stored["last_event"], config.workspace.timezone, clock, now)
     result = detect_store(reader, config.detection, closed=closed, stored=stored)
     if store:

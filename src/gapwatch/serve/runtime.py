@@ -214,7 +214,12 @@ class Runtime:
         def job() -> IngestResult:
             self.detect_pending()  # the live events stored so far are judged first
             result = ingest_file(
-                self.store, path, source, config=self.config, closed_through=self.live.closed_through
+                self.store,
+                path,
+                source,
+                config=self.config,
+                closed_through=self.live.closed_through,
+                as_of=self.live.as_of(),
             )
             if result.accepted:  # a file is a batch: the detector state is recomputed from the store
                 self.live.rebuild(self.store)
