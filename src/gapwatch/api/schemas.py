@@ -162,6 +162,28 @@ class AlertListPublic(BaseModel):
     count: int
 
 
+class RejectedPublic(BaseModel):
+    """One refused row: where it came from, why, and the cell that was refused."""
+
+    model_config = ConfigDict(from_attributes=True)
+    source: str
+    file: str
+    row_number: int | None = Field(description="As a person finds it: in CSV the header is row 1.")
+    event_id: str | None
+    reason_code: str
+    reason: str = Field(description="The sentence naming the column and the bad value.")
+    value: str | None = Field(description="The refused cell (None when no single cell is at fault).")
+    times: int = Field(description="How often this row was refused for this reason.")
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+class RejectedListPublic(BaseModel):
+    items: list[RejectedPublic]
+    count: int
+    reasons: dict[str, int] = Field(description="Stored rejected rows per reason code (all, not just these).")
+
+
 class VerdictCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

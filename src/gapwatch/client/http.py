@@ -188,6 +188,10 @@ class GapwatchClient:
         )
         return result
 
+    def list_rejected(self, **filters: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.request("GET", "/v1/rejected", params=_clean(filters))
+        return result
+
     def list_alerts(self, **filters: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.request("GET", "/v1/alerts", params=_clean(filters))["items"]
         return items

@@ -9,6 +9,7 @@ in one transaction. Counts are of experiences and always satisfy
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -148,6 +149,7 @@ def ingest_file(
     progress: bool = False,
     closed_through: dt.date | None = None,
     as_of: dt.datetime | None = None,
+    max_rows: int | None = None,
 ) -> IngestResult:
     """Ingest one file (CSV, CSV.gz, Parquet or JSONL) with a source mapping.
 
@@ -169,6 +171,8 @@ def ingest_file(
     as_of
         The clock open promises are judged by (default: now): one due by then is missed,
         one due later is stored pending until the monitor's clock passes it.
+    max_rows
+        Read only the file's first rows (about this many: one chunk), e.g. to try a mapping.
 
     Returns
     -------
@@ -186,6 +190,8 @@ def ingest_file(
     file = Path(path)
     if not file.is_file():
         raise IngestError(f"{file}: no such file")
+    if max_rows is not None:
+        chunk_rows = max(1, max_rows)
     try:
         fmt = readers.detect_format(file, mapping.format)
         layout: Layout = "jsonl" if fmt == "jsonl" else "columns"
@@ -202,8 +208,19 @@ def ingest_file(
             chunks = readers.read_jsonl(file, chunk_rows)
     except readers.UnreadableFile as exc:
         raise IngestError(str(exc)) from exc
+    if max_rows is not None:
+        chunks = _first_rows(chunks, max_rows)
     total = file.stat().st_size if fmt != "parquet" else _parquet_rows(file)
     return _run(store, config, job, chunks, total, progress)
+
+
+def _first_rows(chunks: Iterator[readers.Chunk], n: int) -> Iterator[readers.Chunk]:
+    """Only the first ``n`` rows (and the malformed rows among them) of the first chunk."""
+    for chunk in itertools.islice(chunks, 1):
+        table = chunk.table.slice(0, n)
+        last = table.column(readers.ROW)[-1].as_py() if table.num_rows else 0
+        malformed = [m for m in chunk.malformed if m.row_number is None or m.row_number <= last]
+        yield readers.Chunk(table, malformed, chunk.position)
 
 
 def _parquet_rows(path: Path) -> int:
