@@ -56,7 +56,11 @@ def test_method_is_chosen_by_volume(world: World) -> None:
     assert method[("support_ticket", "business", "first_response_hours")] == (  # ≈ 4 misses a week
         "per-event Bernoulli CUSUM + weekly EWMA"
     )
-    assert method[("renewal_offer", "standard", "renewal_notice_days")] == "too thin"
+    # 0.3 events a day: the first 28 days hold ~8 events; its baseline waits for 20 events and 5 misses
+    renewal = _view(result, ("renewal_offer", "standard", "renewal_notice_days"))
+    assert renewal.method == "per-event Bernoulli CUSUM + weekly EWMA"
+    assert renewal.baseline_start == dt.date(2026, 1, 13) and renewal.baseline_end == dt.date(2026, 3, 15)
+    assert renewal.note == "baseline 2026-01-13 – 2026-03-15: 20 events, 7 misses"
 
 
 def test_injected_shift_is_signalled_at_a_pinned_day(world: World) -> None:

@@ -155,6 +155,9 @@ class AlertPublic(Public):
     verdict_by: str | None
     verdict_at: dt.datetime | None
     created_at: dt.datetime
+    signals: int = Field(1, description="Signals it took in: it grows while the stream stays out of control.")
+    last_period: dt.date | None = Field(None, description="Its latest signal's period.")
+    segments: str | None = Field(None, description="Segments its signals came from (comma-separated).")
 
 
 class AlertListPublic(BaseModel):
@@ -502,10 +505,16 @@ class StreamPublic(Public):
     method: str = Field(description="How it is watched, chosen by volume (e.g. `daily p/p′ + EWMA`).")
     state: StreamState
     since: dt.date | None = Field(description="First signal of the current episode.")
-    signals: int
+    signals: int = Field(description="Signals that the stream got worse.")
     events: int = Field(description="Scored experiences.")
     first_period: dt.date | None
     last_period: dt.date | None
+    note: str = Field(
+        "",
+        description="Its baseline, or why it has none yet (e.g. `14 of 20 events needed for a baseline; "
+        "at the current rate in about 4 days`), and what its expected level follows.",
+    )
+    improvements: int = Field(0, description="Signals that it got better (reported apart).")
 
 
 class StreamListPublic(BaseModel):

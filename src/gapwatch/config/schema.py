@@ -247,16 +247,54 @@ class MethodOverride(Strict):
     metric: Key | None = None
     segment: str | None = None
     method: Literal["auto", "p", "pprime", "ewma", "bcusum", "g", "cusum"]
+    period: Literal["day", "week"] | None = None  # the chart's period (default: chosen by volume)
 
 
 class EwmaSection(Strict):
     lambda_: float = Field(0.2, alias="lambda", gt=0.0, le=1.0)
 
 
+class CalendarEffect(Strict):
+    """Known calendar variation: days on which the expected miss rate differs (a sale, a holiday).
+
+    With ``factor`` the expected miss rate of those days is the baseline's times ``factor`` (what
+    last year's peak showed); without it the days are not judged and stay out of baselines.
+    ``yearly`` repeats the month-day range every year; ``moments`` limits it to some moments.
+    """
+
+    name: str
+    start: dt.date
+    end: dt.date
+    factor: float | None = Field(None, gt=0.0, le=20.0)
+    yearly: bool = False
+    moments: list[Key] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalendarEffect:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
 class DetectionSection(Strict):
+    """How streams are judged: baselines, known variation, false-alarm budget, alert episodes.
+
+    A stream's baseline is, by default, the first window from its first event that spans at
+    least ``baseline_days`` days and holds ``baseline_events`` events and ``baseline_misses``
+    misses (or ``baseline_events_rare`` events when misses are rare); ``baseline_start`` fixes
+    the window to ``[baseline_start, baseline_start + baseline_days)`` instead.
+    """
+
     baseline_days: int = Field(28, ge=7)
     baseline_start: dt.date | None = None
+    baseline_events: int = Field(20, ge=5, le=100_000)
+    baseline_misses: int = Field(5, ge=0, le=10_000)
+    baseline_events_rare: int = Field(250, ge=5, le=1_000_000)
     false_alarms_per_week: float = Field(1.0, gt=0.0)
+    min_arl0_weeks: float = Field(52.0, ge=0.0, le=5200.0)
+    weekday: Literal["auto", "off"] = "auto"
+    calendar: list[CalendarEffect] = Field(default_factory=list)
+    episode_days: int = Field(14, ge=1, le=365)
     method: Literal["auto", "p", "pprime", "ewma", "bcusum", "g", "cusum"] = "auto"
     ewma: EwmaSection = Field(default_factory=lambda: EwmaSection.model_validate({}))
     overrides: list[MethodOverride] = Field(default_factory=list)

@@ -44,7 +44,7 @@ from gapwatch.detectors.choose import choose_method
 from gapwatch.domain.gap import Status
 from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays
 from gapwatch.monitor.charts import Signal
-from gapwatch.monitor.plan import MIN_BASELINE_EVENTS, NP_MIN, Plan
+from gapwatch.monitor.plan import NP_MIN, Plan
 from gapwatch.monitor.result import MonitorResult
 
 __all__ = [
@@ -97,16 +97,23 @@ def _empty_plan() -> EventPlan:
 
 
 def plan_events(
-    daily: StreamArrays, base: NDArray[np.bool_], plan: Plan, detection: DetectionSection
+    daily: StreamArrays,
+    base: NDArray[np.bool_],
+    plan: Plan,
+    detection: DetectionSection,
+    complete: NDArray[np.bool_] | None = None,
 ) -> EventPlan:
-    """Which streams are judged per event: too thin for daily and weekly p charts, or overridden."""
-    del detection  # the override is already resolved in ``plan.override``
+    """Which streams are judged per event: too thin for daily and weekly p charts, or overridden.
+
+    Only streams with a complete baseline (``complete``; default: ``baseline_events`` events).
+    """
     n = np.where(base, np.nan_to_num(daily.sums["n"]), 0.0).sum(axis=1)
     missed = np.where(base, np.nan_to_num(daily.sums["missed"]), 0.0).sum(axis=1)
     days = np.maximum(base.sum(axis=1), 1)
     rows: list[int] = []
     reasons: list[str] = []
-    for i in np.flatnonzero(n >= MIN_BASELINE_EVENTS).tolist():
+    ready = n >= detection.baseline_events if complete is None else complete
+    for i in np.flatnonzero(ready).tolist():
         method = plan.override[i]
         if method == "bcusum":
             rows.append(i)
@@ -145,10 +152,14 @@ def plan_for_rows(
 
 
 def event_points(
-    daily: StreamArrays, base: NDArray[np.bool_], plan: Plan, detection: DetectionSection
+    daily: StreamArrays,
+    base: NDArray[np.bool_],
+    plan: Plan,
+    detection: DetectionSection,
+    complete: NDArray[np.bool_] | None = None,
 ) -> float:
     """Points a week the event-watched streams add to the budget (one weekly point each)."""
-    return float(len(plan_events(daily, base, plan, detection)))
+    return float(len(plan_events(daily, base, plan, detection, complete)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -185,6 +196,7 @@ class EventSequences:
     stream: IntArray
     day: IntArray  # days since 1970-01-01
     miss: NDArray[np.bool_]
+    segment: NDArray[np.object_] | None = None  # each event's own segment (a parent reads several)
 
     def padded(self, n_streams: int, keep: NDArray[np.bool_] | None = None) -> tuple[FloatArray, IntArray]:
         """(streams, max events) arrays of 0/1 (NaN after a stream's last event) and days (-1 there).
@@ -213,7 +225,7 @@ def event_sequences(
     """
     if not keys:
         z = np.zeros(0, dtype=np.int64)
-        return EventSequences(z, z, np.zeros(0, dtype=bool))
+        return EventSequences(z, z, np.zeros(0, dtype=bool), np.zeros(0, dtype=object))
     wanted = pa.table(
         {
             "stream": pa.array(range(len(keys)), pa.int64()),
@@ -227,7 +239,7 @@ def event_sequences(
         cur.register(_QUERY_VIEW, wanted)
         out: pa.Table = cur.sql(
             f"""SELECT k.stream, datediff('day', DATE '1970-01-01', e.period) AS day,
-                       e.status = {int(Status.MISSED)} AS miss
+                       e.status = {int(Status.MISSED)} AS miss, e.segment
                 FROM "{table}" e JOIN "{_QUERY_VIEW}" k
                   ON e.moment = k.moment AND e.metric = k.metric
                  AND (k.segment = '{ALL_SEGMENTS}' OR e.segment = k.segment)
@@ -240,6 +252,7 @@ def event_sequences(
         np.asarray(out.column("stream").to_numpy(), dtype=np.int64),
         np.asarray(out.column("day").to_numpy(), dtype=np.int64),
         np.asarray(out.column("miss").to_numpy(zero_copy_only=False), dtype=bool),
+        np.asarray(out.column("segment").to_numpy(zero_copy_only=False), dtype=object),
     )
 
 
@@ -256,26 +269,56 @@ class EventJudgement:
     p0: FloatArray
 
 
-def judge_events(plan: EventPlan, seq: EventSequences, L: float) -> EventJudgement:
-    """Run the Bernoulli CUSUM over every stream's phase-II events at once."""
+def judge_events(
+    plan: EventPlan,
+    seq: EventSequences,
+    L: float,
+    *,
+    factor: FloatArray | None = None,
+    judged: NDArray[np.bool_] | None = None,
+    min_arl0_weeks: float = 0.0,
+) -> EventJudgement:
+    """Run the Bernoulli CUSUM over every stream's phase-II events at once.
+
+    ``factor`` (one per event of ``seq``) is each event's expected miss rate relative to its
+    stream's p₀ (weekday, calendar, its segment for a parent stream): the event's own p is
+    p₀·factor and its reference value γ the one of that p (a risk-adjusted Bernoulli CUSUM,
+    Steiner, Cook, Farewell & Treasure 2000). ``judged`` leaves events out (calendar days not
+    judged). ``min_arl0_weeks`` floors the in-control ARL at that many weeks of events.
+    """
     from scipy.stats import norm
 
     s = len(plan)
     end = np.array([_epoch(d) for d in plan.baseline_end], dtype=np.int64)
     start = np.array([_epoch(d) for d in plan.baseline_start], dtype=np.int64)
     phase2 = seq.day > end[seq.stream] if s else np.zeros(0, dtype=bool)
-    x, day = seq.padded(s, phase2 & (seq.day >= start[seq.stream]) if s else None)
+    keep = phase2 & (seq.day >= start[seq.stream]) if s else np.zeros(0, dtype=bool)
+    if judged is not None:
+        keep &= judged
+    x, day = seq.padded(s, keep if s else None)
     weekly_rate = float(2.0 * norm.sf(L))
+    if min_arl0_weeks > 0:
+        weekly_rate = min(weekly_rate, 1.0 / min_arl0_weeks)
     arl0 = plan.events_per_week / weekly_rate
     p0 = plan.p0
     gamma, h = bcusum_design(p0, arl0)
+    g = np.repeat(gamma[:, None], x.shape[1], axis=1)
+    if factor is not None and s:
+        f = np.full(x.shape, 1.0)
+        counts = np.bincount(seq.stream[keep], minlength=s)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos = np.arange(int(keep.sum())) - starts[seq.stream[keep]]
+        f[seq.stream[keep], pos] = factor[keep]
+        p_t = np.clip(p0[:, None] * f, 1e-6, 0.999)
+        odds = np.log(ODDS_RATIO)
+        g = np.log1p((ODDS_RATIO - 1.0) * p_t) / odds
     stat = np.full(x.shape, np.nan)
     sig = np.zeros(x.shape, dtype=bool)
     b = np.zeros(s)
     for j in range(x.shape[1]):
         col = x[:, j]
         seen = ~np.isnan(col)
-        b = np.where(seen, np.maximum(0.0, b + np.nan_to_num(col) - gamma), b)
+        b = np.where(seen, np.maximum(0.0, b + np.nan_to_num(col) - g[:, j]), b)
         hit = seen & (b >= h)
         stat[:, j] = np.where(seen, b, np.nan)
         sig[:, j] = hit
@@ -324,6 +367,39 @@ def _signals(plan: EventPlan, levels: Sequence[str], judged: EventJudgement) -> 
     return out
 
 
+def _event_factors(
+    result: MonitorResult, events: EventPlan, seq: EventSequences
+) -> tuple[FloatArray | None, NDArray[np.bool_] | None]:
+    """Per event: its expected miss rate over its stream's baseline mean (1 without known
+    variation), and whether its day is judged (calendar days without a factor are not)."""
+    daily, expected, baseline = result.daily, result.expected, result.baseline
+    if expected is None or daily is None or baseline is None or seq.segment is None or not seq.stream.size:
+        return None, None
+    row_of = {k: i for i, k in enumerate(daily.keys)}
+    first = int(daily.periods[0].astype("datetime64[D]").astype(np.int64))
+    col = np.clip(seq.day - first, 0, len(daily.periods) - 1)
+    own = np.array([events.rows[s] for s in seq.stream.tolist()], dtype=np.intp)
+    child = np.array(
+        [
+            row_of.get((events.keys[s][0], str(seg), events.keys[s][2]), events.rows[s])
+            for s, seg in zip(seq.stream.tolist(), seq.segment.tolist(), strict=True)
+        ],
+        dtype=np.intp,
+    )
+    rate = expected.rate[child, col]
+    fallback = expected.rate[own, col]
+    rate = np.where(np.isfinite(rate) & (rate > 0), rate, fallback)
+    judged = ~expected.skip[own, col]
+    base = baseline[own, col] & judged
+    # normalised so that the stream's baseline events average 1: p₀ stays the level
+    sums = np.bincount(seq.stream, weights=np.where(base, np.nan_to_num(rate), 0.0), minlength=len(events))
+    counts = np.bincount(seq.stream, weights=(base & np.isfinite(rate)).astype(float), minlength=len(events))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(counts > 0, sums / counts, np.nan)
+        factor = np.where(np.isfinite(rate) & np.isfinite(mean[seq.stream]), rate / mean[seq.stream], 1.0)
+    return np.asarray(factor, dtype=float), np.asarray(judged, dtype=bool)
+
+
 def _day_counts(day: IntArray) -> list[tuple[tuple[int, int], int]]:
     rows, _ = np.nonzero(day >= 0)
     days = day[day >= 0]
@@ -343,11 +419,15 @@ def watch_events(
 
     if result.daily is None or result.baseline is None:
         return result
-    plan = plan_streams(result.daily, result.baseline, detection)
-    events = plan_events(result.daily, result.baseline, plan, detection)
+    plan = plan_streams(result.daily, result.baseline, detection, result.complete)
+    events = plan_events(result.daily, result.baseline, plan, detection, result.complete)
     if not len(events):
         return result
-    judged = judge_events(events, event_sequences(con, events.keys, table), result.L)
+    seq = event_sequences(con, events.keys, table)
+    factor, judged_days = _event_factors(result, events, seq)
+    judged = judge_events(
+        events, seq, result.L, factor=factor, judged=judged_days, min_arl0_weeks=detection.min_arl0_weeks
+    )
     levels = [result.daily.level[i] for i in events.rows]
     views = list(result.streams)
     overridden = {events.keys[j] for j in np.flatnonzero(events.override)}

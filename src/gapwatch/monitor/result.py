@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from gapwatch.monitor.arrays import StreamArrays
 from gapwatch.monitor.charts import Signal, StreamView
+from gapwatch.monitor.expected import Expected
 
 EPISODE_GAP_DAYS = 14  # signals closer than this belong to one episode
 
@@ -30,15 +31,21 @@ class MonitorResult:
     last_period: dt.date | None
     daily: StreamArrays | None = None  # the daily sums every stream was built from
     baseline: NDArray[np.bool_] | None = None  # the daily baseline mask, rows as ``daily.keys``
+    complete: NDArray[np.bool_] | None = None  # which streams have a baseline (rows as ``daily.keys``)
+    expected: Expected | None = None  # expected rate and mean gap per stream and day (known variation)
 
     def signals_of(self, key: tuple[str, str, str]) -> list[Signal]:
         return [s for s in self.signals if (s.moment, s.segment, s.metric) == key]
 
+    def worse_of(self, key: tuple[str, str, str]) -> list[Signal]:
+        """The stream's signals that it got worse (the ones that alert)."""
+        return [s for s in self.signals_of(key) if s.direction != "better"]
+
     def state(self, view: StreamView) -> tuple[str, dt.date | None]:
-        """("too thin" | "in control" | "signalled", since) for one stream."""
+        """("too thin" | "in control" | "signalled", since) for one stream (worse signals only)."""
         if not view.resolution:
             return "too thin", None
-        days = sorted({s.period for s in self.signals_of(view.key)})
+        days = sorted({s.period for s in self.worse_of(view.key)})
         if not days or self.last_period is None:
             return "in control", None
         if (self.last_period - days[-1]).days > EPISODE_GAP_DAYS:

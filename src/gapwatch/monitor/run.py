@@ -19,10 +19,12 @@ import pyarrow as pa
 from gapwatch.config.schema import DetectionSection, WorkspaceConfig
 from gapwatch.metrics import data_horizon, stream_period_stats
 from gapwatch.monitor.arrays import ALL_SEGMENTS, from_aggregate, with_parents
-from gapwatch.monitor.charts import Signal, StreamView, run_charts
+from gapwatch.monitor.baseline import find_baselines
+from gapwatch.monitor.charts import Judging, Signal, StreamView, run_charts
 from gapwatch.monitor.engine import execute
 from gapwatch.monitor.events import event_points, watch_events
-from gapwatch.monitor.plan import baseline_masks, limit_multiplier, plan_streams
+from gapwatch.monitor.expected import calendar_factors, expected_levels
+from gapwatch.monitor.plan import limit_multiplier, plan_streams, stream_limits
 from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 
@@ -83,14 +85,23 @@ def detect_streams(
     daily = with_parents(from_aggregate(table, first, last))
     if not daily.keys:
         return MonitorResult([], [], 3.0, closed, first, last)
-    base = baseline_masks(daily, detection)
-    plan = plan_streams(daily, base, detection)
+    _, skip = calendar_factors(daily, detection.calendar)
+    found = find_baselines(daily, detection, skip)
+    expected = expected_levels(daily, found.mask, found.complete, detection)
+    plan = plan_streams(daily, found.mask, detection, found.complete)
     if L is None:
-        extra = event_points(daily, base, plan, detection)
+        extra = event_points(daily, found.mask, plan, detection)
         L = limit_multiplier(plan, detection.false_alarms_per_week, extra)
-    views, signals = run_charts(daily, plan, base, L, detection.ewma.lambda_, closed)
+    notes = [
+        f"{b}; expected level follows {e}" if e and c else b
+        for b, e, c in zip(found.note, expected.notes, found.complete.tolist(), strict=True)
+    ]
+    judging = Judging(plan, found.mask, expected, stream_limits(plan, L, detection.min_arl0_weeks), notes)
+    views, signals = run_charts(daily, judging, detection.ewma.lambda_, closed)
     dates = daily.dates()
-    return MonitorResult(views, signals, L, closed, dates[0], dates[-1], daily, base)
+    return MonitorResult(
+        views, signals, L, closed, dates[0], dates[-1], daily, found.mask, found.complete, expected
+    )
 
 
 def detect_all(

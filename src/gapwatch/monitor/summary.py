@@ -30,8 +30,10 @@ class StreamState:
     method: str
     state: str  # "in control", "signalled" or "too thin"
     since: dt.date | None
-    signals: int
+    signals: int  # "worse" signals
     events: int
+    note: str = ""  # its baseline, or why it has none yet
+    improvements: int = 0  # "better" signals, reported apart
 
     @property
     def label(self) -> str:
@@ -41,6 +43,8 @@ class StreamState:
         """e.g. "signalled since 2025-03-02" or "in control"."""
         if self.state == "signalled" and self.since is not None:
             return f"signalled since {self.since.isoformat()}"
+        if self.state == "too thin" and self.note:
+            return f"too thin: {self.note}"
         return self.state
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +60,8 @@ class StreamState:
             "since": self.since.isoformat() if self.since else None,
             "signals": self.signals,
             "events": self.events,
+            "note": self.note,
+            "improvements": self.improvements,
         }
 
 
@@ -80,8 +86,10 @@ def _state(result: MonitorResult, view: StreamView, lifecycle: Lifecycle) -> Str
         method=view.method,
         state=state,
         since=since,
-        signals=len(result.signals_of(view.key)),
+        signals=len(result.worse_of(view.key)),
         events=int(sum(x for x in total if x == x)),
+        note=view.note,
+        improvements=len(result.signals_of(view.key)) - len(result.worse_of(view.key)),
     )
 
 

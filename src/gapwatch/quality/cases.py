@@ -189,6 +189,23 @@ def open_or_join(
     return case_id
 
 
+def record_signal(
+    con: Sql, case_id: str, alert_id: str, period: dt.date, segment: str, now: dt.datetime
+) -> None:
+    """A further signal of an open alert: the case's latest signal moves, the audit trail says so."""
+    row = one(con, "SELECT state FROM cases WHERE id = ?", [case_id])
+    if row is None:
+        return
+    state = CaseState(row["state"])
+    con.execute(
+        "UPDATE cases SET updated_at = ?, last_signal_period = greatest(coalesce(last_signal_period, ?), ?)"
+        " WHERE id = ?",
+        [now, period, period, case_id],
+    )
+    detail = {"alert_id": alert_id, "period": period.isoformat(), "segment": segment}
+    _audit(con, case_id, SYSTEM_ACTOR, "signal", state, state, detail, now)
+
+
 @dataclass(frozen=True, slots=True)
 class ActionInput:
     """What a person supplies with an action (all optional except where the action needs it)."""
