@@ -252,13 +252,18 @@ class CaseListPublic(BaseModel):
 class CaseActionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["acknowledge", "record_action", "verify", "close", "comment"]
+    action: Literal["acknowledge", "record_action", "verify", "close", "comment", "rebaseline"]
     note: str | None = Field(None, max_length=4000)
     cause: str | None = Field(None, max_length=4000)
     action_kind: ActionKind | None = None
     action_text: str | None = Field(None, max_length=4000, description="What was done.")
     expectation_version: str | None = Field(None, max_length=128)
     verify_from: dt.date | None = None
+    rebaseline_from: dt.date | None = Field(
+        None,
+        description="With `rebaseline` (or a standard change): the new normal's first day; the stream's "
+        "limits start over from a baseline found from it (default: the first signal of its latest alert).",
+    )
 
 
 # ---- webhooks ----------------------------------------------------------------------------------------

@@ -10,8 +10,10 @@ its expected rate r_t and judges the standardised residual
 
 with limits r_t ± L·φ·√(r_t (1 − r_t) / n_t). φ is Laney's σ_z (Laney 2002): the moving-range
 estimate of the SD of the baseline's z, used where the baseline is over-dispersed (Pearson's
-X² = Σz² against χ²(m − 1), p < ``alpha``, and σ_z > 1), or always / never as asked. With r_t
-equal to p̄ for every t this *is* the p (or p′) chart: a test holds them to ``PChart``.
+X² = Σz² against χ²(m − 1), p < ``alpha``, and σ_z > 1), or always / never as asked; "always"
+never goes below 1 (limits tighter than the binomial ones would come from the noise of a short
+baseline's σ_z, not from the process). With r_t equal to p̄ for every t this *is* the p (or p′)
+chart: a test holds them to ``PChart``.
 
 Phase I: ``revise`` drops baseline points beyond the limits and re-estimates, up to three
 times. Re-estimating rescales r_t by the kept points' observed / expected misses (the shape
@@ -47,7 +49,9 @@ def _z(x: FloatArray, n: FloatArray, rate: FloatArray) -> tuple[FloatArray, Floa
     return z, se
 
 
-def _phi(z: FloatArray, base: BoolArray, modes: Sequence[str], alpha: float) -> tuple[FloatArray, FloatArray]:
+def _phi(
+    z: FloatArray, base: BoolArray, modes: Sequence[str], alpha: float
+) -> tuple[FloatArray, FloatArray, BoolArray, FloatArray]:
     ok = base & np.isfinite(z)
     sigma_z = mr_bar(np.where(ok, z, np.nan), ok, "plain", "table") / D2
     m = ok.sum(axis=1)
@@ -56,7 +60,8 @@ def _phi(z: FloatArray, base: BoolArray, modes: Sequence[str], alpha: float) -> 
     auto = (p_disp < alpha) & (sigma_z > 1.0)
     mode = np.array(list(modes))
     use = np.where(mode == "always", np.isfinite(sigma_z), np.where(mode == "never", False, auto))
-    return np.where(use & np.isfinite(sigma_z), sigma_z, 1.0), p_disp
+    # never tighter than the binomial: a σ_z below 1 from a short baseline is mostly estimation noise
+    return np.where(use & np.isfinite(sigma_z), np.maximum(sigma_z, 1.0), 1.0), p_disp, use, sigma_z
 
 
 def risk_adjusted_p(
@@ -102,7 +107,7 @@ def risk_adjusted_p(
                 k = np.where(exp > 0, obs / exp, 1.0)
             r = np.clip(r * k[:, None], 0.0, 1.0)
         z, se0 = _z(xs, ns, r)
-        phi, p_disp = _phi(z, kept, modes, alpha)
+        phi, p_disp, laney_used, sigma_z = _phi(z, kept, modes, alpha)
         se = se0 * phi[:, None]
         half = big_l * np.sqrt(se**2 + (r * phi[:, None]) ** 2 * rel[:, None])
         lcl, ucl = np.maximum(r - half, 0.0), np.minimum(r + half, 1.0)
@@ -116,9 +121,10 @@ def risk_adjusted_p(
         if np.array_equal(new, kept) and step:
             break
         kept = new
-    charts = np.where(phi != 1.0, "pprime", "p").astype(str)
+    charts = np.where(laney_used, "pprime", "p").astype(str)
     reasons = [
-        f"{'Laney p′' if phi[i] != 1.0 else 'p'} chart on the expected rate: sigma_z {phi[i]:.2f}, "
+        f"{'Laney p′' if laney_used[i] else 'p'} chart on the expected rate: sigma_z {sigma_z[i]:.2f}"
+        f"{' (below 1: binomial limits)' if laney_used[i] and phi[i] == 1.0 else ''}, "
         f"dispersion p = {p_disp[i]:.2g}, {int(kept[i].sum())} baseline points"
         for i in range(s_count)
     ]

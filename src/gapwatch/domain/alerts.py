@@ -152,7 +152,7 @@ def joins_episode(last: dt.date, period: dt.date, gap_days: int) -> bool:
 
 
 def episodes(signals: Iterable[SignalLike], gap_days: int = 14) -> list[Episode]:
-    """"Worse" signals grouped into alerts: per moment × metric (a moment's parent stream and its
+    """ "Worse" signals grouped into alerts: per moment × metric (a moment's parent stream and its
     segments share one), a signal within ``gap_days`` of the previous one grows the open alert,
     a later one opens a new alert. "Better" signals are reported apart and open none.
 

@@ -46,6 +46,7 @@ from gapwatch.live.book import DailyBook, Touched, aggregate_rows, read_all, rea
 from gapwatch.live.clock import ServiceClock
 from gapwatch.live.store import Changes, diff, write_all, write_changes
 from gapwatch.monitor.charts import Signal, StreamView
+from gapwatch.monitor.phases import Phases, read_phases
 from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 from gapwatch.monitor.run import detect_all
@@ -95,6 +96,7 @@ class LiveMonitor:
         self.signals: dict[Key, list[Signal]] = {}
         self.updates: dict[str, int] = {"none": 0, "streams": 0, "all": 0, "rebuild": 0, "failed": 0}
         self.pending = 0  # open promises stored without a status (not due at the last look)
+        self.phases: Phases = {}  # new normals accepted by cases (read at every rebuild)
         self._stale = False
         self._lock = threading.Lock()
 
@@ -174,6 +176,7 @@ class LiveMonitor:
             self.book.add(*read_all(con))
             promises_due(con, self.as_of())
         self.pending = pending_promises(con)
+        self.phases = read_phases(con)
         self.book = DailyBook()
         self.book.add(*read_all(con))
         self.stored = _stored(con)
@@ -224,6 +227,7 @@ class LiveMonitor:
             first=self.book.first_day,
             last=self.book.last_day,
             L=L,
+            phases=self.phases,
         )
 
     def _in_baseline(self, touched: Touched) -> bool:

@@ -105,7 +105,11 @@ def find_baselines(
 
 
 def _fixed(
-    daily: StreamArrays, detection: DetectionSection, usable: BoolArray, n0: FloatArray, m0: FloatArray,
+    daily: StreamArrays,
+    detection: DetectionSection,
+    usable: BoolArray,
+    n0: FloatArray,
+    m0: FloatArray,
     inside: BoolArray,
 ) -> Baselines:
     """The configured window ``[baseline_start, + baseline_days)`` for every stream."""

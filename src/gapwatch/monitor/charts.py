@@ -171,7 +171,12 @@ def _run_batch(
     by_day = resolution == "day"
     laney = [LANEY_MODE.get(plan.override[i], "auto" if by_day else "never") for i in rows]
     p_chart = miss_rate_chart(
-        s["missed"], s["n"], base, limits, laney=laney, rate=rate,
+        s["missed"],
+        s["n"],
+        base,
+        limits,
+        laney=laney,
+        rate=rate,
         baseline_misses=j.expected.baseline_misses[rows],
     )
     open_nan = np.where(closed[None, :], 1.0, np.nan)

@@ -25,13 +25,13 @@ se² + φ²·p̄(1 − p̄)/N for the p-chart (φ = Laney's sigma_z where p′ i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gapwatch.detectors import EWMA, ChartResult, period_moments
-from gapwatch.detectors.riskadjusted import risk_adjusted_p
+from gapwatch.detectors.riskadjusted import LaneyMode, risk_adjusted_p
 
 __all__ = ["ChartResult", "mean_gap_chart", "miss_rate_chart"]
 
@@ -67,15 +67,23 @@ def miss_rate_chart(
     if baseline_misses is None:
         baseline_misses = np.where(baseline, np.nan_to_num(missed), 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        pbar = np.nanmean(np.where(baseline, rate, np.nan), axis=1) if rate.size else np.zeros(0)
+        pbar = _row_mean(np.where(baseline, rate, np.nan))
         rel = np.where(baseline_misses > 0, (1.0 - np.nan_to_num(pbar)) / baseline_misses, np.inf)
     result = risk_adjusted_p(
-        missed, n, rate, baseline, L, laney=modes, revise=revise, est_rel_var=rel  # type: ignore[arg-type]
+        missed, n, rate, baseline, L, laney=cast(list[LaneyMode], modes), revise=revise, est_rel_var=rel
     )
     thin = ~(np.nanmax(np.where(result.baseline, result.center, np.nan), axis=1, initial=0.0) > 0)
     for flags in result.signals.values():
         flags &= ~thin[:, None]  # p̄ = 0: limits collapse, nothing to judge
     return result
+
+
+def _row_mean(values: FloatArray) -> FloatArray:
+    """Mean of each row's finite values (NaN for a row without any)."""
+    ok = np.isfinite(values)
+    count = ok.sum(axis=1)
+    total = np.where(ok, values, 0.0).sum(axis=1)
+    return np.asarray(np.where(count > 0, total / np.maximum(count, 1), np.nan), dtype=float)
 
 
 def _widen(
@@ -120,7 +128,7 @@ def mean_gap_chart(
     right when the baseline has too few periods to estimate between-period variation.
     """
     if expected is not None:
-        level = np.nanmean(np.where(baseline & np.isfinite(expected), expected, np.nan), axis=1)
+        level = _row_mean(np.where(baseline & np.isfinite(expected), expected, np.nan))
         shift = np.nan_to_num(expected - level[:, None])
         sum_x2 = sum_x2 - 2.0 * shift * sum_x + n * shift**2  # Σ(x − c)²: the within SD stays
         sum_x = sum_x - n * shift

@@ -30,6 +30,7 @@ import dataclasses
 import datetime as dt
 import functools
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from gapwatch.config.schema import DetectionSection
-from gapwatch.detectors.bcusum import bernoulli_gamma, bernoulli_h_for_arl
+from gapwatch.detectors.bcusum import bernoulli_cusum_arl, bernoulli_gamma
 from gapwatch.detectors.choose import choose_method
 from gapwatch.domain.gap import Status
 from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays
@@ -103,7 +104,8 @@ def plan_events(
     detection: DetectionSection,
     complete: NDArray[np.bool_] | None = None,
 ) -> EventPlan:
-    """Which streams are judged per event: too thin for daily and weekly p charts, or overridden.
+    """Which streams are judged per event: too thin for a daily p chart (and not set otherwise), or
+    overridden to ``bcusum``.
 
     Only streams with a complete baseline (``complete``; default: ``baseline_events`` events).
     """
@@ -122,9 +124,15 @@ def plan_events(
         if method != "auto" or plan.p_chart[i]:
             continue
         choice = choose_method("rate", float(n[i] / days[i]), float(missed[i] / n[i]), min_expected=NP_MIN)
+        rows.append(i)
         if choice.method == "bcusum":
-            rows.append(i)
             reasons.append(choice.reason)
+        else:  # enough for a weekly chart, but one that waits for the week's end: judge each event
+            per_day = float(missed[i] / days[i])
+            reasons.append(
+                f"Bernoulli CUSUM per experience: {per_day:.2g} expected misses a day, too few for a daily "
+                f"p chart (n·p ≥ {NP_MIN:g}); judged as each experience arrives, not at the week's end"
+            )
     return plan_for_rows(daily, base, plan, np.array(rows, dtype=np.intp), reasons)
 
 
@@ -162,10 +170,54 @@ def event_points(
     return float(len(plan_events(daily, base, plan, detection, complete)))
 
 
+H_STEP = 0.005  # h is on this grid: the smallest grid value whose in-control ARL reaches ARL₀
+
+
 @functools.lru_cache(maxsize=4096)
 def _h(p0: float, arl0: float) -> float:
+    """An h (on the 0.005 grid) whose in-control ARL reaches ``arl0`` at ``p0``, at most a grid
+    step or two above the smallest one (``bernoulli_h_for_arl``'s bisection).
+
+    Found with a few Markov-chain solves instead of about seventeen: log ARL is nearly linear in h,
+    so secant steps on a coarse chain, then on the exact one, land within a step or two of it.
+    """
     odds = p0 / (1 - p0) * ODDS_RATIO
-    return bernoulli_h_for_arl(p0, odds / (1 + odds), arl0)
+    p1 = odds / (1 + odds)
+    gamma = bernoulli_gamma(p0, p1)
+
+    def log_arl(h: float, resolution: int = 100) -> float:
+        return math.log(bernoulli_cusum_arl(p0, gamma, h, resolution))
+
+    def coarse(h: float) -> float:  # a coarse chain to get near; the grid walk uses the exact one
+        return log_arl(h, 25)
+
+    target = math.log(arl0)
+    a, b = 2.0, 5.0
+    fa, fb = coarse(a), coarse(b)
+    for _ in range(6):
+        if abs(fb - fa) < 1e-12:
+            break
+        c = min(max(b + (target - fb) * (b - a) / (fb - fa), H_STEP), 1e4)
+        a, fa, b, fb = b, fb, c, coarse(c)
+        if abs(fb - target) < 0.01:
+            break
+    slope = (fb - fa) / (b - a) if b != a else 1.0
+    x0, f0 = b, log_arl(b)  # the same steps on the exact chain, from where the coarse one landed
+    x1 = min(max(x0 + (target - f0) / slope, H_STEP), 1e4) if slope > 0 else x0
+    for _ in range(3):
+        if abs(f0 - target) < 0.003 or x1 == x0:
+            break
+        f1 = log_arl(x1)
+        if f1 != f0:
+            slope = (f1 - f0) / (x1 - x0) if (f1 - f0) / (x1 - x0) > 0 else slope
+        x0, f0 = x1, f1
+        x1 = min(max(x0 + (target - f0) / slope, H_STEP), 1e4)
+    # the ARL is a staircase in h: step up the grid to the first value that reaches ARL₀ (a value a
+    # step or two above the very smallest one is a little conservative, never less)
+    h = math.ceil(min(x0, x1) / H_STEP - 1e-9) * H_STEP
+    while log_arl(h) < target:
+        h += H_STEP
+    return round(h, 6)
 
 
 def bcusum_design(p0: FloatArray, arl0: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -180,6 +232,13 @@ def bcusum_design(p0: FloatArray, arl0: FloatArray) -> tuple[FloatArray, FloatAr
     gamma = np.array([bernoulli_gamma(float(a), float(b)) for a, b in zip(p, odds / (1 + odds), strict=True)])
     h = np.array([_h(float(a), float(b)) for a, b in zip(p, arl, strict=True)])
     return gamma, h
+
+
+def _gammas(p0: FloatArray) -> FloatArray:
+    """γ per stream, as ``bcusum_design`` gives it (p₀ to three significant digits)."""
+    p = np.array([float(f"{x:.3g}") for x in p0.tolist()])
+    odds = p / (1 - p) * ODDS_RATIO
+    return np.array([bernoulli_gamma(float(a), float(b)) for a, b in zip(p, odds / (1 + odds), strict=True)])
 
 
 def _round_up(x: float) -> float:
@@ -267,6 +326,14 @@ class EventJudgement:
     h: FloatArray
     arl0: FloatArray
     p0: FloatArray
+    h_at: FloatArray | None = None  # (S, E): the threshold in force at each event (volume-following)
+    arl0_at: FloatArray | None = None
+
+    def threshold(self, r: int, c: int) -> tuple[float, float]:
+        """h and ARL₀ (in experiences) in force at event ``c`` of stream ``r``."""
+        if self.h_at is not None and self.arl0_at is not None:
+            return float(self.h_at[r, c]), float(self.arl0_at[r, c])
+        return float(self.h[r]), float(self.arl0[r])  # (no volume given: the baseline's design)
 
 
 def judge_events(
@@ -277,6 +344,7 @@ def judge_events(
     factor: FloatArray | None = None,
     judged: NDArray[np.bool_] | None = None,
     min_arl0_weeks: float = 0.0,
+    volume: FloatArray | None = None,
 ) -> EventJudgement:
     """Run the Bernoulli CUSUM over every stream's phase-II events at once.
 
@@ -285,6 +353,9 @@ def judge_events(
     p₀·factor and its reference value γ the one of that p (a risk-adjusted Bernoulli CUSUM,
     Steiner, Cook, Farewell & Treasure 2000). ``judged`` leaves events out (calendar days not
     judged). ``min_arl0_weeks`` floors the in-control ARL at that many weeks of events.
+    ``volume`` (one per event of ``seq``) is the stream's events a week around that event (its
+    last four weeks): the in-control ARL in experiences follows it, so that a stream that grows
+    (a young shop ramping up) keeps its false alarms per week, not per experience.
     """
     from scipy.stats import norm
 
@@ -301,7 +372,10 @@ def judge_events(
         weekly_rate = min(weekly_rate, 1.0 / min_arl0_weeks)
     arl0 = plan.events_per_week / weekly_rate
     p0 = plan.p0
-    gamma, h = bcusum_design(p0, arl0)
+    if volume is None:
+        gamma, h = bcusum_design(p0, arl0)
+    else:  # h follows the volume event by event (``_thresholds``); the baseline's is not needed
+        gamma, h = _gammas(p0), np.full(s, np.nan)
     g = np.repeat(gamma[:, None], x.shape[1], axis=1)
     if factor is not None and s:
         f = np.full(x.shape, 1.0)
@@ -312,6 +386,7 @@ def judge_events(
         p_t = np.clip(p0[:, None] * f, 1e-6, 0.999)
         odds = np.log(ODDS_RATIO)
         g = np.log1p((ODDS_RATIO - 1.0) * p_t) / odds
+    h_at, arl_at = _thresholds(plan, seq, keep, x.shape, p0, h, arl0, volume, weekly_rate)
     stat = np.full(x.shape, np.nan)
     sig = np.zeros(x.shape, dtype=bool)
     b = np.zeros(s)
@@ -319,11 +394,50 @@ def judge_events(
         col = x[:, j]
         seen = ~np.isnan(col)
         b = np.where(seen, np.maximum(0.0, b + np.nan_to_num(col) - g[:, j]), b)
-        hit = seen & (b >= h)
+        hit = seen & (b >= h_at[:, j])
         stat[:, j] = np.where(seen, b, np.nan)
         sig[:, j] = hit
         b = np.where(hit, 0.0, b)  # restart after a signal
-    return EventJudgement(stat, sig, day, gamma, h, arl0, p0)
+    return EventJudgement(stat, sig, day, gamma, h, arl0, p0, h_at, arl_at)
+
+
+def _thresholds(
+    plan: EventPlan,
+    seq: EventSequences,
+    keep: NDArray[np.bool_],
+    shape: tuple[int, ...],
+    p0: FloatArray,
+    h: FloatArray,
+    arl0: FloatArray,
+    volume: FloatArray | None,
+    weekly_rate: float,
+) -> tuple[FloatArray, FloatArray]:
+    """h and ARL₀ per (stream, event): the baseline's, or following the recent volume when given."""
+    h_at = np.repeat(h[:, None], shape[1], axis=1)
+    arl_at = np.repeat(arl0[:, None], shape[1], axis=1)
+    if volume is None or not keep.any():
+        return h_at, arl_at
+    stream = seq.stream[keep]
+    counts = np.bincount(stream, minlength=len(plan))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(stream.size) - starts[stream]
+    per_week = np.fmax(volume[keep], plan.events_per_week[stream])
+    wanted = _grid_up(per_week / weekly_rate)
+    p = np.array([float(f"{x:.3g}") for x in p0.tolist()])
+    # ARL₀ rounded up to a grid of ten steps a decade (at most 26 % more than asked): few distinct
+    # (p₀, ARL₀) pairs, each Markov-chain solution shared (and cached)
+    pairs, inverse = np.unique(np.stack([stream.astype(float), wanted]), axis=1, return_inverse=True)
+    solved = np.array([_h(float(p[int(r)]), float(a)) for r, a in pairs.T.tolist()])
+    h_at[stream, pos] = solved[inverse.reshape(-1)]
+    arl_at[stream, pos] = wanted
+    return h_at, arl_at
+
+
+def _grid_up(x: FloatArray) -> FloatArray:
+    """Each value rounded up to 10^(k/10) (the R10 series: 1, 1.26, 1.58, 2, 2.51, …)."""
+    safe = np.where(np.isfinite(x) & (x > 0), x, 1.0)
+    out: FloatArray = np.round(10.0 ** (np.ceil(np.log10(safe) * 10.0 - 1e-9) / 10.0), 6)
+    return out
 
 
 def _epoch(d: dt.date | None) -> int:
@@ -356,12 +470,12 @@ def _signals(plan: EventPlan, levels: Sequence[str], judged: EventJudgement) -> 
                 float(judged.statistic[r, c]),
                 0.0,
                 0.0,
-                float(judged.h[r]),
+                judged.threshold(r, c)[0],
                 per_day[(r, d)],
                 plan.baseline_start[r],
                 plan.baseline_end[r],
                 False,
-                float(judged.arl0[r]),
+                judged.threshold(r, c)[1],
             )
         )
     return out
@@ -378,14 +492,17 @@ def _event_factors(
     row_of = {k: i for i, k in enumerate(daily.keys)}
     first = int(daily.periods[0].astype("datetime64[D]").astype(np.int64))
     col = np.clip(seq.day - first, 0, len(daily.periods) - 1)
-    own = np.array([events.rows[s] for s in seq.stream.tolist()], dtype=np.intp)
-    child = np.array(
+    own = events.rows[seq.stream]
+    names, code = np.unique(seq.segment.astype(str), return_inverse=True)
+    pairs, inverse = np.unique(np.stack([seq.stream, code.reshape(-1)]), axis=1, return_inverse=True)
+    child_of_pair = np.array(
         [
-            row_of.get((events.keys[s][0], str(seg), events.keys[s][2]), events.rows[s])
-            for s, seg in zip(seq.stream.tolist(), seq.segment.tolist(), strict=True)
+            row_of.get((events.keys[s][0], str(names[c]), events.keys[s][2]), events.rows[s])
+            for s, c in pairs.T.tolist()
         ],
         dtype=np.intp,
     )
+    child = child_of_pair[inverse.reshape(-1)]
     rate = expected.rate[child, col]
     fallback = expected.rate[own, col]
     rate = np.where(np.isfinite(rate) & (rate > 0), rate, fallback)
@@ -398,6 +515,28 @@ def _event_factors(
         mean = np.where(counts > 0, sums / counts, np.nan)
         factor = np.where(np.isfinite(rate) & np.isfinite(mean[seq.stream]), rate / mean[seq.stream], 1.0)
     return np.asarray(factor, dtype=float), np.asarray(judged, dtype=bool)
+
+
+RECENT_DAYS = 28
+
+
+def _recent_volume(daily: StreamArrays, events: EventPlan, seq: EventSequences) -> FloatArray | None:
+    """Per event: its stream's events a week over the four weeks before the event's day.
+
+    Known before the day starts (during the fact, never the future); NaN with under a week of history.
+    """
+    if not seq.stream.size:
+        return None
+    n = np.nan_to_num(daily.sums["n"][events.rows])
+    csum = np.concatenate([np.zeros((n.shape[0], 1)), np.cumsum(n, axis=1)], axis=1)
+    first = int(daily.periods[0].astype("datetime64[D]").astype(np.int64))
+    col = np.clip(seq.day - first, 0, n.shape[1])
+    lo = np.maximum(col - RECENT_DAYS, 0)
+    days = col - lo
+    total = csum[seq.stream, col] - csum[seq.stream, lo]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_week = np.where(days >= 7, total / days * 7.0, np.nan)
+    return np.asarray(per_week, dtype=float)
 
 
 def _day_counts(day: IntArray) -> list[tuple[tuple[int, int], int]]:
@@ -426,7 +565,13 @@ def watch_events(
     seq = event_sequences(con, events.keys, table)
     factor, judged_days = _event_factors(result, events, seq)
     judged = judge_events(
-        events, seq, result.L, factor=factor, judged=judged_days, min_arl0_weeks=detection.min_arl0_weeks
+        events,
+        seq,
+        result.L,
+        factor=factor,
+        judged=judged_days,
+        min_arl0_weeks=detection.min_arl0_weeks,
+        volume=_recent_volume(result.daily, events, seq),
     )
     levels = [result.daily.level[i] for i in events.rows]
     views = list(result.streams)

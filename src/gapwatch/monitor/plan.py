@@ -5,9 +5,10 @@
   A stream whose baseline is not complete is "too thin" and says why.
 * Method by volume (DESIGN.md, "Streams are small, many and nested"): the daily p-chart's
   normal approximation needs n·p̄ ≥ 5 and n·(1 − p̄) ≥ 5 on an average baseline day; a
-  stream too thin for that is charted per ISO week; one too thin even for weeks gets the
-  EWMA on its mean gap (and the per-event Bernoulli CUSUM, ``events.py``). An override may
-  fix the chart and its period (``detection.overrides``).
+  stream too thin for that has its mean gap charted per ISO week (EWMA) and its misses judged
+  per experience by the Bernoulli CUSUM (``events.py``), which sees a shift as it happens
+  instead of at the week's end. An override may fix the chart and its period
+  (``detection.overrides``: e.g. ``method: pprime, period: week``).
 * Limits: one false-alarm budget per workspace (``false_alarms_per_week``) is spread evenly
   over every point judged in a week (the SPC engine's ``limits_for_budget``), so the per-point
   two-sided risk is α = budget / points-per-week and L = Φ⁻¹(1 − α/2). A per-stream floor
@@ -61,9 +62,11 @@ class Plan:
         """Human name of the method, e.g. "daily p/p′ + EWMA"."""
         if not self.resolution[i]:
             return "too thin"
-        parts = (["p/p′"] if self.p_chart[i] else []) + (["EWMA"] if self.ewma[i] else [])
+        named = {"p": "p", "pprime": "Laney p′"}.get(self.override[i], "p/p′")
+        parts = ([named] if self.p_chart[i] else []) + (["EWMA"] if self.ewma[i] else [])
         when = "daily" if self.resolution[i] == "day" else "weekly"
-        return f"{when} {' + '.join(parts)}"
+        configured = " (set in gapwatch.yaml)" if self.override[i] not in ("auto", "") else ""
+        return f"{when} {' + '.join(parts)}{configured}"
 
 
 def baseline_masks(arrays: StreamArrays, detection: DetectionSection) -> NDArray[np.bool_]:
@@ -109,11 +112,12 @@ def plan_streams(
     np_day = total / days * np.minimum(pbar, 1 - pbar)
     enough = total >= detection.baseline_events if complete is None else complete.copy()
     daily = enough & (np_day >= NP_MIN)
-    weekly_p = enough & ~daily & (np_day * 7 >= NP_MIN)
     chosen = [_override(detection, k) for k in arrays.keys]
     overrides = [c[0] for c in chosen]
     resolution = ["day" if d else ("week" if e else "") for d, e in zip(daily, enough, strict=True)]
-    p_chart = daily | weekly_p
+    # Below n·p̄ = 5 a day the miss rate is judged per experience (``events.py``), not per week:
+    # a weekly chart waits for the week's end, the per-event CUSUM sees a shift as it happens.
+    p_chart = daily.copy()
     ewma = enough.copy()
     for i, (method, period) in enumerate(chosen):
         if not enough[i]:
@@ -126,6 +130,23 @@ def plan_streams(
             resolution[i] = period
     starts, ends = _baseline_bounds(arrays, base)
     return Plan(resolution, p_chart, ewma, overrides, starts, ends)
+
+
+def thin_warning(arrays: StreamArrays, base: NDArray[np.bool_], plan: Plan, i: int) -> str:
+    """A warning when gapwatch.yaml forces a p chart on a stream too thin for one (n·p̄ < 5 a period)."""
+    if plan.override[i] not in ("p", "pprime") or not plan.p_chart[i]:
+        return ""
+    missed = np.where(base[i], np.nan_to_num(arrays.sums["missed"][i]), 0.0)
+    days = max(int(base[i].sum()), 1)
+    per = 7.0 if plan.resolution[i] == "week" else 1.0
+    expected = missed.sum() / days * per
+    if expected >= NP_MIN:
+        return ""
+    unit = "week" if per == 7.0 else "day"
+    return (
+        f"; warning: {expected:.1f} expected misses a {unit} (n·p̄ < {NP_MIN:g}): the chart's normal "
+        "approximation is poor here"
+    )
 
 
 def _baseline_bounds(arrays: StreamArrays, base: NDArray[np.bool_]) -> tuple[list[dt.date | None], ...]:

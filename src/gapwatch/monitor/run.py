@@ -24,7 +24,8 @@ from gapwatch.monitor.charts import Judging, Signal, StreamView, run_charts
 from gapwatch.monitor.engine import execute
 from gapwatch.monitor.events import event_points, watch_events
 from gapwatch.monitor.expected import calendar_factors, expected_levels
-from gapwatch.monitor.plan import limit_multiplier, plan_streams, stream_limits
+from gapwatch.monitor.phases import Phases, read_phases, with_phases
+from gapwatch.monitor.plan import limit_multiplier, plan_streams, stream_limits, thin_warning
 from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 
@@ -96,6 +97,7 @@ def detect_streams(
         f"{b}; expected level follows {e}" if e and c else b
         for b, e, c in zip(found.note, expected.notes, found.complete.tolist(), strict=True)
     ]
+    notes = [note + thin_warning(daily, found.mask, plan, i) for i, note in enumerate(notes)]
     judging = Judging(plan, found.mask, expected, stream_limits(plan, L, detection.min_arl0_weeks), notes)
     views, signals = run_charts(daily, judging, detection.ewma.lambda_, closed)
     dates = daily.dates()
@@ -113,13 +115,23 @@ def detect_all(
     first: dt.date | None = None,
     last: dt.date | None = None,
     L: float | None = None,
+    phases: Phases | None = None,
 ) -> MonitorResult:
     """Every chart on an aggregate: period charts, then the per-event ones (``con`` reads the events).
 
     The one detection step of ``run_monitor`` and of the live service (``live/monitor.py``).
+    ``phases`` (from cases that accepted a new normal) judge those streams from their phase
+    start against a new baseline (:mod:`gapwatch.monitor.phases`).
     """
-    result = detect_streams(table, detection, closed=closed, first=first, last=last, L=L)
-    return watch_events(con, result, detection)  # thin streams, judged per experience
+
+    def judge(part: pa.Table, level: float | None) -> MonitorResult:
+        found = detect_streams(part, detection, closed=closed, first=first, last=last, L=level)
+        return watch_events(con, found, detection)  # thin streams, judged per experience
+
+    result = judge(table, L)
+    if not phases or not result.streams:
+        return result
+    return with_phases(table, result, phases, lambda part: judge(part, result.L))
 
 
 def detect_store(
@@ -127,7 +139,15 @@ def detect_store(
 ) -> MonitorResult:
     """The batch's detection over every stored experience; ``stored`` is their :func:`horizon`."""
     first, last = stored["first_period"], stored["last_period"]
-    return detect_all(reader, aggregate(reader), detection, closed=closed, first=first, last=last)
+    return detect_all(
+        reader,
+        aggregate(reader),
+        detection,
+        closed=closed,
+        first=first,
+        last=last,
+        phases=read_phases(reader),
+    )
 
 
 def run_monitor(

@@ -216,6 +216,29 @@ class ActionInput:
     action: str | None = None
     expectation_version: str | None = None
     verify_from: dt.date | None = None
+    rebaseline_from: dt.date | None = None  # the new normal's first day (default: its shift's first signal)
+
+
+def record_phase(con: Sql, case: Case, start: dt.date, actor: str, note: str, now: dt.datetime) -> None:
+    """The case's stream starts a new phase on ``start``: new limits from a baseline found from then."""
+    con.execute(
+        "INSERT INTO phases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [case.moment, case.segment, case.metric, start, case.id, actor, note, now],
+    )
+
+
+def _phase_start(con: Sql, case: Case, data: ActionInput) -> dt.date | None:
+    """Where the new normal begins: as given, else the first signal of the case's latest alert."""
+    if data.rebaseline_from is not None:
+        return data.rebaseline_from
+    found = one(con, "SELECT period FROM alerts WHERE case_id = ? ORDER BY period DESC LIMIT 1", [case.id])
+    return found["period"] if found else case.last_signal_period
+
+
+def starts_phase(action: CaseAction, data: ActionInput) -> bool:
+    """Does this action make the stream's shift its new normal (a re-baseline, a standard change)?"""
+    standard = action is CaseAction.RECORD_ACTION and data.action_kind is ActionKind.STANDARD_CHANGE
+    return action is CaseAction.REBASELINE or standard
 
 
 def act(
@@ -258,6 +281,11 @@ def act(
     detail = {k: v for k, v in _detail(data).items() if v is not None}
     if action is CaseAction.CLOSE:
         detail["periods_in_control"] = in_control
+    if starts_phase(action, data):
+        start = _phase_start(con, case, data)
+        if start is not None:
+            record_phase(con, case, start, actor, data.note or data.action or action.value, now)
+            detail["new_phase_from"] = start.isoformat()
     _audit(con, case_id, actor, action.value, case.state, after, detail, now)
     return get_case(con, case_id)
 

@@ -234,6 +234,17 @@ class Runtime:
         queue_deliveries(con, alerts)
         return alerts
 
+    def redetect(self) -> list[Alert]:
+        """Rebuild the detector state from the store and raise the alerts it calls for (a case started
+        a new phase of its stream: its limits start over)."""
+
+        def job() -> list[Alert]:
+            self.detect_pending()
+            self.live.rebuild(self.store)
+            return self.alert()
+
+        return self.writer.call(job, timeout=self.settings.write_timeout_seconds)
+
     def tick_job(self) -> Callable[[], list[Alert]]:
         """The writer job that closes periods on the wall clock and raises the alerts that calls for."""
 
