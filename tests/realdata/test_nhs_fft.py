@@ -104,14 +104,17 @@ def test_what_it_finds_and_the_free_text_themes(fft: dict[str, Any]) -> None:
     worse = [s for s in fft["result"].signals if s.direction == "worse" and s.segment != "*"]
     found = sorted({(s.segment, s.period_start) for s in worse})
     # two weeks at Earls Court Surgery, each with 2 negative answers of about ten
-    assert found == [("earls_court_surgery", dt.date(2023, 12, 4)), ("earls_court_surgery", dt.date(2024, 1, 8))]
+    assert found == [
+        ("earls_court_surgery", dt.date(2023, 12, 4)),
+        ("earls_court_surgery", dt.date(2024, 1, 8)),
+    ]
     assert all(s.n <= 11 for s in worse)
     themes: Counter[str] = Counter()
     for r in fft["answers"]:
         when = r["time"].date()
         week = when - dt.timedelta(days=when.weekday())
-        if r["surgery"] == "Earls Court Surgery" and r["rating_score"] in (1.0, 2.0):
-            if ("earls_court_surgery", week) in found:
-                themes[r["improvement_labels"] or r["feedback_labels"] or "(no theme)"] += 1
+        negative = r["surgery"] == "Earls Court Surgery" and r["rating_score"] in (1.0, 2.0)
+        if negative and ("earls_court_surgery", week) in found:
+            themes[r["improvement_labels"] or r["feedback_labels"] or "(no theme)"] += 1
     # the four negative answers of those weeks share no theme: nothing the free text corroborates
     assert sum(themes.values()) == 4 and max(themes.values()) <= 2

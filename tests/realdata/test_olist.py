@@ -73,9 +73,10 @@ def _weekly(column: str) -> dict[dt.date, float]:
     """Per ISO week of the promised date: share of orders late (or never delivered), mean review."""
     rows = duckdb.sql(
         f"""SELECT date_trunc('week', CAST(order_estimated_delivery_date AS TIMESTAMP))::DATE AS week,
-                   avg(CASE WHEN order_delivered_customer_date IS NULL
-                            OR order_delivered_customer_date > order_estimated_delivery_date THEN 1 ELSE 0 END)
-                     AS late, avg(review_score) AS review
+                   avg(CASE WHEN order_delivered_customer_date IS NULL OR
+                       order_delivered_customer_date > order_estimated_delivery_date THEN 1 ELSE 0 END)
+                     AS late,
+                   avg(review_score) AS review
             FROM read_csv('{FILE}', all_varchar = false) GROUP BY 1 ORDER BY 1"""
     ).fetchall()
     return {w: float(late if column == "late" else review) for w, late, review in rows}
@@ -114,4 +115,7 @@ def test_both_waves_are_found_during_the_fact(olist: dict[str, Any]) -> None:
 def test_one_alert_per_wave(olist: dict[str, Any]) -> None:
     alerts = olist["alerts"]
     assert len(alerts) == len(episodes(olist["result"].signals)) == 2
-    assert [a.period for a in sorted(alerts, key=lambda a: a.period)] == [dt.date(2017, 12, 14), dt.date(2018, 3, 7)]
+    assert [a.period for a in sorted(alerts, key=lambda a: a.period)] == [
+        dt.date(2017, 12, 14),
+        dt.date(2018, 3, 7),
+    ]

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gapwatch.demo.run import NPS_WINDOW_DAYS, SYSTEMIC_NPS_WINDOW_DAYS, DemoResult
-from gapwatch.monitor.summary import StreamState
+from gapwatch.monitor.summary import MonthRow, StreamState
 
 STATE_STYLE = {"signalled": "bold red", "in control": "green", "too thin": "dim"}
 PIPE_WIDTH = 132  # tables printed to a pipe or file: rich would otherwise wrap at 80 columns
@@ -54,6 +54,18 @@ def lifecycle_table(streams: list[StreamState], title: str = "The lifecycle") ->
             s.method,
             f"[{STATE_STYLE.get(s.state, '')}]{s.describe()}[/]",
         )
+    return table
+
+
+def month_table(months: list[MonthRow]) -> Table:
+    """Signals and the alerts they make, per moment × metric and month."""
+    table = Table(
+        title="Signals and alerts per month (alerts counted in the month they start)", title_justify="left"
+    )
+    for col in ("month", "moment / metric", "worse signals", "better", "alerts"):
+        table.add_column(col, justify="right" if col in ("worse signals", "better", "alerts") else "left")
+    for m in months:
+        table.add_row(m.month, f"{m.moment}/{m.metric}", str(m.worse), str(m.better), str(m.alerts))
     return table
 
 

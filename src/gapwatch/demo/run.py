@@ -141,7 +141,7 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
     world = simulate(customers, days, seed)
     write_world(world, folder / SOURCES_DIR)
     lap("simulate")
-    init_workspace(folder)
+    init_workspace(folder, config_text=_config_text(world))
     with Workspace.open(folder) as ws:
         ingested, notes = _ingest_all(ws, folder / SOURCES_DIR, say)
         lap("ingest")
@@ -186,6 +186,24 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         affected,
         systemic,
     )
+
+
+def _config_text(world: Any) -> str:
+    """The default template, with the world's holiday peaks declared as known calendar effects
+    (appended to its ``detection`` section, the template's last, so its comments stay)."""
+    from gapwatch.config import default_config_text
+    from gapwatch.simulate.seasons import calendar_effects
+
+    text = default_config_text()
+    effects = calendar_effects(world.start, world.days, world.params)
+    if not effects:
+        return text
+    lines = [
+        f"    - {{name: {e['name']!r}, start: {e['start']}, end: {e['end']}, factor: {e['factor']}}}"
+        for e in effects
+    ]
+    note = "  # the simulated world's holiday peaks: known variation, declared (dates and last year's factor)"
+    return text.rstrip("\n") + "\n" + note + "\n  calendar:\n" + "\n".join(lines) + "\n"
 
 
 def _ingest_all(ws: Any, sources: Path, say: Step) -> tuple[dict[str, dict[str, int]], list[str]]:

@@ -19,8 +19,9 @@ Phase I: ``revise`` drops baseline points beyond the limits and re-estimates, up
 times. Re-estimating rescales r_t by the kept points' observed / expected misses (the shape
 of the known variation stays, its level is re-fitted) and re-computes φ.
 
-``est_rel_var`` (per stream) adds the estimation error of the baseline level: the limits use
-√(se² + (r_t·φ)²·est_rel_var) (a level known from M misses is off by about ±1/√M).
+``est_rel_var`` (per stream, or per point) adds the estimation error of the expected rate: the
+limits use √(se² + (r_t·φ)²·est_rel_var) (a level known from M misses is off by about ±1/√M; a
+weekday's factor, known from that weekday's misses only, by more).
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def risk_adjusted_p(
     xs, ns = np.where(usable, x, np.nan), np.where(usable, n, np.nan)
     r = np.where(usable, rate, np.nan)
     big_l = np.broadcast_to(np.asarray(L, dtype=float), (s_count,))[:, None]
-    rel = np.zeros(s_count) if est_rel_var is None else np.nan_to_num(est_rel_var)
+    rel = np.zeros((s_count, 1)) if est_rel_var is None else np.nan_to_num(est_rel_var, posinf=np.inf)
+    rel = rel[:, None] if rel.ndim == 1 else rel
     base = baseline & usable
     kept = base.copy()
     for step in range(REVISE_STEPS + 1):
@@ -109,7 +111,7 @@ def risk_adjusted_p(
         z, se0 = _z(xs, ns, r)
         phi, p_disp, laney_used, sigma_z = _phi(z, kept, modes, alpha)
         se = se0 * phi[:, None]
-        half = big_l * np.sqrt(se**2 + (r * phi[:, None]) ** 2 * rel[:, None])
+        half = big_l * np.sqrt(se**2 + (r * phi[:, None]) ** 2 * rel)
         lcl, ucl = np.maximum(r - half, 0.0), np.minimum(r + half, 1.0)
         with np.errstate(invalid="ignore"):
             stat = xs / ns

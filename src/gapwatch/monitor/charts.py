@@ -106,14 +106,16 @@ def _masked(daily: StreamArrays, skip: BoolArray) -> StreamArrays:
 
 def _batch(
     daily: StreamArrays, j: Judging, rows: NDArray[np.intp], resolution: str
-) -> tuple[StreamArrays, BoolArray, FloatArray, FloatArray]:
-    """The streams at ``rows`` at ``resolution``: sums, baseline mask, expected rate and mean gap."""
+) -> tuple[StreamArrays, BoolArray, FloatArray, FloatArray, FloatArray | None]:
+    """The streams at ``rows`` at ``resolution``: sums, baseline mask, expected rate and mean gap,
+    and the expected rate's estimation variance per point (a week's sums all weekdays: its level's)."""
     masked = _masked(daily, j.expected.skip)
+    e = j.expected
     if resolution == "day":
-        return masked.take(rows), j.base[rows], j.expected.rate[rows], j.expected.gap[rows]
+        return masked.take(rows), j.base[rows], e.rate[rows], e.gap[rows], e.rel_var[rows]
     weeks = to_weeks(masked)
-    rate, gap = j.expected.weekly(daily, weeks)
-    return weeks.take(rows), week_mask(j.base, weeks, daily)[rows], rate[rows], gap[rows]
+    rate, gap = e.weekly(daily, weeks)
+    return weeks.take(rows), week_mask(j.base, weeks, daily)[rows], rate[rows], gap[rows], None
 
 
 def _signal_days(arr: StreamArrays, last_day: dt.date) -> list[dt.date]:
@@ -162,7 +164,7 @@ def _run_batch(
     signals: list[Signal],
 ) -> None:
     plan = j.plan
-    arr, base, rate, gap = _batch(daily, j, rows, resolution)
+    arr, base, rate, gap, rel_var = _batch(daily, j, rows, resolution)
     limits = j.limits[rows]
     s = arr.sums
     closed = arr.period_end() <= np.datetime64(closed_through, "D")
@@ -178,6 +180,7 @@ def _run_batch(
         laney=laney,
         rate=rate,
         baseline_misses=j.expected.baseline_misses[rows],
+        rel_var=rel_var,
     )
     open_nan = np.where(closed[None, :], 1.0, np.nan)
     ewma = mean_gap_chart(

@@ -50,13 +50,15 @@ def miss_rate_chart(
     rate: FloatArray | None = None,
     baseline_misses: FloatArray | None = None,
     revise: bool = True,
+    rel_var: FloatArray | None = None,
 ) -> ChartResult:
     """Risk-adjusted p-chart (or Laney p′) on ``missed / n``, one row per stream.
 
     ``rate`` is each period's expected miss rate under known variation (weekday, calendar,
     segment mix; :mod:`gapwatch.monitor.expected`); without it, the baseline's p̄. ``laney``
     per stream: "auto" (p′ where the baseline is over-dispersed, the default), "always" or
-    "never". ``baseline_misses`` sets the estimation error of the level (±1/√M).
+    "never". ``baseline_misses`` sets the estimation error of the level (±1/√M); ``rel_var`` (S, T),
+    when given, is the expected rate's relative estimation variance per point instead.
     """
     modes = list(laney) if laney is not None else ["auto"] * missed.shape[0]
     if rate is None:
@@ -69,6 +71,8 @@ def miss_rate_chart(
     with np.errstate(divide="ignore", invalid="ignore"):
         pbar = _row_mean(np.where(baseline, rate, np.nan))
         rel = np.where(baseline_misses > 0, (1.0 - np.nan_to_num(pbar)) / baseline_misses, np.inf)
+    if rel_var is not None:
+        rel = np.where(np.isfinite(rel_var), rel_var, rel[:, None])
     result = risk_adjusted_p(
         missed, n, rate, baseline, L, laney=cast(list[LaneyMode], modes), revise=revise, est_rel_var=rel
     )

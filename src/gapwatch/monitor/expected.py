@@ -51,6 +51,7 @@ class Expected:
     skip: BoolArray
     notes: list[str]  # per stream, what the expected level follows ("" for nothing)
     baseline_misses: FloatArray  # misses behind each stream's expected rate (its estimation error)
+    rel_var: FloatArray  # (S, T): relative variance of the expected rate's estimate, per day
 
     def weekly(self, daily: StreamArrays, weeks: StreamArrays) -> tuple[FloatArray, FloatArray]:
         """Expected miss rate and mean gap per ISO week (event-weighted sums of the days)."""
@@ -117,30 +118,34 @@ def expected_levels(
     sg2 = np.where(skip | (factor != 1.0), 0.0, np.nan_to_num(daily.sums["sum_gap_norm2"]))
     dow = weekdays(daily)
     use_weekday = detection.weekday == "auto"
-    rate, rate_note, misses = _rates(n * factor, missed, base, dow, use_weekday)
+    rate, rate_note, misses, rel_var = _rates(n * factor, missed, base, dow, use_weekday)
     rate = np.clip(rate * factor, 0.0, 1.0)
     gap, gap_note = _gaps(ng, sg, sg2, base, dow, use_weekday)
     notes = [", ".join(x for x in (r, g) if x) for r, g in zip(rate_note, gap_note, strict=True)]
     calendar = bool(detection.calendar) and bool((factor != 1.0).any() or skip.any())
-    rate, gap, notes = _mix(daily, base, complete, n, ng, rate, gap, notes)
+    rate, gap, notes, rel_var = _mix(daily, base, complete, n, ng, rate, gap, notes, rel_var)
     if calendar:
         notes = [", ".join(x for x in (note, "calendar") if x) for note in notes]
-    return Expected(rate, gap, skip, notes, misses)
+    return Expected(rate, gap, skip, notes, misses, rel_var)
 
 
 def _rates(
     exposure: FloatArray, missed: FloatArray, base: BoolArray, dow: NDArray[np.int64], weekday: bool
-) -> tuple[FloatArray, list[str], FloatArray]:
-    """Baseline rate per unit of exposure, times the weekday factors where the pattern is clear."""
+) -> tuple[FloatArray, list[str], FloatArray, FloatArray]:
+    """Baseline rate per unit of exposure, times the weekday factors where the pattern is clear;
+    and the relative variance of that estimate per day (a weekday's factor rests on its own misses)."""
     x = np.where(base, exposure, 0.0)
     m = np.where(base, missed, 0.0)
     total_x, total_m = x.sum(axis=1), m.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         pbar = np.where(total_x > 0, total_m / total_x, np.nan)
     rate = np.repeat(pbar[:, None], x.shape[1], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level_var = np.where(total_m > 0, (1.0 - np.nan_to_num(pbar)) / total_m, np.inf)
+    rel_var = np.repeat(level_var[:, None], x.shape[1], axis=1)
     notes = [""] * x.shape[0]
     if not weekday:
-        return rate, notes, total_m
+        return rate, notes, total_m, rel_var
     onehot = dow[None, :] == np.arange(7)[:, None]  # (7, T)
     x_d, m_d = x @ onehot.T, m @ onehot.T  # (S, 7)
     e_d = x_d * np.nan_to_num(pbar)[:, None]
@@ -153,8 +158,9 @@ def _rates(
         w = (m_d[i] + SHRINK) / (e_d[i] + SHRINK)
         scale = total_m[i] / max(float((e_d[i] * w).sum()), 1e-12)
         rate[i] = pbar[i] * (w * scale)[dow]
+        rel_var[i] = ((1.0 - pbar[i]) / (m_d[i] + SHRINK))[dow]
         notes[i] = f"weekday pattern of misses (X² p = {pvalue[i]:.1g})"
-    return rate, notes, total_m
+    return rate, notes, total_m, rel_var
 
 
 def _gaps(
@@ -195,9 +201,11 @@ def _mix(
     rate: FloatArray,
     gap: FloatArray,
     notes: list[str],
-) -> tuple[FloatArray, FloatArray, list[str]]:
-    """A moment's parent expects the sum of its segments' expectations, weighted by their events."""
-    rate, gap = rate.copy(), gap.copy()
+    rel_var: FloatArray,
+) -> tuple[FloatArray, FloatArray, list[str], FloatArray]:
+    """A moment's parent expects the sum of its segments' expectations, weighted by their events
+    (and the error of that sum follows from its segments' errors)."""
+    rate, gap, rel_var = rate.copy(), gap.copy(), rel_var.copy()
     family: dict[tuple[str, str], list[int]] = {}
     parents: dict[tuple[str, str], int] = {}
     for i, (moment, segment, metric) in enumerate(daily.keys):
@@ -212,7 +220,9 @@ def _mix(
         e = np.zeros(n.shape[1])
         g = np.zeros(n.shape[1])
         covered, covered_g = np.zeros(n.shape[1]), np.zeros(n.shape[1])
+        spread = np.zeros(n.shape[1])
         for c in kids:
+            spread += (n[c] * np.nan_to_num(rate[c])) ** 2 * np.nan_to_num(rel_var[c], posinf=0.0)
             e += n[c] * np.nan_to_num(rate[c])
             g += ng[c] * np.nan_to_num(gap[c])
             covered += n[c]
@@ -228,9 +238,10 @@ def _mix(
             level = np.where(base[j], n[j] * np.nan_to_num(rate[j]), 0.0).sum()
             shape = np.where(base[j], n[j] * np.nan_to_num(mixed), 0.0).sum()
             rate[j] = mixed * (level / shape if shape > 0 else 1.0)
+            rel_var[j] = np.where(e > 0, np.maximum(spread / e**2, rel_var[j]), rel_var[j])
             own_g = np.where(base[j], ng[j] * np.nan_to_num(gap[j]), 0.0).sum()
             mix_g = np.where(base[j], ng[j] * np.nan_to_num(mixed_gap), 0.0).sum()
             weight = np.where(base[j], ng[j], 0.0).sum()
             gap[j] = mixed_gap + ((own_g - mix_g) / weight if weight > 0 else 0.0)
         notes[j] = ", ".join(x for x in (notes[j], "segment mix") if x)
-    return rate, gap, notes
+    return rate, gap, notes, rel_var

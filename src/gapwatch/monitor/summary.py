@@ -9,12 +9,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from gapwatch.domain.alerts import episodes
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.monitor.arrays import ALL_SEGMENTS
 from gapwatch.monitor.charts import StreamView
 from gapwatch.monitor.result import MonitorResult
 
-__all__ = ["StreamState", "stream_label", "stream_states"]
+__all__ = ["MonthRow", "StreamState", "monthly", "stream_label", "stream_states"]
 
 
 @dataclass(frozen=True)
@@ -104,3 +105,36 @@ def stream_states(result: MonitorResult, lifecycle: Lifecycle) -> list[StreamSta
         return (order.get(s.stage, len(order)), m, s.metric, s.level != "moment", s.segment)
 
     return sorted(states, key=key)
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """Signals and alerts of one moment × metric in one calendar month (alerts counted where they start)."""
+
+    moment: str
+    metric: str
+    month: str  # YYYY-MM
+    worse: int
+    better: int
+    alerts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "moment": self.moment,
+            "metric": self.metric,
+            "month": self.month,
+            "worse": self.worse,
+            "better": self.better,
+            "alerts": self.alerts,
+        }
+
+
+def monthly(result: MonitorResult, episode_days: int = 14) -> list[MonthRow]:
+    """Signals beside the alerts they make (``domain.alerts.episodes``), per moment × metric and month."""
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for s in result.signals:
+        row = counts.setdefault((s.moment, s.metric, s.period.strftime("%Y-%m")), [0, 0, 0])
+        row[1 if s.direction == "better" else 0] += 1
+    for e in episodes(result.signals, episode_days):
+        counts.setdefault((e.moment, e.metric, e.first.strftime("%Y-%m")), [0, 0, 0])[2] += 1
+    return [MonthRow(m, k, month, *v) for (m, k, month), v in sorted(counts.items(), key=lambda kv: kv[0][2])]

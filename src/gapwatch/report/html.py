@@ -93,6 +93,9 @@ def _stream_figure(view: StreamView, incidents: Sequence[IncidentLine], method: 
     after = _after_baseline(view)
     svgs = []
     for name, series in view.charts.items():
+        # a higher miss rate is worse; a lower mean gap is worse
+        high = np.nan_to_num(series.statistic) > np.nan_to_num(series.center)
+        better = ~high if name == "miss_rate" else high
         spec = ChartSpec(
             title=CHART_TITLES.get(series.chart, series.chart),
             dates=view.periods,
@@ -103,6 +106,7 @@ def _stream_figure(view: StreamView, incidents: Sequence[IncidentLine], method: 
             signals=(series.flags & after).tolist(),
             windows=windows,
             percent=name == "miss_rate",
+            better=(series.flags & after & better).tolist(),
             y_label="share missed" if name == "miss_rate" else "mean gap (0 = adequate, 1 = desired)",
         )
         svgs.append(render_chart(spec))
@@ -141,12 +145,13 @@ def _lifecycle_table(result: MonitorResult, lifecycle: Lifecycle) -> str:
         css = {"signalled": "bad", "in control": "good"}.get(s.state, "thin")
         rows.append(
             f"<tr><td>{stage}</td><td>{escape(s.label)}</td><td>{s.events}</td>"
-            f'<td>{escape(s.method)}</td><td class="{css}">{escape(s.describe())}</td>'
-            f"<td>{s.signals}</td></tr>"
+            f'<td>{escape(s.method)}</td><td class="{css}">{escape(s.describe())}'
+            f"{'<br><small>' + escape(s.note) + '</small>' if s.note and s.state != 'too thin' else ''}</td>"
+            f"<td>{s.signals}{f' (+{s.improvements} better)' if s.improvements else ''}</td></tr>"
         )
     head = (
         "<tr><th>stage / silo</th><th>stream</th><th>events</th><th>method</th><th>state</th>"
-        "<th>signals</th></tr>"
+        "<th>worse signals</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
 

@@ -21,7 +21,7 @@ svg .title{font-size:12px;font-weight:600;fill:#1d2430}
 svg polyline{fill:none}svg .stat{stroke:#1f5fbf;stroke-width:1.4}svg circle.stat{fill:#1f5fbf}
 svg .center{stroke:#2f855a;stroke-width:1;stroke-dasharray:4 3}svg circle.center{fill:#2f855a}
 svg .limit{stroke:#c05621;stroke-width:1;stroke-dasharray:2 2}svg circle.limit{fill:#c05621}
-svg .signal{fill:#d92d20;stroke:#fff;stroke-width:1}
+svg .signal{fill:#d92d20;stroke:#fff;stroke-width:1}svg .better{fill:#fff;stroke:#2f855a;stroke-width:1.6}
 svg rect.baseline{fill:#2f855a;fill-opacity:.08}svg rect.incident{fill:#d92d20;fill-opacity:.12}
 svg .incident-label{fill:#b42318}
 """

@@ -43,6 +43,7 @@ class ChartSpec:
     y_label: str = ""
     windows: Sequence[Window] = field(default_factory=tuple)
     percent: bool = False
+    better: Sequence[bool] = ()  # signals that the stream got better: drawn apart (hollow, green)
 
 
 class _Scale:
@@ -130,11 +131,13 @@ def _windows(scale: _Scale, spec: ChartSpec) -> str:
 
 def _markers(scale: _Scale, spec: ChartSpec) -> str:
     out = []
-    for day, v, flag in zip(spec.dates, spec.statistic, spec.signals, strict=True):
+    better = list(spec.better) or [False] * len(spec.dates)
+    for day, v, flag, up in zip(spec.dates, spec.statistic, spec.signals, better, strict=True):
         if flag and _ok(v):
+            css, what = ("better", "better") if up else ("signal", "worse")
             out.append(
-                f'<circle class="signal" cx="{scale.x(day):.1f}" cy="{scale.y(v):.1f}" r="4">'
-                f"<title>signal {day.isoformat()}</title></circle>"
+                f'<circle class="{css}" cx="{scale.x(day):.1f}" cy="{scale.y(v):.1f}" r="4">'
+                f"<title>{what} {day.isoformat()}</title></circle>"
             )
     return "".join(out)
 

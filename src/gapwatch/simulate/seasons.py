@@ -31,7 +31,15 @@ from gapwatch.simulate.experiences import Rows
 from gapwatch.simulate.params import Peak, WorldParams
 from gapwatch.simulate.spec import WorldSpec
 
-__all__ = ["Drift", "arrival_boost", "drift_streams", "miss_factor", "peak_windows", "segment_mix_at"]
+__all__ = [
+    "Drift",
+    "arrival_boost",
+    "calendar_effects",
+    "drift_streams",
+    "miss_factor",
+    "peak_windows",
+    "segment_mix_at",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +170,17 @@ def describe(start: dt.date, days: int, params: WorldParams, drifts: list[Drift]
             "end": list(params.segment_mix_end or params.segment_mix),
         },
     }
+
+
+def calendar_effects(start: dt.date, days: int, params: WorldParams) -> list[dict[str, Any]]:
+    """The window's holiday peaks as ``detection.calendar`` entries: what a business knows of its own
+    sales (their dates, and last year's factor on misses), so its workspace declares them."""
+    return [
+        {
+            "name": p.name,
+            "start": (start + dt.timedelta(days=lo)).isoformat(),
+            "end": (start + dt.timedelta(days=hi)).isoformat(),
+            "factor": p.miss,
+        }
+        for p, lo, hi in peak_windows(start, days, params.peaks)
+    ]
