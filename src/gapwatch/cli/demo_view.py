@@ -128,11 +128,17 @@ def print_summary(console: Any, result: DemoResult) -> None:
     for line in LEGEND:
         console.print(f"[dim]{line}[/]")
     rate = result.false_alarms_per_week
+    weeks = result.weeks_monitored
     console.print(
-        f"False alarms (signals on streams with no incident): {result.false_alarms} "
-        f"in {result.weeks_monitored:.1f} weeks monitored"
-        + (f" = {rate:.2f} a week" if rate is not None else "")
+        f"False alarms ('worse' signals on streams with no incident and no drift): {result.false_alarms} "
+        f"in {weeks:.1f} weeks monitored" + (f" = {rate:.2f} a week" if rate is not None else "")
     )
+    if weeks > 0:
+        console.print(
+            f"Alerts (one per episode of 'worse' signals on a moment × metric): {result.alerts} = "
+            f"{result.alerts / weeks:.2f} a week, {result.false_alerts} of them on streams with no incident "
+            f"and no drift; 'worse' signals on the slowly drifting streams: {result.drift_signals}"
+        )
     if result.nps is not None:
         nps = result.nps
         console.print(

@@ -97,11 +97,18 @@ class Judging:
     notes: list[str]  # per stream, what people read about its baseline and expected level
 
 
-def _masked(daily: StreamArrays, skip: BoolArray) -> StreamArrays:
-    """The daily sums with the days not judged (calendar) left out."""
-    if not skip.any():
+GAP_SUMS = ("sum_gap_norm", "sum_gap_norm2", "n_gap")
+
+
+def _masked(daily: StreamArrays, skip: BoolArray, gap_skip: BoolArray) -> StreamArrays:
+    """The daily sums with the days not judged (calendar) left out (for the mean gap, also the
+    days of a calendar factor)."""
+    if not gap_skip.any():
         return daily
-    return replace(daily, sums={k: np.where(skip, np.nan, v) for k, v in daily.sums.items()})
+    return replace(
+        daily,
+        sums={k: np.where(gap_skip if k in GAP_SUMS else skip, np.nan, v) for k, v in daily.sums.items()},
+    )
 
 
 def _batch(
@@ -109,7 +116,7 @@ def _batch(
 ) -> tuple[StreamArrays, BoolArray, FloatArray, FloatArray, FloatArray | None]:
     """The streams at ``rows`` at ``resolution``: sums, baseline mask, expected rate and mean gap,
     and the expected rate's estimation variance per point (a week's sums all weekdays: its level's)."""
-    masked = _masked(daily, j.expected.skip)
+    masked = _masked(daily, j.expected.skip, j.expected.gap_skip)
     e = j.expected
     if resolution == "day":
         return masked.take(rows), j.base[rows], e.rate[rows], e.gap[rows], e.rel_var[rows]

@@ -14,7 +14,8 @@ risk-adjusted p chart"; for the mean, the EWMA of the residual from the expected
   gap gets weekday offsets by the same test (z of each weekday's mean against the pooled SD).
 * **Calendar** (``detection.calendar``): a configured factor multiplies the expected rate on
   its days (the baseline's rate is estimated per unit of that exposure); days without a
-  factor are not judged (``skip``).
+  factor are not judged (``skip``). A factor says nothing of how far the gaps move, so the
+  mean gap is not judged on those days either (``gap_skip``): the miss rate watches them.
 * **Mix**: a moment's parent stream expects, each day, the sum over its segments of each
   segment's events times that segment's expected rate (and likewise for the mean gap).
 
@@ -49,6 +50,7 @@ class Expected:
     rate: FloatArray
     gap: FloatArray
     skip: BoolArray
+    gap_skip: BoolArray  # days the mean gap is not judged: skipped ones, and those with a calendar factor
     notes: list[str]  # per stream, what the expected level follows ("" for nothing)
     baseline_misses: FloatArray  # misses behind each stream's expected rate (its estimation error)
     rel_var: FloatArray  # (S, T): relative variance of the expected rate's estimate, per day
@@ -126,7 +128,7 @@ def expected_levels(
     rate, gap, notes, rel_var = _mix(daily, base, complete, n, ng, rate, gap, notes, rel_var)
     if calendar:
         notes = [", ".join(x for x in (note, "calendar") if x) for note in notes]
-    return Expected(rate, gap, skip, notes, misses, rel_var)
+    return Expected(rate, gap, skip, skip | (factor != 1.0), notes, misses, rel_var)
 
 
 def _rates(
