@@ -105,9 +105,7 @@ def print_thin() -> None:
     print(
         f"({TALLY['streams']} incident-free thin streams, {TALLY['years']:.1f} stream-years after baselines)"
     )
-    print(
-        "| chart | false alarms | per stream-year | incidents on thin streams | detected | median delay |"
-    )
+    print("| chart | false alarms | per stream-year | incidents on thin streams | detected | median delay |")
     print("|---|---|---|---|---|---|")
     for c in CHARTS:
         v = TALLY["delay"].get(c, [])
