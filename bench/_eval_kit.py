@@ -12,7 +12,8 @@ the same scoring judges the engine before and after a change on the same saved w
   parent, its moment × metric): signals there are false alarms. Drifts (slow real change) and
   holiday peaks (declared as known calendar effects) are neither incidents nor clean.
 * Alerts are episodes (the service's rule, ``domain.alerts.episodes``, restated here): per
-  moment × metric, a "worse" signal within 14 days of the previous one grows the open alert.
+  moment × metric and kind (misses, mean gap), a "worse" signal within 28 days of the previous
+  one grows the open alert.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 GRACE_DAYS = 7
 CAUGHT_DAYS = 7
-EPISODE_DAYS = 14
+EPISODE_DAYS = 28
 ALL = "*"
 Key = tuple[str, str, str]
 
@@ -97,14 +98,18 @@ def _counts_for(result: Any, s: Any, inc: dict[str, Any]) -> bool:
     return s.segment == ALL and top_segment(result, s) == inc["segment"]
 
 
+RATE_CHARTS = {"p", "pprime", "np", "bcusum", "g"}
+
+
 def episodes(signals: Iterable[Any], gap: int = EPISODE_DAYS) -> list[tuple[str, str, dt.date, int]]:
-    """(moment, metric, first day, signals) per alert episode of the "worse" signals."""
-    fam: dict[tuple[str, str], list[dt.date]] = {}
+    """(moment, metric, first day, signals) per alert episode of the "worse" signals (per kind:
+    more misses, or a lower mean gap)."""
+    fam: dict[tuple[str, str, bool], list[dt.date]] = {}
     for s in signals:
         if s.direction != "better":
-            fam.setdefault((s.moment, s.metric), []).append(s.period)
+            fam.setdefault((s.moment, s.metric, s.chart in RATE_CHARTS), []).append(s.period)
     out = []
-    for (moment, metric), days in fam.items():
+    for (moment, metric, _), days in fam.items():
         days.sort()
         first, last, count = days[0], days[0], 0
         for d in days:

@@ -82,24 +82,29 @@ def run_world(folder: Path) -> tuple[Any, dict[str, Any], Any]:
     return run_monitor(ws.store, ws.config, clock="event"), truth, ws
 
 
-def designed_per_week(result: Any, detection: Any) -> float | None:
-    """False alarms a week the limits were designed for, summed over the judged streams (Shewhart
-    form: the EWMA at the same L runs below it); None for a gapwatch without per-stream limits."""
+def designed(result: Any, detection: Any, truth: dict[str, Any]) -> dict[str, float] | None:
+    """False alarms the limits were designed for over each clean stream's phase II, per chart
+    (Shewhart form: the EWMA at the same L runs below it); None for a gapwatch without per-stream L."""
     from scipy.stats import norm
+
+    from _eval_kit import _families
 
     if not result.streams or not hasattr(result.streams[0], "L"):
         return None
     floor = 1.0 / detection.min_arl0_weeks if detection.min_arl0_weeks else 1.0
     week_rate = min(2 * norm.sf(result.L), floor)
-    total = 0.0
+    incident, drift = _families(truth)
+    out: dict[str, float] = defaultdict(float)
     for v in result.streams:
-        if not v.resolution:
+        if not v.resolution or v.baseline_end is None or (v.key[0], v.key[2]) in incident | drift:
             continue
+        weeks = max((result.last_period - v.baseline_end).days, 0) / 7.0
         per_week = 7.0 if v.resolution == "day" else 1.0
-        total += len(v.charts) * per_week * 2 * norm.sf(v.L)
+        for series in v.charts.values():
+            out[series.chart] += per_week * 2 * norm.sf(v.L) * weeks
         if v.method.startswith("per-event"):
-            total += week_rate
-    return total
+            out["bcusum"] += week_rate * weeks
+    return dict(out)
 
 
 def _label(size: float) -> str:
@@ -107,7 +112,11 @@ def _label(size: float) -> str:
 
 
 def report(
-    scores: list[Score], args: argparse.Namespace, seconds: float, budget: float, designed: list[float]
+    scores: list[Score],
+    args: argparse.Namespace,
+    seconds: float,
+    budget: float,
+    designed: list[dict[str, float]],
 ) -> dict[str, Any]:
     weeks = sum(s.weeks for s in scores)
     delays: dict[str, list[int | None]] = defaultdict(list)
@@ -146,7 +155,8 @@ def report(
     for s in scores:
         for k, v in s.by_chart.items():
             by_chart[k] += v
-    design = f"; designed {np.mean(designed):.2f} a week a world" if designed else ""
+    design_total = sum(sum(d.values()) for d in designed)
+    design = f"; designed {design_total / weeks:.2f} a week" if designed else ""
     print(f"\nFalse alarms and alerts over {weeks:.1f} weeks monitored (budget {budget:g} a week{design})")
     print("| | count | per week (pooled) | per week, worlds: median (min–max) |")
     print("|---|---|---|---|")
@@ -160,6 +170,17 @@ def report(
     drift = sum(s.drift_alerts for s in scores)
     print(f"| alerts on drifting streams | {drift} | {drift / weeks:.2f} | |")
     print(f"\nfalse alarms by chart: {dict(sorted(by_chart.items()))}")
+    if designed:
+        per_chart: dict[str, float] = defaultdict(float)
+        for d in designed:
+            for k, v in d.items():
+                per_chart[k] += v
+        charts = sorted(set(per_chart) | set(by_chart))
+        print("| chart | false alarms observed | designed (clean streams, phase II) | observed / designed |")
+        print("|---|---|---|---|")
+        for k in charts:
+            ratio = by_chart.get(k, 0) / per_chart[k] if per_chart.get(k) else float("nan")
+            print(f"| {k} | {by_chart.get(k, 0)} | {per_chart.get(k, 0.0):.1f} | {ratio:.2f} |")
     worse, better = sum(s.worse for s in scores), sum(s.better for s in scores)
     print(f"signals: {worse} worse, {better} better (reported apart)")
     return {
@@ -172,7 +193,7 @@ def report(
         "false_alarms_per_week": round(fa / weeks, 3),
         "alerts_per_week": round(alerts / weeks, 3),
         "false_alerts_per_week": round(clean_alerts / weeks, 3),
-        "designed_per_week": round(float(np.mean(designed)), 3) if designed else None,
+        "designed_per_week": round(design_total / weeks, 3) if designed else None,
     }
 
 
@@ -192,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="Write the summary as JSON here.")
     args = ap.parse_args(argv)
     scores: list[Score] = []
-    designed: list[float] = []
+    designs: list[dict[str, float]] = []
     budget = 1.0
     start = time.perf_counter()
     tmp = tempfile.TemporaryDirectory(prefix="gapwatch-eval-")
@@ -206,16 +227,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         with ws:
             budget = ws.config.detection.false_alarms_per_week
             scores.append(score(result, truth, ws.config.detection.baseline_days))
-            rate = designed_per_week(result, ws.config.detection)
-            if rate is not None:
-                designed.append(rate)
+            design = designed(result, ws.config.detection, truth)
+            if design is not None:
+                designs.append(design)
             if args.thin:
                 from _thin import compare_thin  # the per-event vs period charts comparison
 
                 compare_thin(result, truth, ws.store.reader(), ws.config.detection)
         shutil.rmtree(ws.root, ignore_errors=True)
         print(f"world {seed}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    summary = report(scores, args, time.perf_counter() - start, budget, designed)
+    summary = report(scores, args, time.perf_counter() - start, budget, designs)
     if args.thin:
         from _thin import print_thin
 

@@ -81,7 +81,7 @@ def test_a_thin_stream_is_watched_per_event(world: World) -> None:
     sigs = [s for s in result.signals_of(THIN) if s.chart == "bcusum"]
     assert sigs, "the shift on the thin stream is signalled per event"
     first = min(s.period for s in sigs)
-    assert first == START + dt.timedelta(days=SHIFT_DAY + 9)  # pinned
+    assert first == START + dt.timedelta(days=SHIFT_DAY + 20)  # pinned (h holds ARL₀ over p₀'s error)
     assert all(s.period > s.baseline_end for s in sigs if s.baseline_end)
     assert {(s.resolution, s.rule, s.direction, s.provisional) for s in sigs} == {
         ("event", "bcusum", "worse", False)

@@ -106,6 +106,7 @@ def _episode(e: Any) -> dict[str, Any]:
     return {
         "moment": e.moment,
         "metric": e.metric,
+        "kind": e.kind,
         "first": e.first.isoformat(),
         "last": e.last.isoformat(),
         "signals": e.signals,

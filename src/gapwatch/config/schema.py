@@ -294,7 +294,8 @@ class DetectionSection(Strict):
     min_arl0_weeks: float = Field(52.0, ge=0.0, le=5200.0)
     weekday: Literal["auto", "off"] = "auto"
     calendar: list[CalendarEffect] = Field(default_factory=list)
-    episode_days: int = Field(14, ge=1, le=365)
+    episode_days: int = Field(28, ge=1, le=365)
+    lock_in_weeks: int = Field(8, ge=0, le=520)
     method: Literal["auto", "p", "pprime", "ewma", "bcusum", "g", "cusum"] = "auto"
     ewma: EwmaSection = Field(default_factory=lambda: EwmaSection.model_validate({}))
     overrides: list[MethodOverride] = Field(default_factory=list)

@@ -46,6 +46,7 @@ from gapwatch.live.book import DailyBook, Touched, aggregate_rows, read_all, rea
 from gapwatch.live.clock import ServiceClock
 from gapwatch.live.store import Changes, diff, write_all, write_changes
 from gapwatch.monitor.charts import Signal, StreamView
+from gapwatch.monitor.expected import Weekday
 from gapwatch.monitor.phases import Phases, read_phases
 from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
@@ -97,6 +98,7 @@ class LiveMonitor:
         self.updates: dict[str, int] = {"none": 0, "streams": 0, "all": 0, "rebuild": 0, "failed": 0}
         self.pending = 0  # open promises stored without a status (not due at the last look)
         self.phases: Phases = {}  # new normals accepted by cases (read at every rebuild)
+        self.weekday: Weekday | None = None  # the workspace's weekly rhythm, from the last whole run
         self._stale = False
         self._lock = threading.Lock()
 
@@ -197,7 +199,7 @@ class LiveMonitor:
             return LiveUpdate("none", seconds=time.perf_counter() - started)
         self._close_days(con, closed)
         rows = None if everything else self._siblings(touched.rows)
-        result = self._detect(con, rows, None if everything else self.L)
+        result = self._detect(con, rows, None if everything else self.L, None if everything else self.weekday)
         changes = self._changes(result, everything)
         write_changes(con, changes)
         self._adopt(result, full=everything)
@@ -217,7 +219,9 @@ class LiveMonitor:
                 self.book.add(read_days(con, lo, hi), (None, None, None))
         self.closed = closed
 
-    def _detect(self, con: Any, rows: list[int] | None, L: float | None = None) -> MonitorResult:
+    def _detect(
+        self, con: Any, rows: list[int] | None, L: float | None = None, weekday: Weekday | None = None
+    ) -> MonitorResult:
         closed = self.closed or (self.clock.now().date() - dt.timedelta(days=1))
         return detect_all(
             con,
@@ -228,6 +232,7 @@ class LiveMonitor:
             last=self.book.last_day,
             L=L,
             phases=self.phases,
+            weekday=weekday,
         )
 
     def _in_baseline(self, touched: Touched) -> bool:
@@ -266,6 +271,7 @@ class LiveMonitor:
                 self.views = {v.key: v for v in result.streams}
                 self.signals = new_signals
                 self.L = result.L
+                self.weekday = result.weekday
                 return
             for view in result.streams:
                 self.views[view.key] = view

@@ -171,12 +171,23 @@ def event_points(
 
 
 H_STEP = 0.005  # h is on this grid: the smallest grid value whose in-control ARL reaches ARL₀
+# The per-event chart's ARL₀ holds on average over p₀'s estimation error (the unconditional
+# in-control performance; Jensen et al. 2006 review why the conditional one falls short with
+# small baselines): h is set for the false-alarm rate averaged over p₀'s Jeffreys posterior by a
+# three-point Gauss–Hermite rule (at −√3, 0, +√3 posterior SDs; weights 1/6, 2/3, 1/6).
+SPREAD_Z = (-math.sqrt(3.0), 0.0, math.sqrt(3.0))
+SPREAD_WEIGHTS = (1 / 6, 2 / 3, 1 / 6)
 
 
 @functools.lru_cache(maxsize=4096)
-def _h(p0: float, arl0: float) -> float:
+def _h(p0: float, arl0: float, spread: tuple[float, ...] = ()) -> float:
     """An h (on the 0.005 grid) whose in-control ARL reaches ``arl0`` at ``p0``, at most a grid
     step or two above the smallest one (``bernoulli_h_for_arl``'s bisection).
+
+    ``spread`` (three miss rates: p₀'s posterior at −√3, 0 and +√3 standard deviations) averages the
+    false-alarm rate 1/ARL over what the true rate may be, the chart still tuned to ``p0``
+    (Gauss–Hermite weights 1/6, 2/3, 1/6): so that the ARL₀ holds on average over the baseline's
+    estimation error, not only if the baseline happened to hit the true rate.
 
     Found with a few Markov-chain solves instead of about seventeen: log ARL is nearly linear in h,
     so secant steps on a coarse chain, then on the exact one, land within a step or two of it.
@@ -185,8 +196,18 @@ def _h(p0: float, arl0: float) -> float:
     p1 = odds / (1 + odds)
     gamma = bernoulli_gamma(p0, p1)
 
+    points = spread or (p0,)
+    weights = SPREAD_WEIGHTS if spread else (1.0,)
+
     def log_arl(h: float, resolution: int = 100) -> float:
-        return math.log(bernoulli_cusum_arl(p0, gamma, h, resolution))
+        rate = sum(
+            w / bernoulli_cusum_arl(q, gamma, h, resolution) for q, w in zip(points, weights, strict=True)
+        )
+        return -math.log(max(rate, 1e-300)) if math.isfinite(rate) else 0.0
+
+    def step(x: float, fx: float, slope: float) -> float:
+        nxt = x + (target - fx) / slope if slope > 0 else x + 1.0
+        return min(max(nxt, H_STEP), 1e4) if math.isfinite(nxt) else x + 1.0
 
     def coarse(h: float) -> float:  # a coarse chain to get near; the grid walk uses the exact one
         return log_arl(h, 25)
@@ -197,13 +218,13 @@ def _h(p0: float, arl0: float) -> float:
     for _ in range(6):
         if abs(fb - fa) < 1e-12:
             break
-        c = min(max(b + (target - fb) * (b - a) / (fb - fa), H_STEP), 1e4)
+        c = step(b, fb, (fb - fa) / (b - a))
         a, fa, b, fb = b, fb, c, coarse(c)
         if abs(fb - target) < 0.01:
             break
     slope = (fb - fa) / (b - a) if b != a else 1.0
     x0, f0 = b, log_arl(b)  # the same steps on the exact chain, from where the coarse one landed
-    x1 = min(max(x0 + (target - f0) / slope, H_STEP), 1e4) if slope > 0 else x0
+    x1 = step(x0, f0, slope) if slope > 0 else x0
     for _ in range(3):
         if abs(f0 - target) < 0.003 or x1 == x0:
             break
@@ -211,12 +232,24 @@ def _h(p0: float, arl0: float) -> float:
         if f1 != f0:
             slope = (f1 - f0) / (x1 - x0) if (f1 - f0) / (x1 - x0) > 0 else slope
         x0, f0 = x1, f1
-        x1 = min(max(x0 + (target - f0) / slope, H_STEP), 1e4)
-    # the ARL is a staircase in h: step up the grid to the first value that reaches ARL₀ (a value a
-    # step or two above the very smallest one is a little conservative, never less)
-    h = math.ceil(min(x0, x1) / H_STEP - 1e-9) * H_STEP
-    while log_arl(h) < target:
-        h += H_STEP
+        x1 = step(x0, f0, slope)
+    # the ARL is a staircase in h: bracket the first grid value that reaches ARL₀ (doubling the
+    # step from the secant's landing point), then bisect on the grid
+    lo = hi = math.ceil(min(x0, x1) / H_STEP - 1e-9) * H_STEP
+    width = H_STEP
+    if log_arl(hi) >= target:
+        while lo > H_STEP and log_arl(lo - width) >= target:
+            lo -= width
+            width *= 2
+        lo, hi = max(lo - width, 0.0), lo
+    else:
+        while log_arl(hi) < target:
+            lo, hi = hi, min(hi + width, 1e4)
+            width *= 2
+    while hi - lo > H_STEP * 1.5:
+        mid = round((lo + hi) / 2 / H_STEP) * H_STEP
+        lo, hi = (lo, mid) if log_arl(mid) >= target else (mid, hi)
+    h = hi
     return round(h, 6)
 
 
@@ -424,13 +457,24 @@ def _thresholds(
     per_week = np.fmax(volume[keep], plan.events_per_week[stream])
     wanted = _grid_up(per_week / weekly_rate)
     p = np.array([float(f"{x:.3g}") for x in p0.tolist()])
+    spreads = _spreads(plan)
     # ARL₀ rounded up to a grid of ten steps a decade (at most 26 % more than asked): few distinct
     # (p₀, ARL₀) pairs, each Markov-chain solution shared (and cached)
     pairs, inverse = np.unique(np.stack([stream.astype(float), wanted]), axis=1, return_inverse=True)
-    solved = np.array([_h(float(p[int(r)]), float(a)) for r, a in pairs.T.tolist()])
+    solved = np.array([_h(float(p[int(r)]), float(a), spreads[int(r)]) for r, a in pairs.T.tolist()])
     h_at[stream, pos] = solved[inverse.reshape(-1)]
     arl_at[stream, pos] = wanted
     return h_at, arl_at
+
+
+def _spreads(plan: EventPlan) -> list[tuple[float, ...]]:
+    """Per stream: p₀'s Jeffreys posterior at the Gauss–Hermite points (three digits each)."""
+    from scipy.stats import beta, norm
+
+    m, n = plan.baseline_misses, plan.baseline_events
+    q = norm.cdf(np.asarray(SPREAD_Z))[None, :]
+    rates = beta.ppf(q, (m + 0.5)[:, None], (np.maximum(n - m, 0.0) + 0.5)[:, None])
+    return [tuple(float(f"{x:.3g}") for x in np.clip(row, 1e-4, 0.6).tolist()) for row in rates]
 
 
 def _grid_up(x: FloatArray) -> FloatArray:

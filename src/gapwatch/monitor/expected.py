@@ -7,11 +7,19 @@ promises are tighter). The charts judge each period against its *expected* level
 one flat centre line (a risk-adjusted p chart; Cook, Steiner, Cook & Farewell 2003, "The
 risk-adjusted p chart"; for the mean, the EWMA of the residual from the expected mean):
 
-* **Weekday** (``detection.weekday: auto``): per stream, the baseline's misses per weekday
-  against what its overall rate predicts. Only when the pattern is clear (Pearson's X² over
-  the weekdays, p < 0.01, with at least ``WEEKDAY_MIN_MISSES`` misses) does the expected rate
-  follow it, with each weekday's factor shrunk towards 1 by ``SHRINK`` pseudo-misses. The mean
-  gap gets weekday offsets by the same test (z of each weekday's mean against the pooled SD).
+* **Weekday** (``detection.weekday: auto``): a business has one weekly rhythm that most of its
+  streams share, and four weeks of one stream rarely show it clearly. So the baselines' misses
+  per weekday are pooled over the workspace's streams (their segments, each against its own
+  rate); when the pooled pattern is clear (Pearson's X² over the weekdays, p < 0.01) every
+  stream's expected rate follows it, unless the stream's own misses depart from it clearly (X²
+  against the pooled shape, p < 0.01, at least ``WEEKDAY_MIN_MISSES`` misses): then its own
+  pattern, shrunk towards the pooled one (``POOL`` pseudo-misses of it: empirical Bayes), with
+  the estimation error of each of its weekday factors in its limits. A stream whose own pattern
+  is clear (p < 0.01, at least ``WEEKDAY_MIN_MISSES`` misses) when the pool's is not follows its
+  own, shrunk towards 1. The
+  live service judges a few streams at a time with the pooled pattern of the last whole run
+  (as it does with the limit multiplier L), so closed periods stay exactly the batch's. The
+  mean gap gets weekday offsets by its own test (z of each weekday's mean against its SD).
 * **Calendar** (``detection.calendar``): a configured factor multiplies the expected rate on
   its days (the baseline's rate is estimated per unit of that exposure); days without a
   factor are not judged (``skip``). A factor says nothing of how far the gaps move, so the
@@ -34,13 +42,26 @@ from gapwatch.config.schema import CalendarEffect, DetectionSection
 from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays
 from gapwatch.stats.distributions import chi2_sf
 
-__all__ = ["Expected", "calendar_factors", "expected_levels", "weekdays"]
+__all__ = ["Expected", "Weekday", "calendar_factors", "expected_levels", "pooled_weekday", "weekdays"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 ALPHA = 0.01  # a weekday pattern must be this clear to be used
 WEEKDAY_MIN_MISSES = 20
-SHRINK = 5.0  # pseudo-misses pulling each weekday's factor towards 1
+SHRINK = 5.0  # pseudo-misses pulling a stream's own weekday factor towards 1
+POOL = 20.0  # pseudo-misses pulling a stream's weekday factor towards the workspace's pattern
+
+
+@dataclass(frozen=True)
+class Weekday:
+    """The workspace's weekly rhythm of misses: a factor per weekday (Monday first) and its X² p."""
+
+    factors: tuple[float, ...]
+    pvalue: float
+
+    @property
+    def clear(self) -> bool:
+        return self.pvalue < ALPHA
 
 
 @dataclass(frozen=True)
@@ -108,10 +129,46 @@ def calendar_factors(daily: StreamArrays, calendar: list[CalendarEffect]) -> tup
     return factor, skip
 
 
-def expected_levels(
+def pooled_weekday(
     daily: StreamArrays, base: BoolArray, complete: BoolArray, detection: DetectionSection
+) -> Weekday | None:
+    """The weekday pattern of misses pooled over the segment streams with a baseline (None: off)."""
+    if detection.weekday != "auto":
+        return None
+    factor, skip = calendar_factors(daily, detection.calendar)
+    leaf = complete & np.array([k[1] != ALL_SEGMENTS for k in daily.keys], dtype=bool)
+    if not leaf.any():
+        return Weekday((1.0,) * 7, 1.0)
+    n = np.where(skip, 0.0, np.nan_to_num(daily.sums["n"]))[leaf] * factor[leaf]
+    m = np.where(skip, 0.0, np.nan_to_num(daily.sums["missed"]))[leaf]
+    b = base[leaf]
+    x, mm = np.where(b, n, 0.0), np.where(b, m, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pbar = np.where(x.sum(axis=1) > 0, mm.sum(axis=1) / x.sum(axis=1), 0.0)
+    onehot = weekdays(daily)[None, :] == np.arange(7)[:, None]
+    m_d = (mm @ onehot.T).sum(axis=0)
+    e_d = ((x @ onehot.T) * pbar[:, None]).sum(axis=0)
+    seen = e_d > 0
+    if seen.sum() < 2:
+        return Weekday((1.0,) * 7, 1.0)
+    x2 = float((((m_d - e_d) ** 2)[seen] / e_d[seen]).sum())
+    w = np.where(seen, m_d / np.where(seen, e_d, 1.0), 1.0)
+    return Weekday(tuple(float(v) for v in w), float(chi2_sf(np.array([x2]), np.array([seen.sum() - 1]))[0]))
+
+
+def expected_levels(
+    daily: StreamArrays,
+    base: BoolArray,
+    complete: BoolArray,
+    detection: DetectionSection,
+    pooled: Weekday | None = None,
 ) -> Expected:
-    """Expected miss rate and mean gap of every stream and day (see the module's rules)."""
+    """Expected miss rate and mean gap of every stream and day (see the module's rules).
+
+    ``pooled`` is the workspace's weekday pattern (default: pooled from these streams).
+    """
+    if pooled is None:
+        pooled = pooled_weekday(daily, base, complete, detection)
     factor, skip = calendar_factors(daily, detection.calendar)
     n = np.where(skip, 0.0, np.nan_to_num(daily.sums["n"]))
     missed = np.where(skip, 0.0, np.nan_to_num(daily.sums["missed"]))
@@ -120,7 +177,7 @@ def expected_levels(
     sg2 = np.where(skip | (factor != 1.0), 0.0, np.nan_to_num(daily.sums["sum_gap_norm2"]))
     dow = weekdays(daily)
     use_weekday = detection.weekday == "auto"
-    rate, rate_note, misses, rel_var = _rates(n * factor, missed, base, dow, use_weekday)
+    rate, rate_note, misses, rel_var = _rates(n * factor, missed, base, dow, use_weekday, pooled)
     rate = np.clip(rate * factor, 0.0, 1.0)
     gap, gap_note = _gaps(ng, sg, sg2, base, dow, use_weekday)
     notes = [", ".join(x for x in (r, g) if x) for r, g in zip(rate_note, gap_note, strict=True)]
@@ -132,7 +189,12 @@ def expected_levels(
 
 
 def _rates(
-    exposure: FloatArray, missed: FloatArray, base: BoolArray, dow: NDArray[np.int64], weekday: bool
+    exposure: FloatArray,
+    missed: FloatArray,
+    base: BoolArray,
+    dow: NDArray[np.int64],
+    weekday: bool,
+    pooled: Weekday | None = None,
 ) -> tuple[FloatArray, list[str], FloatArray, FloatArray]:
     """Baseline rate per unit of exposure, times the weekday factors where the pattern is clear;
     and the relative variance of that estimate per day (a weekday's factor rests on its own misses)."""
@@ -155,13 +217,46 @@ def _rates(
         terms = np.where(e_d > 0, (m_d - e_d) ** 2 / (e_d * (1 - np.nan_to_num(pbar))[:, None]), 0.0)
     df = (x_d > 0).sum(axis=1) - 1
     pvalue = np.where(df > 0, chi2_sf(terms.sum(axis=1), np.maximum(df, 1)), 1.0)
-    clear = (pvalue < ALPHA) & (total_m >= WEEKDAY_MIN_MISSES)
-    for i in np.flatnonzero(clear):
+    if pooled is not None and pooled.clear:
+        return _pooled_rates(pooled, m_d, e_d, pbar, total_m, dow, (rate, rel_var, notes))
+    for i in np.flatnonzero((pvalue < ALPHA) & (total_m >= WEEKDAY_MIN_MISSES)):
         w = (m_d[i] + SHRINK) / (e_d[i] + SHRINK)
         scale = total_m[i] / max(float((e_d[i] * w).sum()), 1e-12)
         rate[i] = pbar[i] * (w * scale)[dow]
         rel_var[i] = ((1.0 - pbar[i]) / (m_d[i] + SHRINK))[dow]
         notes[i] = f"weekday pattern of misses (X² p = {pvalue[i]:.1g})"
+    return rate, notes, total_m, rel_var
+
+
+def _pooled_rates(
+    pooled: Weekday,
+    m_d: FloatArray,
+    e_d: FloatArray,
+    pbar: FloatArray,
+    total_m: FloatArray,
+    dow: NDArray[np.int64],
+    out: tuple[FloatArray, FloatArray, list[str]],
+) -> tuple[FloatArray, list[str], FloatArray, FloatArray]:
+    """Every stream follows the workspace's rhythm, unless its own departs from it clearly (X² of its
+    weekday misses against the pooled shape, p < 0.01): then its own, shrunk towards the pool's."""
+    rate, rel_var, notes = out
+    prior = np.asarray(pooled.factors)
+    shaped = e_d * prior[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shaped *= np.where(shaped.sum(axis=1) > 0, total_m / shaped.sum(axis=1), 0.0)[:, None]
+        terms = np.where(shaped > 0, (m_d - shaped) ** 2 / shaped, 0.0)
+    df = (shaped > 0).sum(axis=1) - 1
+    own_p = np.where(df > 0, chi2_sf(terms.sum(axis=1), np.maximum(df, 1)), 1.0)
+    for i in np.flatnonzero(np.isfinite(pbar) & (total_m > 0)):
+        own = own_p[i] < ALPHA and total_m[i] >= WEEKDAY_MIN_MISSES
+        w = (m_d[i] + POOL * prior) / (e_d[i] + POOL) if own else prior
+        scale = total_m[i] / max(float((e_d[i] * w).sum()), 1e-12)
+        rate[i] = pbar[i] * (w * scale)[dow]
+        if own:
+            rel_var[i] = ((1.0 - pbar[i]) / (m_d[i] + POOL))[dow]
+            notes[i] = f"its own weekday pattern of misses (X² p = {own_p[i]:.1g} against the workspace's)"
+        else:
+            notes[i] = f"the workspace's weekday pattern of misses (X² p = {pooled.pvalue:.1g})"
     return rate, notes, total_m, rel_var
 
 

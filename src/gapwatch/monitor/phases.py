@@ -6,6 +6,12 @@ case records a phase start (table ``phases``, written by ``quality/cases``): fro
 stream is judged against a *new* baseline, found from that day on exactly as a new stream's
 would be; before it, its old charts and signals stay as they were.
 
+A gain is held on its own: a stream that stays better than its baseline for ``lock_in_weeks``
+(its "better" signals never further apart than ``episode_days``) starts a new phase from its
+first better signal, so that a return to the old, worse level is seen as the deterioration it
+is (hold the gains). Only improvements are locked in this way; a stream that got worse starts
+over only when a case accepts it.
+
 Detection runs once as usual, then once more for each phase start date on the affected
 moment × metric families with the phased streams' data before that date left out; the phased
 streams take their periods from that date, and their signals, from the second run. Both runs
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +35,7 @@ from gapwatch.monitor.charts import Series, StreamView
 from gapwatch.monitor.result import MonitorResult
 from gapwatch.sqlport import Sql, has_tables, rows
 
-__all__ = ["Phases", "read_phases", "with_phases"]
+__all__ = ["Phases", "held_gains", "merge", "read_phases", "with_phases"]
 
 Key = tuple[str, str, str]
 Phases = dict[Key, list[dt.date]]  # per stream, the days its later phases start (ascending)
@@ -42,6 +49,36 @@ def read_phases(con: Sql) -> Phases:
     out: Phases = {}
     for r in rows(con, "SELECT DISTINCT moment, segment, metric, start FROM phases ORDER BY start"):
         out.setdefault((r["moment"], r["segment"], r["metric"]), []).append(r["start"])
+    return out
+
+
+def held_gains(result: MonitorResult, weeks: int, gap_days: int) -> Phases:
+    """Per stream, the first day of its first improvement that lasted ``weeks`` weeks (none: 0)."""
+    if weeks <= 0:
+        return {}
+    out: Phases = {}
+    days: dict[Key, list[dt.date]] = {}
+    for s in result.signals:
+        if s.direction == "better":
+            days.setdefault((s.moment, s.segment, s.metric), []).append(s.period)
+    for key, found in days.items():
+        found.sort()
+        first = found[0]
+        for prev, cur in itertools.pairwise(found):
+            if (cur - prev).days > gap_days:
+                first = cur
+            if (cur - first).days >= 7 * weeks:
+                out[key] = [first]
+                break
+    return out
+
+
+def merge(*sources: Phases) -> Phases:
+    """Phase starts of several sources, per stream, in order and once each."""
+    out: Phases = {}
+    for phases in sources:
+        for key, starts in phases.items():
+            out[key] = sorted(set(out.get(key, [])) | set(starts))
     return out
 
 

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from gapwatch.monitor.arrays import StreamArrays
 from gapwatch.monitor.charts import Signal, StreamView
-from gapwatch.monitor.expected import Expected
+from gapwatch.monitor.expected import Expected, Weekday
 
 EPISODE_GAP_DAYS = 14  # signals closer than this belong to one episode
 
@@ -33,6 +33,7 @@ class MonitorResult:
     baseline: NDArray[np.bool_] | None = None  # the daily baseline mask, rows as ``daily.keys``
     complete: NDArray[np.bool_] | None = None  # which streams have a baseline (rows as ``daily.keys``)
     expected: Expected | None = None  # expected rate and mean gap per stream and day (known variation)
+    weekday: Weekday | None = None  # the workspace's pooled weekly rhythm of misses (the live path reuses it)
 
     def signals_of(self, key: tuple[str, str, str]) -> list[Signal]:
         return [s for s in self.signals if (s.moment, s.segment, s.metric) == key]

@@ -23,8 +23,8 @@ from gapwatch.monitor.baseline import find_baselines
 from gapwatch.monitor.charts import Judging, Signal, StreamView, run_charts
 from gapwatch.monitor.engine import execute
 from gapwatch.monitor.events import event_points, watch_events
-from gapwatch.monitor.expected import calendar_factors, expected_levels
-from gapwatch.monitor.phases import Phases, read_phases, with_phases
+from gapwatch.monitor.expected import Weekday, calendar_factors, expected_levels, pooled_weekday
+from gapwatch.monitor.phases import Phases, held_gains, merge, read_phases, with_phases
 from gapwatch.monitor.plan import limit_multiplier, plan_streams, stream_limits, thin_warning
 from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
@@ -77,18 +77,22 @@ def detect_streams(
     first: dt.date | None = None,
     last: dt.date | None = None,
     L: float | None = None,
+    weekday: Weekday | None = None,
 ) -> MonitorResult:
     """Detection on an aggregate already in memory (no I/O): the core of ``run_monitor``.
 
-    ``L`` fixes the limit multiplier instead of deriving it from the plan of the streams given:
-    the live service re-judges a few streams with the whole workspace's L (charts are per stream).
+    ``L`` fixes the limit multiplier instead of deriving it from the plan of the streams given,
+    and ``weekday`` the pooled weekly rhythm: the live service re-judges a few streams with the
+    whole workspace's (charts are per stream once those two are known).
     """
     daily = with_parents(from_aggregate(table, first, last))
     if not daily.keys:
         return MonitorResult([], [], 3.0, closed, first, last)
     _, skip = calendar_factors(daily, detection.calendar)
     found = find_baselines(daily, detection, skip)
-    expected = expected_levels(daily, found.mask, found.complete, detection)
+    if weekday is None:
+        weekday = pooled_weekday(daily, found.mask, found.complete, detection)
+    expected = expected_levels(daily, found.mask, found.complete, detection, weekday)
     plan = plan_streams(daily, found.mask, detection, found.complete)
     if L is None:
         extra = event_points(daily, found.mask, plan, detection)
@@ -102,7 +106,7 @@ def detect_streams(
     views, signals = run_charts(daily, judging, detection.ewma.lambda_, closed)
     dates = daily.dates()
     return MonitorResult(
-        views, signals, L, closed, dates[0], dates[-1], daily, found.mask, found.complete, expected
+        views, signals, L, closed, dates[0], dates[-1], daily, found.mask, found.complete, expected, weekday
     )
 
 
@@ -116,6 +120,7 @@ def detect_all(
     last: dt.date | None = None,
     L: float | None = None,
     phases: Phases | None = None,
+    weekday: Weekday | None = None,
 ) -> MonitorResult:
     """Every chart on an aggregate: period charts, then the per-event ones (``con`` reads the events).
 
@@ -124,14 +129,18 @@ def detect_all(
     start against a new baseline (:mod:`gapwatch.monitor.phases`).
     """
 
-    def judge(part: pa.Table, level: float | None) -> MonitorResult:
-        found = detect_streams(part, detection, closed=closed, first=first, last=last, L=level)
+    def judge(part: pa.Table, level: float | None, rhythm: Weekday | None) -> MonitorResult:
+        found = detect_streams(
+            part, detection, closed=closed, first=first, last=last, L=level, weekday=rhythm
+        )
         return watch_events(con, found, detection)  # thin streams, judged per experience
 
-    result = judge(table, L)
-    if not phases or not result.streams:
+    result = judge(table, L, weekday)
+    gains = held_gains(result, detection.lock_in_weeks, detection.episode_days)
+    if not (phases or gains) or not result.streams:
         return result
-    return with_phases(table, result, phases, lambda part: judge(part, result.L))
+    both = merge(phases or {}, gains)
+    return with_phases(table, result, both, lambda part: judge(part, result.L, result.weekday))
 
 
 def detect_store(

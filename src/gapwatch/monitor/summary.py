@@ -129,7 +129,7 @@ class MonthRow:
         }
 
 
-def monthly(result: MonitorResult, episode_days: int = 14) -> list[MonthRow]:
+def monthly(result: MonitorResult, episode_days: int = 28) -> list[MonthRow]:
     """Signals beside the alerts they make (``domain.alerts.episodes``), per moment × metric and month."""
     counts: dict[tuple[str, str, str], list[int]] = {}
     for s in result.signals:

@@ -21,6 +21,7 @@ from typing import Any
 
 from gapwatch.config.schema import Expectation, WorkspaceConfig
 from gapwatch.domain.alerts import (
+    RATE_CHARTS,
     AlertState,
     Severity,
     SignalFacts,
@@ -28,6 +29,7 @@ from gapwatch.domain.alerts import (
     designed_false_alarm_rate,
     joins_episode,
     severity,
+    signal_kind,
 )
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.quality.cases import open_or_join, record_signal
@@ -256,12 +258,20 @@ def _f(value: Any) -> float | None:
 _WORKED_ON = "('open', 'reopened', 'acknowledged', 'action_recorded')"
 
 
+def in_list_sql(names: list[str]) -> str:
+    """``('a', 'b')`` for chart names (constants of the code, never user input)."""
+    return "(" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + ")"
+
+
 def open_alert(con: Sql, facts: SignalFacts, gap_days: int) -> dict[str, Any] | None:
-    """The alert a signal grows: its moment × metric's latest, case still worked on, within the gap."""
+    """The alert a signal grows: its moment × metric's latest of the same kind (misses or gap), case
+    still worked on, within the gap."""
+    rate = in_list_sql(sorted(RATE_CHARTS))
+    same = f"a.chart IN {rate}" if signal_kind(facts.chart) == "misses" else f"a.chart NOT IN {rate}"
     found = one(
         con,
         "SELECT a.id, a.case_id, coalesce(a.last_period, a.period) AS last, a.segments, c.state"
-        f" FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.moment = ? AND a.metric = ?"
+        f" FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.moment = ? AND a.metric = ? AND {same}"
         f" AND c.state IN {_WORKED_ON} ORDER BY last DESC, a.created_at DESC LIMIT 1",
         [facts.moment, facts.metric],
     )

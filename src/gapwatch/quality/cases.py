@@ -228,11 +228,18 @@ def record_phase(con: Sql, case: Case, start: dt.date, actor: str, note: str, no
 
 
 def _phase_start(con: Sql, case: Case, data: ActionInput) -> dt.date | None:
-    """Where the new normal begins: as given, else the first signal of the case's latest alert."""
+    """Where the new normal begins: as given, else the first signal of the alerts the case took in
+    since it was last opened (the shift it is about)."""
     if data.rebaseline_from is not None:
         return data.rebaseline_from
-    found = one(con, "SELECT period FROM alerts WHERE case_id = ? ORDER BY period DESC LIMIT 1", [case.id])
-    return found["period"] if found else case.last_signal_period
+    found = one(
+        con,
+        "SELECT min(period) AS start FROM alerts WHERE case_id = ? AND created_at >= (SELECT"
+        " coalesce(max(recorded_at), TIMESTAMPTZ '1970-01-01 00:00:00+00') FROM case_events"
+        " WHERE case_id = ? AND action IN ('open', 'reopen'))",
+        [case.id, case.id],
+    )
+    return found["start"] if found and found["start"] else case.last_signal_period
 
 
 def starts_phase(action: CaseAction, data: ActionInput) -> bool:
