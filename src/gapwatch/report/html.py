@@ -18,7 +18,7 @@ import numpy as np
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.monitor.nps import NpsChart
 from gapwatch.monitor.run import ALL_SEGMENTS, MonitorResult, StreamView
-from gapwatch.monitor.summary import stream_label, stream_states
+from gapwatch.monitor.summary import monthly, stream_label, stream_states
 from gapwatch.report.style import CSS
 from gapwatch.report.svg import ChartSpec, Window, render_chart
 
@@ -156,6 +156,22 @@ def _lifecycle_table(result: MonitorResult, lifecycle: Lifecycle) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _month_table(result: MonitorResult) -> str:
+    rows = monthly(result)
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{m.month}</td><td>{escape(m.moment)}/{escape(m.metric)}</td><td>{m.worse}</td>"
+        f"<td>{m.better}</td><td>{m.alerts}</td></tr>"
+        for m in rows
+    )
+    head = (
+        "<tr><th>month</th><th>moment / metric</th><th>worse signals</th><th>better</th>"
+        "<th>alerts (started)</th></tr>"
+    )
+    return f"<h2>Signals and alerts per month</h2><table>{head}{body}</table>"
+
+
 def render_report(
     result: MonitorResult,
     lifecycle: Lifecycle,
@@ -184,6 +200,7 @@ def render_report(
         ),
         f"<h2>After the fact: end-of-journey NPS</h2>{_nps_figure(nps, incidents)}" if nps else "",
         f"<h2>During the fact: signalled streams ({len(signalled)})</h2>{figures or '<p>No signals.</p>'}",
+        _month_table(result),
         f"<h2>The lifecycle</h2>{_lifecycle_table(result, lifecycle)}",
     ]
     return (
