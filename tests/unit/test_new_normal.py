@@ -16,6 +16,8 @@ from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.monitor.run import run_monitor
 from gapwatch.quality import alerts as alert_svc
 from gapwatch.quality import cases as case_svc
+from gapwatch.report.figures import FigureContext, stream_figure
+from gapwatch.report.svg import render_figure
 
 STREAM = ("delivery", "standard", "delivery_days")
 SHIFT = 50  # from this day on, misses for good run at twice the old rate
@@ -68,6 +70,17 @@ def test_a_new_normal_grows_one_alert_then_a_rebaseline_starts_the_stream_over()
     old_center = float(np.nanmedian(p.center[: SHIFT - 5]))
     new_center = float(np.nanmedian(p.center[-20:]))
     assert new_center > 1.6 * old_center
+    # the stream's figure (web page and report) shows the new phase and both baselines
+    ctx = FigureContext(
+        config.detection, again.L, again.first_period, again.last_period, again.closed_through, again.weekday
+    )
+    fig = stream_figure(con, lifecycle, ctx, ":".join(STREAM))  # type: ignore[arg-type]
+    phases = [w for w in fig.windows if w.css == "phase"]
+    assert len(phases) == 1 and dt.date.fromordinal(int(phases[0].x0)) == start
+    assert case.id in phases[0].label and "new carrier" in phases[0].label
+    assert len([w for w in fig.windows if w.css == "baseline"]) == 2
+    html = render_figure(fig)
+    assert 'class="win phase"' in html and "new phase" in html
 
 
 def test_better_signals_raise_no_alert() -> None:

@@ -19,6 +19,7 @@ from gapwatch.api.routers import (
     files,
     lifecycle,
     rejected,
+    report,
     streams,
     tokens,
     webhooks,
@@ -26,7 +27,7 @@ from gapwatch.api.routers import (
 from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
-ROUTERS = (events, files, rejected, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
+ROUTERS = (events, files, rejected, streams, alerts, cases, customers, webhooks, tokens, lifecycle, report)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
@@ -59,6 +60,9 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     errors.install(app, runtime.settings.retry_after_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    from gapwatch.web import install_web  # the pages at / (imported here: the web face sits above the API)
+
+    install_web(app, runtime, API_PREFIX)
     s = runtime.settings
     # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
     app.add_middleware(

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve_cmd", "Serve a workspace's HTTP API (/v1, OpenAPI); the server owns the workspace."),
     "token": ("token_cmd", "Create API tokens (printed once, stored hashed)."),
     "replay": ("replay_cmd", "Replay a simulated world into a live server on the event-time clock."),
+    "report": ("report_cmd", "Write a workspace's charts as one self-contained HTML report."),
 }
 
 

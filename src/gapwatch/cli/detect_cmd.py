@@ -40,7 +40,7 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
         states = stream_states(result, ws.lifecycle)
         detection = ws.config.detection
     eps = episodes(result.signals, detection.episode_days)
-    months = monthly(result, detection.episode_days)
+    months = monthly(result.signals, detection.episode_days)
     limits = _limits(result, detection)
     if as_json:
         emit_json(

@@ -14,6 +14,7 @@ Prefer the g-chart when only the gaps between misses are recorded.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,7 +38,7 @@ def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100)
     relative); the sparse linear system is solved with scipy (imported here only).
     """
     from scipy.sparse import csr_matrix
-    from scipy.sparse.linalg import spsolve
+    from scipy.sparse.linalg import MatrixRankWarning, spsolve
 
     grid = max(200, math.ceil(resolution / gamma))
     down = max(1, round(gamma * grid))
@@ -50,7 +51,15 @@ def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100)
     cols = np.concatenate([idx, hi[inside], np.maximum(idx - down, 0)])
     vals = np.concatenate([np.ones(m), np.full(int(inside.sum()), -p), np.full(m, -(1 - p))])
     q = csr_matrix((vals, (rows, cols)), shape=(m, m))
-    return float(spsolve(q, np.ones(m))[0])
+    with warnings.catch_warnings():
+        # a rate so low (or h so high) that the chain leaves B < h with a probability below the
+        # float's precision: the system is singular in floating point and the ARL is, to us, endless
+        warnings.simplefilter("error", MatrixRankWarning)
+        try:
+            arl = float(spsolve(q, np.ones(m))[0])
+        except MatrixRankWarning:
+            return math.inf
+    return arl if math.isfinite(arl) and arl > 0 else math.inf
 
 
 def bernoulli_h_for_arl(p0: float, p1: float, arl0: float) -> float:

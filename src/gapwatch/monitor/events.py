@@ -46,7 +46,7 @@ from gapwatch.domain.gap import Status
 from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays
 from gapwatch.monitor.charts import Signal
 from gapwatch.monitor.plan import NP_MIN, Plan
-from gapwatch.monitor.result import MonitorResult
+from gapwatch.monitor.result import EventTrace, MonitorResult
 
 __all__ = [
     "ODDS_RATIO",
@@ -618,6 +618,7 @@ def watch_events(
         volume=_recent_volume(result.daily, events, seq),
     )
     levels = [result.daily.level[i] for i in events.rows]
+    traces = {**result.traces, **_traces(events, judged)}
     views = list(result.streams)
     overridden = {events.keys[j] for j in np.flatnonzero(events.override)}
     for i in events.rows.tolist():
@@ -634,4 +635,23 @@ def watch_events(
         itertools.chain(kept, _signals(events, levels, judged)),
         key=lambda s: (s.period, s.moment, s.metric, s.segment, s.chart),
     )
-    return dataclasses.replace(result, streams=views, signals=merged)
+    return dataclasses.replace(result, streams=views, signals=merged, traces=traces)
+
+
+def _traces(events: EventPlan, judged: EventJudgement) -> dict[tuple[str, str, str], EventTrace]:
+    """Each event-watched stream's CUSUM, as judged (its phase-II experiences in event order)."""
+    out = {}
+    for r, key in enumerate(events.keys):
+        seen = judged.day[r] >= 0
+        h = judged.h_at[r] if judged.h_at is not None else np.full(seen.size, judged.h[r])
+        arl = judged.arl0_at[r] if judged.arl0_at is not None else np.full(seen.size, judged.arl0[r])
+        out[key] = EventTrace(
+            judged.day[r][seen],
+            judged.statistic[r][seen],
+            np.asarray(h[seen], dtype=float),
+            np.asarray(arl[seen], dtype=float),
+            judged.signal[r][seen],
+            float(judged.p0[r]),
+            float(judged.gamma[r]),
+        )
+    return out

@@ -139,18 +139,26 @@ def with_phases(table: pa.Table, result: MonitorResult, phases: Phases, judge: J
                 by_day.setdefault(d, []).append(key)
     views = {v.key: v for v in result.streams}
     signals = list(result.signals)
+    traces = dict(result.traces)
     for start in sorted(by_day):
         keys = by_day[start]
         again = judge(_subset(table, keys, start))
         fresh = {v.key: v for v in again.streams}
+        day = (start - dt.date(1970, 1, 1)).days
         for key in keys:
             if key not in fresh:
                 continue
             views[key] = _splice(views[key], fresh[key], start)
             signals = [s for s in signals if (s.moment, s.segment, s.metric) != key or s.period < start]
             signals += [s for s in again.signals_of(key) if s.period >= start]
+            old, new = traces.pop(key, None), again.traces.get(key)
+            if new is not None:  # a per-event chart in the new phase: the old one's events before it
+                traces[key] = old.before(day).then(new.since(day)) if old is not None else new.since(day)
+            elif old is not None:
+                traces[key] = old.before(day)
     signals.sort(key=lambda s: (s.period, s.moment, s.metric, s.segment, s.chart))
-    return dataclasses.replace(result, streams=[views[v.key] for v in result.streams], signals=signals)
+    streams = [views[v.key] for v in result.streams]
+    return dataclasses.replace(result, streams=streams, signals=signals, traces=traces)
 
 
 def phase_keys(phases: Phases) -> set[Key]:

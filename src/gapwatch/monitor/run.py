@@ -18,14 +18,14 @@ import pyarrow as pa
 
 from gapwatch.config.schema import DetectionSection, WorkspaceConfig
 from gapwatch.metrics import data_horizon, stream_period_stats
-from gapwatch.monitor.arrays import ALL_SEGMENTS, from_aggregate, with_parents
-from gapwatch.monitor.baseline import find_baselines
+from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays, from_aggregate, with_parents
+from gapwatch.monitor.baseline import Baselines, find_baselines
 from gapwatch.monitor.charts import Judging, Signal, StreamView, run_charts
 from gapwatch.monitor.engine import execute
 from gapwatch.monitor.events import event_points, watch_events
 from gapwatch.monitor.expected import Weekday, calendar_factors, expected_levels, pooled_weekday
 from gapwatch.monitor.phases import Phases, held_gains, merge, read_phases, with_phases
-from gapwatch.monitor.plan import limit_multiplier, plan_streams, stream_limits, thin_warning
+from gapwatch.monitor.plan import Plan, limit_multiplier, plan_streams, stream_limits, thin_warning
 from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 
@@ -39,6 +39,7 @@ __all__ = [
     "detect_all",
     "detect_streams",
     "run_monitor",
+    "workspace_design",
 ]
 
 Clock = Literal["event", "wall"]
@@ -88,15 +89,8 @@ def detect_streams(
     daily = with_parents(from_aggregate(table, first, last))
     if not daily.keys:
         return MonitorResult([], [], 3.0, closed, first, last)
-    _, skip = calendar_factors(daily, detection.calendar)
-    found = find_baselines(daily, detection, skip)
-    if weekday is None:
-        weekday = pooled_weekday(daily, found.mask, found.complete, detection)
+    found, plan, L, weekday = _design(daily, detection, L, weekday)
     expected = expected_levels(daily, found.mask, found.complete, detection, weekday)
-    plan = plan_streams(daily, found.mask, detection, found.complete)
-    if L is None:
-        extra = event_points(daily, found.mask, plan, detection)
-        L = limit_multiplier(plan, detection.false_alarms_per_week, extra)
     notes = [
         f"{b}; expected level follows {e}" if e and c else b
         for b, e, c in zip(found.note, expected.notes, found.complete.tolist(), strict=True)
@@ -108,6 +102,33 @@ def detect_streams(
     return MonitorResult(
         views, signals, L, closed, dates[0], dates[-1], daily, found.mask, found.complete, expected, weekday
     )
+
+
+def _design(
+    daily: StreamArrays, detection: DetectionSection, L: float | None, weekday: Weekday | None
+) -> tuple[Baselines, Plan, float, Weekday | None]:
+    """Baselines, plan, limit multiplier and weekly rhythm: what the whole workspace decides."""
+    _, skip = calendar_factors(daily, detection.calendar)
+    found = find_baselines(daily, detection, skip)
+    if weekday is None:
+        weekday = pooled_weekday(daily, found.mask, found.complete, detection)
+    plan = plan_streams(daily, found.mask, detection, found.complete)
+    if L is None:
+        extra = event_points(daily, found.mask, plan, detection)
+        L = limit_multiplier(plan, detection.false_alarms_per_week, extra)
+    return found, plan, L, weekday
+
+
+def workspace_design(
+    table: pa.Table, detection: DetectionSection, first: dt.date | None, last: dt.date | None
+) -> tuple[float, Weekday | None]:
+    """The limit multiplier L and the pooled weekly rhythm of a whole workspace's aggregate (its
+    streams' charts then depend on their own data only): what a figure of one stream needs."""
+    daily = with_parents(from_aggregate(table, first, last))
+    if not daily.keys:
+        return 3.0, None
+    _, _, L, weekday = _design(daily, detection, None, None)
+    return L, weekday
 
 
 def detect_all(

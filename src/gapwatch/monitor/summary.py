@@ -6,10 +6,11 @@ What ``gapwatch detect``, the demo's terminal summary and the HTML report all sh
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gapwatch.domain.alerts import episodes
+from gapwatch.domain.alerts import SignalLike, episodes
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.monitor.arrays import ALL_SEGMENTS
 from gapwatch.monitor.charts import StreamView
@@ -129,12 +130,12 @@ class MonthRow:
         }
 
 
-def monthly(result: MonitorResult, episode_days: int = 28) -> list[MonthRow]:
+def monthly(signals: Sequence[SignalLike], episode_days: int = 28) -> list[MonthRow]:
     """Signals beside the alerts they make (``domain.alerts.episodes``), per moment × metric and month."""
     counts: dict[tuple[str, str, str], list[int]] = {}
-    for s in result.signals:
+    for s in signals:
         row = counts.setdefault((s.moment, s.metric, s.period.strftime("%Y-%m")), [0, 0, 0])
         row[1 if s.direction == "better" else 0] += 1
-    for e in episodes(result.signals, episode_days):
+    for e in episodes(signals, episode_days):
         counts.setdefault((e.moment, e.metric, e.first.strftime("%Y-%m")), [0, 0, 0])[2] += 1
     return [MonthRow(m, k, month, *v) for (m, k, month), v in sorted(counts.items(), key=lambda kv: kv[0][2])]
