@@ -142,7 +142,9 @@ def test_a_stream_too_thin_says_how_many_events_it_still_needs(
 ) -> None:
     con, ctx = world
     fig = stream_figure(con, Lifecycle.from_config(default_config()), ctx, ":".join(SHORT))
-    assert not fig.panels and re.search(r"\d+ of 20 events needed for a baseline; at the current rate", fig.note)
+    assert not fig.panels and re.search(
+        r"\d+ of 20 events needed for a baseline; at the current rate", fig.note
+    )
     assert "events needed for a baseline" in render_figure(fig)
     table = html[html.index("<h2>The lifecycle</h2>") :]
     assert "welcome_call/premium/welcome_days" in table and "events needed for a baseline" in table
