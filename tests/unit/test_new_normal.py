@@ -11,8 +11,9 @@ from monitor_world import START, experiences, store
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.config import default_config
 from gapwatch.domain.alerts import episodes
-from gapwatch.domain.cases import CaseAction
+from gapwatch.domain.cases import ActionKind, CaseAction
 from gapwatch.domain.lifecycle import Lifecycle
+from gapwatch.monitor.phases import read_phases
 from gapwatch.monitor.run import run_monitor
 from gapwatch.quality import alerts as alert_svc
 from gapwatch.quality import cases as case_svc
@@ -93,3 +94,36 @@ def test_better_signals_raise_no_alert() -> None:
     assert len(better) > 10 and len(worse) <= 1  # the improvement, and at most a false alarm
     raised = alert_svc.sync_from_signals(con, Lifecycle.from_config(config), config)
     assert len(raised) == len(worse) and all(a.period in worse for a in raised)
+
+
+def test_a_standard_change_recorded_on_the_case_starts_a_new_phase() -> None:
+    con, config = _world()
+    lifecycle = Lifecycle.from_config(config)  # type: ignore[arg-type]
+    run_monitor(con, config, clock="event")  # type: ignore[arg-type]
+    raised = alert_svc.sync_from_signals(con, lifecycle, config)  # type: ignore[arg-type]
+    case_id = raised[0].case_id
+    case_svc.act(con, case_id, CaseAction.ACKNOWLEDGE, "lead", case_svc.ActionInput(), periods_required=7)  # type: ignore[arg-type]
+    start = START + dt.timedelta(days=SHIFT + 3)
+    case_svc.act(
+        con,  # type: ignore[arg-type]
+        case_id,
+        CaseAction.RECORD_ACTION,
+        "lead",
+        case_svc.ActionInput(
+            cause="the carrier's new lead time",
+            action_kind=ActionKind.STANDARD_CHANGE,
+            action="promise 8 days, not 5",
+            rebaseline_from=start,
+        ),
+        periods_required=7,
+    )
+    phases = read_phases(con)  # type: ignore[arg-type]
+    assert phases == {STREAM: [start]}
+    again = run_monitor(con, config, clock="event")  # type: ignore[arg-type]
+    view = next(v for v in again.streams if v.key == STREAM)
+    assert view.baseline_start is not None and view.baseline_start >= start
+    assert f"new phase from {start}" in view.note
+    # a process change (the old standard holds) does not start the stream over
+    assert not case_svc.starts_phase(
+        CaseAction.RECORD_ACTION, case_svc.ActionInput(action_kind=ActionKind.PROCESS_CHANGE)
+    )
