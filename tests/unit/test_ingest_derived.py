@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pyarrow as pa
@@ -11,7 +12,7 @@ import pytest
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import ConfigError, parse_config
 from gapwatch.config.schema import WorkspaceConfig
-from gapwatch.ingest.files import ingest_table
+from gapwatch.ingest.files import ingest_file, ingest_table
 from gapwatch.monitor.promises import pending_promises, promises_due
 
 BASE = """
@@ -158,6 +159,39 @@ def test_open_promises_are_missed_when_due_and_updated_once_kept() -> None:
     # a kept promise is final: another payload for it is a conflict, as for any experience
     again = orders(("2", "2017-12-20", "2018-01-10", "2018-01-09", "SP"))
     assert ingest_table(store, again, "orders", config=cfg).counts.reasons == {"conflict": 1}
+
+
+def test_a_promise_without_its_start_is_no_open_promise() -> None:
+    # expected: {between: [delivered, promised]} on an undelivered order: nothing says when the
+    # promise was made, so the empty outcome is a missing value, not a promise due at some time
+    cfg = config(
+        ORDERS.replace(
+            "expected: {between: [ordered, promised]}", "expected: {between: [delivered, promised]}"
+        )
+        % "{value: all}"
+    )
+    store = DuckDBStore(timezone="UTC")
+    result = ingest_table(store, orders(("1", "2017-12-01", "2017-12-10", "", "SP")), "orders", config=cfg)
+    assert result.counts.reasons == {"missing_timestamp": 1}
+    assert pending_promises(store.reader()) == 0
+
+
+def test_rejected_rows_keep_every_cell_of_an_unnamed_or_repeated_column(tmp_path: Any) -> None:
+    # the Olist export starts with pandas' index column, whose header cell is empty
+    cfg = config(ORDERS % "{value: all}")
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        ",id,ordered,promised,delivered,cust,id\n"
+        "0,1,2017-12-01,2017-12-10,2017-11-30,c1,x\n"  # a negative span: rejected, raw row kept
+        "1,2,2017-12-01,2017-12-10,2017-12-05,c2,y\n",
+        encoding="utf-8",
+    )
+    store = DuckDBStore(timezone="UTC")
+    result = ingest_file(store, path, "orders", config=cfg, as_of=NOW)
+    assert (result.accepted, result.counts.reasons) == (1, {"negative_span": 1})
+    raw = json.loads(store.query("SELECT raw FROM rejected").column("raw")[0].as_py())
+    assert raw["id"] == "1" and raw["ordered"] == "2017-12-01" and raw["cust"] == "c1"
+    assert sorted(raw.values()) == sorted(["0", "1", "2017-12-01", "2017-12-10", "2017-11-30", "c1", "x"])
 
 
 def test_late_is_one_after_the_promise_and_zero_before() -> None:

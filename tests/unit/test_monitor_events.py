@@ -11,10 +11,12 @@ from monitor_world import START, experiences, store
 from scipy import stats
 
 from gapwatch.config import default_config
-from gapwatch.detectors.bcusum import bernoulli_cusum_arl
+from gapwatch.detectors.bcusum import bernoulli_cusum_arl, bernoulli_gamma
+from gapwatch.monitor import events
 from gapwatch.monitor.events import (
     EventPlan,
     EventSequences,
+    _h,
     bcusum_design,
     judge_events,
 )
@@ -71,6 +73,38 @@ def test_h_meets_the_stated_arl0() -> None:
     gamma, h = bcusum_design(p0, arl0)
     for p, g, hh, a in zip(p0, gamma, h, arl0, strict=True):
         assert bernoulli_cusum_arl(float(p), float(g), float(hh)) >= a
+
+
+def test_h_on_a_flat_stair_of_the_arl_stays_near_its_arl0(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Olist's Ceará deliveries: p0 = 0.25 over a short ARL₀, the ARL flat between two secant steps;
+    # a slope read off that flat once sent h to 10,000 (a chain of millions of states: SuperLU failed)
+    spread = (0.11, 0.242, 0.421)
+    asked: list[float] = []
+
+    def chain(p: float, gamma: float, h: float, resolution: int = 100) -> float:
+        asked.append(h)
+        return bernoulli_cusum_arl(p, gamma, h, resolution)
+
+    monkeypatch.setattr(events, "bernoulli_cusum_arl", chain)
+    h = _h.__wrapped__(0.25, 39.810717, spread)
+    assert 1.5 < h < 3.0
+    assert max(asked) < 2 * h + 1  # the search never strays far from the answer
+    odds = 0.25 / 0.75 * 2
+    gamma = bernoulli_gamma(0.25, odds / (1 + odds))
+    rate = sum(
+        w / bernoulli_cusum_arl(q, gamma, h) for q, w in zip(spread, (1 / 6, 2 / 3, 1 / 6), strict=True)
+    )
+    assert 39.810717 <= 1 / rate < 39.810717 * 1.25  # the ARL is a staircase in h: the next stair up
+    assert (
+        1
+        / sum(
+            w / bernoulli_cusum_arl(q, gamma, h - 0.005)
+            for q, w in zip(spread, (1 / 6, 2 / 3, 1 / 6), strict=True)
+        )
+        < 39.810717
+    )  # and h is its first grid value
+    # whatever h is asked for, the chain stays bounded (an endless ARL, not a failed allocation)
+    assert bernoulli_cusum_arl(0.11, gamma, 10_000.0) == float("inf")
 
 
 def test_a_thin_stream_is_watched_per_event(world: World) -> None:

@@ -207,8 +207,7 @@ def write_chunk(
             known.add(hashes)
         counts = _counts(con)
         if counts.rejected:  # most chunks have none: skip the reject statements
-            columns = [c for c in chunk.column_names if c != ROW]
-            con.execute(_rejects(prep, columns), {"source": source, "file": prep.job.file})
+            con.execute(_rejects(prep, _raw_columns(con, chunk)), {"source": source, "file": prep.job.file})
             upsert_rejects(con, now)
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; the caller rolls back
@@ -284,14 +283,33 @@ def _insert(con: Any, prep: PreparedIngest, now: dt.datetime) -> None:
     )
 
 
-def _raw_json(prep: PreparedIngest, chunk_columns: list[str]) -> str:
+def _raw_columns(con: Any, chunk: pa.Table) -> list[tuple[str, str]]:
+    """Per column of the file: its key in the raw row's JSON and the name DuckDB binds it to.
+
+    DuckDB renames what SQL cannot name: a header cell left empty (pandas' index column, as in
+    the Olist export) becomes ``v0``-like, a repeated name ``x_1``; such a column is keyed by
+    DuckDB's name so that the raw row keeps every cell under a distinct key.
+    """
+    bound = [d[0] for d in con.execute(f"SELECT * FROM {CHUNK} LIMIT 0").description]
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for name, sql_name in zip(chunk.column_names, bound, strict=True):
+        if name == ROW:
+            continue
+        key = name if name and name not in seen else sql_name
+        seen.add(name)
+        out.append((key, sql_name))
+    return out
+
+
+def _raw_json(prep: PreparedIngest, columns: list[tuple[str, str]]) -> str:
     if prep.job.layout == "jsonl":
         return f"CASE WHEN json_valid(c.{LINE}) THEN c.{LINE}::JSON ELSE to_json(c.{LINE}) END"
-    pairs = ", ".join(f"{lit(name)}, c.{ident(name)}" for name in chunk_columns)
+    pairs = ", ".join(f"{lit(key)}, c.{ident(name)}" for key, name in columns)
     return f"json_object({pairs})"
 
 
-def _rejects(prep: PreparedIngest, columns: list[str]) -> str:
+def _rejects(prep: PreparedIngest, columns: list[tuple[str, str]]) -> str:
     """Rejected candidates and conflicts, with the whole raw row, into ``__gw_rej_in``."""
     conflict = (
         "'the event id ''' || left(s.event_id, 60) || ''' was already received from source ' "

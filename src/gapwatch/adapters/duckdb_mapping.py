@@ -512,7 +512,10 @@ class ExperienceCompiler(Compiler):
         elif column is not None:
             outcome_raw = self.cells.trimmed(column)
         if spec.expected is not None and spec.expected.between is not None:
-            due = self.cells.times(spec.expected).end
+            promise = self.cells.times(spec.expected)
+            # without its start the promise is not stated (its expectation is empty too): an
+            # empty outcome is then a missing value, not an open promise due at some other time
+            due = f"(CASE WHEN {promise.start_raw} IS NULL THEN NULL ELSE {promise.end} END)"
         return Entry(
             self.cells.field(spec.metric),
             value,

@@ -24,6 +24,9 @@ from gapwatch.detectors.base import ChartResult, FloatArray, as_matrix, baseline
 __all__ = ["BernoulliCUSUM", "bernoulli_cusum_arl", "bernoulli_gamma", "bernoulli_h_for_arl"]
 
 
+MAX_STATES = 400_000  # the Markov chain's size cap (memory and time of one sparse solve)
+
+
 def bernoulli_gamma(p0: float, p1: float) -> float:
     """The reference value γ of the scaled Bernoulli CUSUM (between p0 and p1)."""
     if not 0 < p0 < p1 < 1:
@@ -41,6 +44,9 @@ def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100)
     from scipy.sparse.linalg import MatrixRankWarning, spsolve
 
     grid = max(200, math.ceil(resolution / gamma))
+    # a bounded chain whatever h is asked for: past MAX_STATES the grid coarsens (only an h far
+    # beyond any ARL₀ in use gets there; its ARL is then endless to us anyway)
+    grid = max(25, min(grid, MAX_STATES // max(1, math.ceil(h))))
     down = max(1, round(gamma * grid))
     up = grid - down
     m = max(1, math.ceil(h * grid))  # states 0 .. m-1: B < h, no signal yet

@@ -207,7 +207,9 @@ def _h(p0: float, arl0: float, spread: tuple[float, ...] = ()) -> float:
 
     def step(x: float, fx: float, slope: float) -> float:
         nxt = x + (target - fx) / slope if slope > 0 else x + 1.0
-        return min(max(nxt, H_STEP), 1e4) if math.isfinite(nxt) else x + 1.0
+        # at most halve or double h in a step: a slope read off a flat stair of the staircase
+        # would otherwise send h (and the chain's size) to the ceiling
+        return min(max(nxt, x / 2, H_STEP), 2 * x + 1.0, 1e4) if math.isfinite(nxt) else x + 1.0
 
     def coarse(h: float) -> float:  # a coarse chain to get near; the grid walk uses the exact one
         return log_arl(h, 25)
@@ -229,8 +231,8 @@ def _h(p0: float, arl0: float, spread: tuple[float, ...] = ()) -> float:
         if abs(f0 - target) < 0.003 or x1 == x0:
             break
         f1 = log_arl(x1)
-        if f1 != f0:
-            slope = (f1 - f0) / (x1 - x0) if (f1 - f0) / (x1 - x0) > 0 else slope
+        if f1 != f0 and (f1 - f0) / (x1 - x0) > slope / 4:  # not a stair's flat (or rounding)
+            slope = (f1 - f0) / (x1 - x0)
         x0, f0 = x1, f1
         x1 = step(x0, f0, slope)
     # the ARL is a staircase in h: bracket the first grid value that reaches ARL₀ (doubling the
@@ -243,7 +245,7 @@ def _h(p0: float, arl0: float, spread: tuple[float, ...] = ()) -> float:
             width *= 2
         lo, hi = max(lo - width, 0.0), lo
     else:
-        while log_arl(hi) < target:
+        while log_arl(hi) < target and hi < 1e4:
             lo, hi = hi, min(hi + width, 1e4)
             width *= 2
     while hi - lo > H_STEP * 1.5:
