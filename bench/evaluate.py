@@ -1,268 +1,200 @@
-"""Detection on simulated worlds: false alarms per week, delay per incident size, per-event vs period charts.
+"""Detection on simulated worlds: incidents caught and delay by size, false alarms and alerts per week.
 
     python bench/evaluate.py [--worlds 10] [--customers 30000] [--days 180] [--seed 100]
+                             [--plain] [--incidents 5] [--save DIR | --from DIR] [--thin]
 
-Each world is simulated with ``gapwatch.simulate`` (5 injected incidents), written to a temp
-folder, and run through the pipeline a user runs: init → ingest every source file → detect
-(``run_monitor``, event clock).  ``truth.json`` is read only afterwards, to score.
+Each world is simulated with ``gapwatch.simulate`` (by default the *harder* world: a weekly
+rhythm of misses, holiday peaks, slow drifts, a shifting segment mix; ``--plain`` for the
+classic one), written to a folder, and run through the pipeline a user runs: init → ingest
+every source file → detect (``run_monitor``, event clock). The workspace declares the world's
+holiday peaks as known calendar effects (what the business knows of its own sales) when the
+installed gapwatch understands ``detection.calendar``. ``truth.json`` is read only afterwards,
+to score (``bench/_eval_kit.py``).
 
-1. The default method (what ``gapwatch detect`` does): false alarms per week across the
-   workspace on streams without an incident (neither the incident's stream nor its moment's
-   parent), against the configured budget; detection delay per incident size (first "worse"
-   signal on the incident's stream, or on its parent with that segment the top contributor,
-   from the start to 7 days after the end: the demo's scoring) and missed incidents.
-2. Thin streams, where daily counts are too thin for the normal approximation (baseline
-   n·p̄ < 5 a day): on every such stream the same data are judged by a per-event Bernoulli
-   CUSUM, a daily p-chart and a weekly p-chart, each given the same weekly false-alarm
-   allowance (one weekly point at the monitor's L); false alarms per stream-year on
-   incident-free streams and delay to the incidents that fall on thin streams.
+``--save DIR`` keeps the worlds; ``--from DIR`` scores saved worlds again, e.g. with another
+version of gapwatch on ``PYTHONPATH`` (the scoring reads only what every version gives), which
+is how a change is measured before and after on the same worlds.
+
+``--thin`` adds the comparison of the per-event Bernoulli CUSUM with daily and weekly p-charts
+on every stream too thin for a daily chart (n·p̄ < 5 a day), each at the same weekly allowance.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import shutil
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-from scipy.stats import norm
+import yaml
 
-from gapwatch.demo.score import GRACE_DAYS, count_false_alarms, score_incidents
-from gapwatch.monitor.arrays import to_weeks
-from gapwatch.monitor.detect import miss_rate_chart
-from gapwatch.monitor.events import event_sequences, judge_events, plan_for_rows
-from gapwatch.monitor.plan import NP_MIN, plan_streams, week_mask
-from gapwatch.monitor.run import MonitorResult, run_monitor
+from _eval_kit import CAUGHT_DAYS, Score, quantiles, score
 
-Key = tuple[str, str, str]
-SIZES = (("×2", 2.0, 2.0), ("×2.5", 2.5, 2.5), ("×3", 3.0, 3.0), ("×4–6", 4.0, 6.0))
-CHARTS = ("per-event CUSUM", "daily p", "weekly p")
+SIZES = (("×1.5", 1.5, 1.5), ("×2", 2.0, 2.0), ("×2.5", 2.5, 2.5), ("×3", 3.0, 3.0), ("×4–6", 4.0, 6.0))
 
 
-@dataclass
-class Tally:
-    """Everything counted over the worlds."""
+def _config_text(truth: dict[str, Any]) -> str:
+    """The default template, with the world's holiday peaks as known calendar effects when supported."""
+    from gapwatch.config import default_config_text
+    from gapwatch.config.schema import DetectionSection
 
-    weeks: float = 0.0
-    budget: float = 1.0
-    false_by_chart: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    per_world_rate: list[float] = field(default_factory=list)
-    delays: dict[str, list[float | None]] = field(default_factory=lambda: defaultdict(list))
-    by_volume: dict[str, list[float | None]] = field(default_factory=lambda: defaultdict(list))
-    thin_streams: int = 0
-    thin_free_years: float = 0.0
-    thin_false: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    thin_delay: dict[str, list[float | None]] = field(default_factory=lambda: defaultdict(list))
-    event_streams: int = 0
-    seconds: float = 0.0
+    raw = yaml.safe_load(default_config_text())
+    peaks = truth.get("seasonality", {}).get("peaks", [])
+    if peaks and "calendar" in DetectionSection.model_fields:
+        raw["detection"]["calendar"] = [
+            {"name": p["name"], "start": p["start"], "end": p["end"], "factor": p["miss"]} for p in peaks
+        ]
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
 
 
-def _day(text: str) -> dt.date:
-    return dt.date.fromisoformat(text[:10])
+def make_world(folder: Path, customers: int, days: int, seed: int, plain: bool, incidents: int) -> None:
+    from gapwatch.simulate import WorldParams, simulate, write_world
+
+    params = WorldParams.plain() if plain else WorldParams()
+    if incidents == 0:  # in control: the seasons and the mix move, nothing else does
+        kept = {k: getattr(params, k) for k in ("segment_mix_end", "weekday_miss", "peaks")}
+        params = WorldParams.plain(**kept)
+    write_world(simulate(customers, days, seed, incidents=incidents, params=params), folder / "sources")
 
 
-def build_world(
-    folder: Path, customers: int, days: int, seed: int
-) -> tuple[MonitorResult, dict[str, Any], Any]:
-    """Simulate, init, ingest, detect; returns the result, the truth and the open workspace."""
+def run_world(folder: Path) -> tuple[Any, dict[str, Any], Any]:
+    """Init a workspace next to the world's files, ingest them, detect; returns result, truth, workspace."""
     from gapwatch.ingest.files import ingest_file
-    from gapwatch.simulate import TRUTH_FILE, simulate, write_world
+    from gapwatch.monitor.run import run_monitor
+    from gapwatch.simulate import TRUTH_FILE
     from gapwatch.workspace import Workspace, init_workspace
 
-    world = simulate(customers, days, seed, incidents=5)
-    write_world(world, folder / "sources")
-    init_workspace(folder)
-    ws = Workspace.open(folder)
+    truth = json.loads((folder / "sources" / TRUTH_FILE).read_text(encoding="utf-8"))
+    ws_dir = Path(tempfile.mkdtemp(prefix="ws-", dir=folder))  # its own: several runs may read one world
+    init_workspace(ws_dir, config_text=_config_text(truth))
+    ws = Workspace.open(ws_dir)
     for name in ws.config.sources:
         path = folder / "sources" / f"{name}.csv"
         if path.exists():
             ingest_file(ws, path, name)
-    result = run_monitor(ws.store, ws.config, clock="event")
-    truth = json.loads((folder / "sources" / TRUTH_FILE).read_text(encoding="utf-8"))
-    return result, truth, ws
+    return run_monitor(ws.store, ws.config, clock="event"), truth, ws
 
 
-def _size_label(size: float) -> str:
+def designed(result: Any, detection: Any, truth: dict[str, Any]) -> dict[str, float] | None:
+    """False alarms the limits were designed for over each clean stream's phase II, per chart
+    (Shewhart form: the EWMA at the same L runs below it); None for a gapwatch without per-stream L."""
+    from scipy.stats import norm
+
+    from _eval_kit import _families
+
+    if not result.streams or not hasattr(result.streams[0], "L"):
+        return None
+    floor = 1.0 / detection.min_arl0_weeks if detection.min_arl0_weeks else 1.0
+    week_rate = min(2 * norm.sf(result.L), floor)
+    incident, drift = _families(truth)
+    out: dict[str, float] = defaultdict(float)
+    for v in result.streams:
+        if not v.resolution or v.baseline_end is None or (v.key[0], v.key[2]) in incident | drift:
+            continue
+        weeks = max((result.last_period - v.baseline_end).days, 0) / 7.0
+        per_week = 7.0 if v.resolution == "day" else 1.0
+        for series in v.charts.values():
+            out[series.chart] += per_week * 2 * norm.sf(v.L) * weeks
+        if v.method.startswith("per-event"):
+            out["bcusum"] += week_rate * weeks
+    return dict(out)
+
+
+def _label(size: float) -> str:
     return next(label for label, lo, hi in SIZES if lo <= size <= hi)
 
 
-def score_default(result: MonitorResult, truth: dict[str, Any], baseline_days: int, tally: Tally) -> None:
-    incidents = truth["incidents"]
-    lines = score_incidents(result, incidents, None)
-    for line, inc in zip(lines, incidents, strict=True):
-        tally.delays[_size_label(line.size)].append(line.delay_days)
-        tally.by_volume[inc["volume"]].append(line.delay_days)
-    hit = {(i["moment"], i["segment"], i["metric"]) for i in incidents}
-    hit |= {(i["moment"], "*", i["metric"]) for i in incidents}
-    for s in result.signals:
-        if (s.moment, s.segment, s.metric) not in hit:
-            tally.false_by_chart[s.chart] += 1
-    assert result.first_period and result.last_period
-    weeks = max((result.last_period - result.first_period).days + 1 - baseline_days, 0) / 7.0
-    tally.weeks += weeks
-    tally.per_world_rate.append(count_false_alarms(result, incidents) / weeks)
-    tally.event_streams += sum(v.method.startswith("per-event") for v in result.streams)
-
-
-def _first_worse(days: Iterable[dt.date], start: dt.date, end: dt.date) -> float | None:
-    hits = [d for d in days if start <= d <= end + dt.timedelta(days=GRACE_DAYS)]
-    return float((min(hits) - start).days) if hits else None
-
-
-def compare_thin(
-    result: MonitorResult, truth: dict[str, Any], con: Any, detection: Any, tally: Tally
-) -> None:
-    """Per-event CUSUM vs daily vs weekly p-chart on every stream with n·p̄ < 5 a day."""
-    daily, base = result.daily, result.baseline
-    assert daily is not None and base is not None
-    plan = plan_streams(daily, base, detection)
-    n = np.where(base, np.nan_to_num(daily.sums["n"]), 0.0).sum(axis=1)
-    missed = np.where(base, np.nan_to_num(daily.sums["missed"]), 0.0).sum(axis=1)
-    bdays = np.maximum(base.sum(axis=1), 1)
-    pbar = np.divide(missed, n, out=np.zeros_like(n), where=n > 0)
-    np_day = n / bdays * np.minimum(pbar, 1 - pbar)
-    rows = np.flatnonzero((np.array(plan.resolution) != "") & (np_day < NP_MIN))
-    if not rows.size:
-        return
-    keys: list[Key] = [daily.keys[i] for i in rows]
-    alpha_week = float(2.0 * norm.sf(result.L))  # one weekly point's risk at the monitor's L
-    # per-event Bernoulli CUSUM, as the monitor runs it
-    eplan = plan_for_rows(daily, base, plan, rows, [""] * rows.size)
-    judged = judge_events(eplan, event_sequences(con, keys), result.L)
-    signal_days: dict[str, list[list[dt.date]]] = {c: [[] for _ in rows] for c in CHARTS}
-    for r, c in zip(*np.nonzero(judged.signal), strict=True):
-        signal_days[CHARTS[0]][int(r)].append(dt.date(1970, 1, 1) + dt.timedelta(days=int(judged.day[r, c])))
-    # daily p chart: the same weekly allowance spread over 7 points
-    d = daily.take(rows)
-    l_day = float(norm.isf(alpha_week / 14.0))
-    _period_signals(
-        miss_rate_chart(d.sums["missed"], d.sums["n"], base[rows], l_day),
-        d.dates(),
-        d.dates(),
-        plan,
-        rows,
-        signal_days[CHARTS[1]],
-    )
-    # weekly p chart at the monitor's L
-    weeks = to_weeks(daily)
-    w = weeks.take(rows)
-    wbase = week_mask(base, weeks, daily)[rows]
-    ends = [min(x.item(), daily.dates()[-1]) for x in w.period_end().astype("datetime64[D]")]
-    _period_signals(
-        miss_rate_chart(w.sums["missed"], w.sums["n"], wbase, result.L, laney=["never"] * rows.size),
-        ends,
-        w.dates(),
-        plan,
-        rows,
-        signal_days[CHARTS[2]],
-    )
-    incidents = {(i["moment"], i["segment"], i["metric"]): i for i in truth["incidents"]}
-    last = result.last_period
-    assert last is not None
-    for j, key in enumerate(keys):
-        inc = incidents.get(key)
-        parent_hit = key[1] == "*" and any(
-            (i["moment"], i["metric"]) == (key[0], key[2]) for i in truth["incidents"]
-        )
-        end = plan.baseline_end[rows[j]]
-        if inc is None and not parent_hit and end is not None:
-            tally.thin_streams += 1
-            tally.thin_free_years += (last - end).days / 365.25
-            for c in CHARTS:
-                tally.thin_false[c] += len(signal_days[c][j])
-        elif inc is not None:
-            for c in CHARTS:
-                delay = _first_worse(signal_days[c][j], _day(inc["start"]), _day(inc["end"]))
-                tally.thin_delay[c].append(delay)
-
-
-def _period_signals(
-    chart: Any,
-    days: Sequence[dt.date],
-    starts: Sequence[dt.date],
-    plan: Any,
-    rows: NDArray[np.intp],
-    out: list[list[dt.date]],
-) -> None:
-    flags = next(iter(chart.signals.values()))
-    worse = flags & (chart.statistic > chart.ucl)
-    for j, i in enumerate(rows):
-        end = plan.baseline_end[i]
-        out[j].extend(
-            days[t] for t in np.flatnonzero(worse[j]).tolist() if end is not None and starts[t] > end
-        )
-
-
-def _q(values: Sequence[float | None]) -> str:
-    got = [v for v in values if v is not None]
-    if not got:
-        return "–"
-    q1, med, q3 = np.percentile(got, [25, 50, 75])
-    return f"{med:.1f} ({q1:.1f}–{q3:.1f})"
-
-
-def report(t: Tally, args: argparse.Namespace) -> None:
+def report(
+    scores: list[Score],
+    args: argparse.Namespace,
+    seconds: float,
+    budget: float,
+    designed: list[dict[str, float]],
+) -> dict[str, Any]:
+    weeks = sum(s.weeks for s in scores)
+    delays: dict[str, list[int | None]] = defaultdict(list)
+    for s in scores:
+        for inc in s.incidents:
+            delays[_label(inc["size"])].append(inc["delay"])
+    world = "plain" if args.plain else "harder"
     print(
-        f"\n{args.worlds} worlds × {args.customers:,} people × {args.days} days (seeds {args.seed}…"
-        f"{args.seed + args.worlds - 1}), 5 incidents each; {t.seconds:.0f} s\n"
+        f"\n{len(scores)} {world} worlds × {args.customers:,} people × {args.days} days "
+        f"(seeds {args.seed}…{args.seed + len(scores) - 1}); {seconds:.0f} s\n"
     )
-    print(
-        "1. Default method: false alarms on incident-free streams (budget "
-        f"{t.budget:g} a week across the workspace)"
-    )
-    total = sum(t.false_by_chart.values())
-    rates = np.array(t.per_world_rate)
-    print(
-        "| weeks monitored | false alarms | per week (pooled) | per week, worlds: median (min–max)"
-        " | by chart |"
-    )
+    print("Incidents: caught within 7 days of the start, and detected at all (up to 7 days after the end)")
+    print("| size | incidents | caught ≤ 7 days | detected | median delay, days (IQR) |")
     print("|---|---|---|---|---|")
-    by_chart = ", ".join(f"{k} {v}" for k, v in sorted(t.false_by_chart.items()))
-    print(
-        f"| {t.weeks:.1f} | {total} | {total / t.weeks:.2f} | {np.median(rates):.2f} "
-        f"({rates.min():.2f}–{rates.max():.2f}) | {by_chart} |"
-    )
-    print(f"\n(per-event CUSUM streams: {t.event_streams} over all worlds)\n")
-    print("Detection delay (days from incident start to first signal) per incident size")
-    print("| size | incidents | detected | missed | median delay (IQR) |")
-    print("|---|---|---|---|---|")
+    rows = []
     for label, *_ in SIZES:
-        v = t.delays.get(label, [])
-        det = sum(x is not None for x in v)
-        print(f"| {label} | {len(v)} | {det} | {len(v) - det} | {_q(v)} |")
-    allv = [x for v in t.delays.values() for x in v]
+        v = delays.get(label, [])
+        if not v:
+            continue
+        caught = sum(x is not None and x <= CAUGHT_DAYS for x in v)
+        found = sum(x is not None for x in v)
+        print(f"| {label} | {len(v)} | {caught} ({caught / len(v):.0%}) | {found} | {quantiles(v)} |")
+        rows.append({"size": label, "incidents": len(v), "caught_7d": caught, "detected": found})
+    allv = [x for v in delays.values() for x in v]
+    caught_all = sum(x is not None and x <= CAUGHT_DAYS for x in allv)
     print(
-        f"| all | {len(allv)} | {sum(x is not None for x in allv)} | {sum(x is None for x in allv)}"
-        f" | {_q(allv)} |"
+        f"| all | {len(allv)} | {caught_all} ({caught_all / max(len(allv), 1):.0%}) | "
+        f"{sum(x is not None for x in allv)} | {quantiles(allv)} |"
     )
+    rates = np.array([s.clean_worse / s.weeks for s in scores if s.weeks])
+    fa = sum(s.clean_worse for s in scores)
+    fa_all = sum(s.clean_signals for s in scores)
+    alerts = sum(s.alerts for s in scores)
+    clean_alerts = sum(s.clean_alerts for s in scores)
+    by_chart: dict[str, int] = defaultdict(int)
+    for s in scores:
+        for k, v in s.by_chart.items():
+            by_chart[k] += v
+    design_total = sum(sum(d.values()) for d in designed)
+    design = f"; designed {design_total / weeks:.2f} a week" if designed else ""
+    print(f"\nFalse alarms and alerts over {weeks:.1f} weeks monitored (budget {budget:g} a week{design})")
+    print("| | count | per week (pooled) | per week, worlds: median (min–max) |")
+    print("|---|---|---|---|")
     print(
-        "\n2. Thin streams (baseline n·p̄ < 5 a day): the same data judged three ways, equal weekly "
-        "false-alarm allowance"
+        f'| false alarms ("worse" signals on clean streams) | {fa} | {fa / weeks:.2f} | '
+        f"{np.median(rates):.2f} ({rates.min():.2f}–{rates.max():.2f}) |"
     )
-    print(
-        f"({t.thin_streams} incident-free thin streams, {t.thin_free_years:.1f} stream-years after baselines)"
-    )
-    print(
-        "| chart | false alarms | per stream-year | incidents on thin streams | detected"
-        " | median delay (IQR) |"
-    )
-    print("|---|---|---|---|---|---|")
-    for c in CHARTS:
-        v = t.thin_delay.get(c, [])
-        det = sum(x is not None for x in v)
-        print(
-            f"| {c} | {t.thin_false[c]} | {t.thin_false[c] / max(t.thin_free_years, 1e-9):.2f} | {len(v)} | "
-            f"{det} | {_q(v)} |"
-        )
+    print(f"| signals of either direction on clean streams | {fa_all} | {fa_all / weeks:.2f} | |")
+    print(f'| alerts (episodes of "worse" signals), all streams | {alerts} | {alerts / weeks:.2f} | |')
+    print(f"| alerts on clean streams (false alerts) | {clean_alerts} | {clean_alerts / weeks:.2f} | |")
+    drift = sum(s.drift_alerts for s in scores)
+    print(f"| alerts on drifting streams | {drift} | {drift / weeks:.2f} | |")
+    print(f"\nfalse alarms by chart: {dict(sorted(by_chart.items()))}")
+    if designed:
+        per_chart: dict[str, float] = defaultdict(float)
+        for d in designed:
+            for k, v in d.items():
+                per_chart[k] += v
+        charts = sorted(set(per_chart) | set(by_chart))
+        print("| chart | false alarms observed | designed (clean streams, phase II) | observed / designed |")
+        print("|---|---|---|---|")
+        for k in charts:
+            ratio = by_chart.get(k, 0) / per_chart[k] if per_chart.get(k) else float("nan")
+            print(f"| {k} | {by_chart.get(k, 0)} | {per_chart.get(k, 0.0):.1f} | {ratio:.2f} |")
+    worse, better = sum(s.worse for s in scores), sum(s.better for s in scores)
+    print(f"signals: {worse} worse, {better} better (reported apart)")
+    return {
+        "world": world,
+        "worlds": len(scores),
+        "weeks": round(weeks, 1),
+        "incidents": rows,
+        "caught_7d": caught_all,
+        "incidents_total": len(allv),
+        "false_alarms_per_week": round(fa / weeks, 3),
+        "alerts_per_week": round(alerts / weeks, 3),
+        "false_alerts_per_week": round(clean_alerts / weeks, 3),
+        "designed_per_week": round(design_total / weeks, 3) if designed else None,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -271,20 +203,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--customers", type=int, default=30_000)
     ap.add_argument("--days", type=int, default=180)
     ap.add_argument("--seed", type=int, default=100)
+    ap.add_argument("--incidents", type=int, default=5)
+    ap.add_argument(
+        "--plain", action="store_true", help="The classic world (no seasonality, drifts, mix shift)."
+    )
+    ap.add_argument("--save", type=Path, help="Keep the generated worlds in this folder.")
+    ap.add_argument("--from", dest="source", type=Path, help="Score the worlds saved in this folder.")
+    ap.add_argument("--thin", action="store_true", help="Also compare charts on thin streams.")
+    ap.add_argument("--json", type=Path, help="Write the summary as JSON here.")
     args = ap.parse_args(argv)
-    tally = Tally()
+    scores: list[Score] = []
+    designs: list[dict[str, float]] = []
+    budget = 1.0
     start = time.perf_counter()
+    tmp = tempfile.TemporaryDirectory(prefix="gapwatch-eval-")
+    root = args.source or args.save or Path(tmp.name)
     for k in range(args.worlds):
         seed = args.seed + k
-        with tempfile.TemporaryDirectory(prefix="gapwatch-eval-") as tmp:
-            result, truth, ws = build_world(Path(tmp) / "ws", args.customers, args.days, seed)
-            with ws:
-                tally.budget = ws.config.detection.false_alarms_per_week
-                score_default(result, truth, ws.config.detection.baseline_days, tally)
-                compare_thin(result, truth, ws.store.reader(), ws.config.detection, tally)
+        folder = root / f"world-{seed}"
+        if args.source is None:
+            make_world(folder, args.customers, args.days, seed, args.plain, args.incidents)
+        result, truth, ws = run_world(folder)
+        with ws:
+            budget = ws.config.detection.false_alarms_per_week
+            scores.append(score(result, truth, ws.config.detection.baseline_days))
+            design = designed(result, ws.config.detection, truth)
+            if design is not None:
+                designs.append(design)
+            if args.thin:
+                from _thin import compare_thin  # the per-event vs period charts comparison
+
+                compare_thin(result, truth, ws.store.reader(), ws.config.detection)
+        shutil.rmtree(ws.root, ignore_errors=True)
         print(f"world {seed}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
-    tally.seconds = time.perf_counter() - start
-    report(tally, args)
+    summary = report(scores, args, time.perf_counter() - start, budget, designs)
+    if args.thin:
+        from _thin import print_thin
+
+        print_thin()
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    tmp.cleanup()
     return 0
 
 

@@ -46,6 +46,8 @@ from gapwatch.customers.journey import Journey, journey
 from gapwatch.domain.bounds import id_cases
 from gapwatch.export import Written, export_reader, write_export
 from gapwatch.ingest.files import IngestResult, ingest_file, ingest_table
+from gapwatch.ingest.rejects import RejectedRow, list_rejected
+from gapwatch.ingest.sample import SampleCheck, check_sample
 from gapwatch.live.read import StreamSummary, list_streams
 from gapwatch.monitor.charts import Signal
 from gapwatch.monitor.run import run_monitor
@@ -185,6 +187,17 @@ class Gapwatch:
             if not has_tables(con, "alerts", "cases"):
                 return Results([])
             return Results(list_alerts(con, silo=silo, state=state, limit=limit))
+
+    def rejected(
+        self, *, source: str | None = None, reason: str | None = None, limit: int = 100
+    ) -> Results[RejectedRow]:
+        """Rejected rows with row number, reason and the refused value (``gapwatch rejected``)."""
+        with self._reader() as con:
+            return Results(list_rejected(con, source=source, reason=reason, limit=limit))
+
+    def check_sample(self, path: str | Path, *, source: str, rows: int = 1000) -> SampleCheck:
+        """Try a source mapping on a file's first rows; nothing is stored (``gapwatch check --sample``)."""
+        return check_sample(self.workspace.config, path, source, rows_wanted=rows)
 
     def customer(self, customer_id: str) -> Journey:
         """One customer's journey across every silo (``GET /v1/customers/{id}``).

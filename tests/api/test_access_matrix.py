@@ -195,6 +195,7 @@ RECIPES: dict[str, Recipe] = {
     "list_streams": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "get_stream_chart": lambda w, silo, src: ({"stream_id": w.streams[silo]}, NONE, None),
     "get_config": lambda w, silo, src: (NONE, NONE, None),
+    "list_rejected": lambda w, silo, src: (NONE, {"source": src}, None),
     "get_report": lambda w, silo, src: (NONE, NONE, None),
     "collect_batch": lambda w, silo, src: (
         NONE,

@@ -78,7 +78,7 @@ def replay(
 
 # (moment, segment, metric): (events a day, miss rate before / after the shift, adequate, desired)
 STREAMS: dict[tuple[str, str, str], tuple[float, float, float, float, float]] = {
-    ("delivery", "premium", "delivery_days"): (30.0, 0.10, 0.35, 3.0, 1.0),
+    ("delivery", "premium", "delivery_days"): (60.0, 0.10, 0.35, 3.0, 1.0),  # n·p ≥ 5: a daily p chart
     ("delivery", "standard", "delivery_days"): (50.0, 0.10, 0.10, 5.0, 2.0),
     ("delivery", "business", "delivery_days"): (20.0, 0.12, 0.12, 5.0, 2.0),
     ("checkout", "all", "page_load_seconds"): (60.0, 0.08, 0.08, 2.5, 1.0),

@@ -38,10 +38,13 @@ def _oracle(rows: list[dict[str, object]]) -> dict[tuple[object, ...], dict[str,
         if r["status"] is None:
             continue
         acc = out[(r["moment"], r["segment"], r["metric"], r["period"])]
-        g, v = float(r["gap_norm"]), float(r["value"])  # type: ignore[arg-type]
         acc["n"] += 1
         acc["missed"] += r["status"] == -1
         acc["exceeded"] += r["status"] == 1
+        if r["gap_norm"] is None:  # an open promise past its due time: missed, no gap yet
+            continue
+        g, v = float(r["gap_norm"]), float(r["value"])  # type: ignore[arg-type]
+        acc["n_gap"] += 1
         acc["sum_gap_norm"] += g
         acc["sum_gap_norm2"] += g * g
         c = min(max(g, -3.0), 3.0)
@@ -57,6 +60,10 @@ def test_duckdb_aggregate_matches_plain_python() -> None:
     con = store(events)
     con.execute("UPDATE experiences SET status = NULL WHERE event_id IN ('1', '2', '3')")  # unscored
     con.execute("UPDATE experiences SET gap_norm = -7.5 WHERE event_id IN ('4', '5')")  # a heavy tail
+    con.execute(  # open promises past their due time
+        "UPDATE experiences SET status = -1, value = NULL, gap = NULL, gap_norm = NULL"
+        " WHERE event_id IN ('6', '7')"
+    )
     backend = ibis.duckdb.from_connection(con)
     got = stream_period_stats(backend.table("experiences"), stats=ROBUST_GAP_STATS).to_pyarrow().to_pylist()
     rows = con.execute("SELECT moment, segment, metric, period, status, gap_norm, value FROM experiences")

@@ -28,21 +28,28 @@ INCIDENT = IncidentLine(
     "INC-1", "delivery", "premium", "delivery_days", 3.0, DAY60, DAY70, DAY60, "delivery/premium", 0, None
 )
 THIN = ("welcome_call", "standard", "welcome_days")
+SHORT = ("welcome_call", "premium", "welcome_days")
 
 
 @pytest.fixture(scope="module")
 def world() -> tuple[object, FigureContext]:
     streams = {
-        ("delivery", "premium", "delivery_days"): (40.0, lambda d: 0.1 * (3 if 60 <= d <= 70 else 1)),
+        ("delivery", "premium", "delivery_days"): (60.0, lambda d: 0.1 * (3 if 60 <= d <= 70 else 1)),
         ("delivery", "standard", "delivery_days"): (60.0, lambda d: 0.1),
         ("checkout", "all", "page_load_seconds"): (80.0, lambda d: 0.1),
         THIN: (3.0, lambda d: 0.1 if d < 55 else 0.5),  # n·p̄ ≈ 2 a week: judged per event
+        SHORT: (0.15, lambda d: 0.5),  # about 13 events in 90 days: too thin, and says why
     }
     con = store(experiences(streams, days=90))
     config = default_config()
     result = run_monitor(con, config, clock="event")  # stores stream_periods and signals
     ctx = FigureContext(
-        config.detection, result.L, result.first_period, result.last_period, result.closed_through
+        config.detection,
+        result.L,
+        result.first_period,
+        result.last_period,
+        result.closed_through,
+        result.weekday,
     )
     return con, ctx
 
@@ -89,8 +96,9 @@ def test_thin_stream_shows_the_per_event_cusum_that_judged_it(world: tuple[objec
     assert stored, "the thin stream's incident must be found by the per-event CUSUM"
     # the drawn trace is the one that raised the stored signals: one mark per signalled day at least
     assert {dt.date.fromordinal(int(m.x)) for m in marks} == {r[0] for r in stored}
-    h = fig.panels[0].ucl[0]
-    assert all(m.y >= h for m in marks) and all(m.direction == "worse" for m in marks)
+    panel = fig.panels[0]
+    h_at = dict(zip(panel.x, panel.ucl, strict=True))  # h follows the stream's volume
+    assert all(m.y >= h_at[m.x] for m in marks) and all(m.direction == "worse" for m in marks)
 
 
 def test_worse_and_better_signals_look_different(world: tuple[object, FigureContext]) -> None:
@@ -127,3 +135,21 @@ def test_lifecycle_table_lists_stages_in_order(html: str) -> None:
     table = html[html.index("<h2>The lifecycle</h2>") :]
     assert table.index("commitment") < table.index("fulfilment")
     assert "signalled since" in table and "in control" in table  # states are words, not colours only
+
+
+def test_a_stream_too_thin_says_how_many_events_it_still_needs(
+    world: tuple[object, FigureContext], html: str
+) -> None:
+    con, ctx = world
+    fig = stream_figure(con, Lifecycle.from_config(default_config()), ctx, ":".join(SHORT))
+    assert not fig.panels and re.search(
+        r"\d+ of 20 events needed for a baseline; at the current rate", fig.note
+    )
+    assert "events needed for a baseline" in render_figure(fig)
+    table = html[html.index("<h2>The lifecycle</h2>") :]
+    assert "welcome_call/premium/welcome_days" in table and "events needed for a baseline" in table
+
+
+def test_signals_and_alerts_per_month(html: str) -> None:
+    table = html[html.index("<h2>Signals and alerts per month</h2>") : html.index("<h2>The lifecycle</h2>")]
+    assert "delivery/delivery_days" in table and "alerts (started)" in table

@@ -37,7 +37,18 @@ def test_report_of_a_workspace_draws_every_judging_chart(
     assert (
         "panel-bcusum" in html and "Bernoulli CUSUM" in html
     )  # thin streams show the chart that judged them
-    assert "panel-miss_rate" in html and "panel-mean_gap" in html
+    figures = re.findall(r'<figure class="stream" id="fig-([^"]+)">(.*?)</figure>', html)
+    streams = [(i, body) for i, body in figures if i != "nps"]
+    assert streams and "panel-mean_gap" in html
+    for stream_id, body in streams:  # every chart named in a stream's method is drawn
+        method = re.search(r'<span class="sub">[^·]*·[^·]*· ([^·]*) ·', body)
+        assert method, stream_id
+        if method.group(1).startswith("per-event"):
+            assert "panel-bcusum" in body, stream_id
+        elif "p/p′" in method.group(1) or "p′" in method.group(1):
+            assert "panel-miss_rate" in body, stream_id
+        if "EWMA" in method.group(1):
+            assert "panel-mean_gap" in body, stream_id
 
 
 def test_report_of_an_undetected_workspace_says_what_to_do(

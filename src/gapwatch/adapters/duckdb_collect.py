@@ -195,7 +195,7 @@ def _rejects(con: Any, source: str, file: str, now: dt.datetime) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT $source AS source, r.event_id, $file AS file, "
         "r.row_number, CASE WHEN json_valid(r.raw) THEN r.raw::JSON ELSE to_json(r.raw) END AS raw, "
-        "r.reason, r.reason_code, coalesce(ck.key, ak.key) AS customer_key "
+        "r.reason, r.reason_code, coalesce(ck.key, ak.key) AS customer_key, NULL::VARCHAR AS value "
         f"FROM __gw_r r {_KEYS.format(t='r')}",
         {"source": source, "file": file},
     )

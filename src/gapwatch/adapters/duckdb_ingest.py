@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from gapwatch.adapters.duckdb_mapping import EARLIEST, LATEST, ROW, TYPES, compiler, mapped_columns
+from gapwatch.adapters.duckdb_mapping import EARLIEST, LABELS, LATEST, ROW, TYPES, compiler, mapped_columns
 from gapwatch.adapters.duckdb_sql import PAYLOAD, hash64, hmac_sql, ident, lit, score_sql
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, RejectCode
@@ -32,6 +32,7 @@ OPEN_WINDOW = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tz
 
 CHUNK = "__gw_chunk"
 LATE = "__gw_late"  # the stage macro's argument: the last closed day
+ASOF = "__gw_asof"  # and the clock: an open promise due by then counts as missed
 CELLS = "__gw_cells"
 LINE = "__gw_line"
 CURRENT = "(SELECT * FROM expectations WHERE superseded_at IS NULL)"
@@ -39,7 +40,7 @@ EXPERIENCE_COLUMNS = (
     "event_id, customer_key, anonymous_key, occurred_at, period, moment, stage, silo, segment, metric, "
     "value, expected, expectation_id, adequate, desired, gap, gap_norm, status, text, attributes, "
     "payload_hash, late, "
-    "key_hash"
+    "key_hash, due_at"
 )
 OUTCOME_COLUMNS = "event_id, customer_key, anonymous_key, occurred_at, period, value, payload_hash, key_hash"
 
@@ -61,10 +62,13 @@ class PreparedIngest:
 
         The stage query is long (every mapped field, check and score): parsing it is a good
         part of a small chunk's cost, and a macro is parsed once. Its arguments are the last
-        closed day (older experiences are flagged late) and the accepted event-time window.
+        closed day (older experiences are flagged late), the clock (an open promise whose due
+        time has passed is missed; one still ahead is stored pending, without a status) and the
+        accepted event-time window.
         """
         return (
-            f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}, {EARLIEST}, {LATEST}) AS TABLE {self.stage}"
+            f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}, {ASOF}, {EARLIEST}, {LATEST}) "
+            f"AS TABLE {self.stage}"
         )
 
     def window(self) -> dict[str, dt.datetime]:
@@ -72,6 +76,12 @@ class PreparedIngest:
         w = self.job.window
         lo, hi = (w.earliest, w.latest) if w is not None else OPEN_WINDOW
         return {"lo": lo, "hi": hi}
+
+    @property
+    def labels(self) -> bool:
+        """The mapping takes segment labels from the data (``labels: auto``)."""
+        spec = self.job.source.segment
+        return self.target == "experiences" and spec is not None and spec.labels == "auto"
 
 
 def prepare(job: IngestJob) -> PreparedIngest:
@@ -81,7 +91,8 @@ def prepare(job: IngestJob) -> PreparedIngest:
     cells = _json_cells(job) if job.layout == "jsonl" else None
     relation = CELLS if cells else CHUNK
     comp = compiler(job, relation, messages=False)
-    messages = f"SELECT {ROW}, entry, message FROM ({compiler(job, relation).sql()}) WHERE code IS NOT NULL"
+    checked = compiler(job, relation).sql()
+    messages = f"SELECT {ROW}, entry, message, bad_value FROM ({checked}) WHERE code IS NOT NULL"
     target = "outcomes" if job.source.kind == "outcome" else "experiences"
     staged = _scored(job, comp.sql()) if target == "experiences" else _keyed(comp.sql())
     # The raw ids stop here: only their keys go on (and a narrower table is cheaper to copy).
@@ -158,6 +169,11 @@ def _scored(job: IngestJob, mapped: str) -> str:
     )
     sign = "(CASE x_direction WHEN 'higher' THEN 1.0 ELSE -1.0 END)"
     gap = score_sql("value", "x_adequate", "x_desired", sign, "expected")
+    # An open promise (no value yet) is missed once it is due by the clock, pending before.
+    gap["status"] = (
+        f"(CASE WHEN value IS NULL AND due_at IS NOT NULL THEN "
+        f"CASE WHEN due_at <= {ASOF}::TIMESTAMPTZ THEN -1 END ELSE {gap['status']} END)::TINYINT"
+    )
     no_exp = lit(RejectCode.NO_EXPECTATION.value)
     no_exp_msg = (
         "'no expectation is in force for ' || moment || ' / ' || segment || ' / ' || metric || ' on ' "
@@ -207,13 +223,19 @@ def write_chunk(
         if prep.cells is not None:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {CELLS} AS {prep.cells}")
         _pseudonymise(con, prep, pads, now)
+        if prep.labels:  # the source's labels so far (the stage and its messages read the same)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {LABELS} AS SELECT DISTINCT segment FROM experiences "
+                "WHERE source = $source",
+                {"source": source},
+            )
         if not defined:
             con.execute(prep.stage_macro())
         stage = (
             "CREATE OR REPLACE TEMP TABLE __gw_stage AS SELECT * FROM "
-            f"{prep.macro}($late::DATE, $lo::TIMESTAMPTZ, $hi::TIMESTAMPTZ)"
+            f"{prep.macro}($late::DATE, $asof::TIMESTAMPTZ, $lo::TIMESTAMPTZ, $hi::TIMESTAMPTZ)"
         )
-        con.execute(stage, {"late": prep.job.closed_through, **prep.window()})
+        con.execute(stage, {"late": prep.job.closed_through, "asof": prep.job.as_of or now, **prep.window()})
         hashes = None
         probe = "key_hash IN (SELECT key_hash FROM ok)"
         if known is not None:
@@ -221,14 +243,17 @@ def write_chunk(
             hashes = np.asarray(staged["key_hash"], dtype=np.uint64)
             if not known.might_contain(hashes).any():
                 probe = "FALSE"  # every event is new to the store: only repeats within the chunk remain
-        con.execute(_DEDUPE.format(target=prep.target, probe=probe), {"source": source})
+        open_ = "value IS NULL" if prep.target == "experiences" else "FALSE"
+        con.execute(_DEDUPE.format(target=prep.target, probe=probe, open=open_), {"source": source})
         _insert(con, prep, now)
         if known is not None and hashes is not None:
             known.add(hashes)
         counts = _counts(con)
         if counts.rejected:  # most chunks have none: skip the reject statements
-            columns = [c for c in chunk.column_names if c != ROW]
-            con.execute(_rejects(prep, columns), {"source": source, "file": prep.job.file, **prep.window()})
+            con.execute(
+                _rejects(prep, _raw_columns(con, chunk)),
+                {"source": source, "file": prep.job.file, **prep.window()},
+            )
             upsert_rejects(con, now)
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it; the caller rolls back
@@ -269,11 +294,13 @@ def _pseudonymise(con: Any, prep: PreparedIngest, pads: tuple[bytes, bytes], now
 # Rows that are not plainly new: an event id seen twice in the chunk, or already stored.
 # Within the chunk the first occurrence stands for the others; the probe of the stored
 # table runs on the 64-bit key hash (integers), the id itself settles the rare collision.
+# A stored open promise (no value yet) is not final: a new payload for it is an 'update'
+# (the stored row is replaced), not a conflict.
 _DEDUPE = """
 CREATE OR REPLACE TEMP TABLE __gw_dup AS
 WITH ok AS (SELECT pos, key_hash, event_id, payload_hash FROM __gw_stage WHERE code IS NULL),
 multi AS (SELECT key_hash FROM ok GROUP BY key_hash HAVING count(*) > 1),
-old AS (SELECT key_hash, event_id, payload_hash FROM {target}
+old AS (SELECT key_hash, event_id, payload_hash, {open} AS open FROM {target}
         WHERE source = $source AND {probe}),
 cand AS (SELECT * FROM ok
          WHERE key_hash IN (SELECT key_hash FROM multi) OR key_hash IN (SELECT key_hash FROM old)),
@@ -282,7 +309,8 @@ ranked AS (SELECT *, row_number() OVER w AS rn, first_value(payload_hash) OVER w
 SELECT r.pos, r.event_id, CASE
     WHEN r.rn > 1 THEN CASE WHEN r.payload_hash = r.first_hash THEN 'duplicate' ELSE 'conflict' END
     WHEN o.payload_hash IS NULL THEN 'accepted'
-    WHEN o.payload_hash = r.payload_hash THEN 'duplicate' ELSE 'conflict' END AS outcome
+    WHEN o.payload_hash = r.payload_hash THEN 'duplicate'
+    WHEN o.open THEN 'update' ELSE 'conflict' END AS outcome
 FROM ranked r LEFT JOIN old o ON o.key_hash = r.key_hash AND o.event_id = r.event_id
 """
 
@@ -293,22 +321,49 @@ def _insert(con: Any, prep: PreparedIngest, now: dt.datetime) -> None:
     params: dict[str, Any] = {"now": now, "source": prep.job.source_name}
     if prep.target == "outcomes":
         params["outcome"] = prep.job.source.outcome
+    else:  # an open promise kept or broken since: its stored row is replaced, never counted twice
+        con.execute(
+            "DELETE FROM experiences WHERE source = $source AND value IS NULL AND key_hash IN "
+            "(SELECT s.key_hash FROM __gw_stage s JOIN __gw_dup d ON d.pos = s.pos "
+            "WHERE d.outcome = 'update') "
+            "AND event_id IN (SELECT event_id FROM __gw_dup WHERE outcome = 'update')",
+            {"source": prep.job.source_name},
+        )
     con.execute(
         f"INSERT INTO {prep.target} BY NAME SELECT {columns}, $source AS source, $now AS ingested_at{extra} "
         "FROM __gw_stage s WHERE code IS NULL AND NOT EXISTS "
-        "(SELECT 1 FROM __gw_dup d WHERE d.pos = s.pos AND d.outcome <> 'accepted')",
+        "(SELECT 1 FROM __gw_dup d WHERE d.pos = s.pos AND d.outcome NOT IN ('accepted', 'update'))",
         params,
     )
 
 
-def _raw_json(prep: PreparedIngest, chunk_columns: list[str]) -> str:
+def _raw_columns(con: Any, chunk: pa.Table) -> list[tuple[str, str]]:
+    """Per column of the file: its key in the raw row's JSON and the name DuckDB binds it to.
+
+    DuckDB renames what SQL cannot name: a header cell left empty (pandas' index column, as in
+    the Olist export) becomes ``v0``-like, a repeated name ``x_1``; such a column is keyed by
+    DuckDB's name so that the raw row keeps every cell under a distinct key.
+    """
+    bound = [d[0] for d in con.execute(f"SELECT * FROM {CHUNK} LIMIT 0").description]
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for name, sql_name in zip(chunk.column_names, bound, strict=True):
+        if name == ROW:
+            continue
+        key = name if name and name not in seen else sql_name
+        seen.add(name)
+        out.append((key, sql_name))
+    return out
+
+
+def _raw_json(prep: PreparedIngest, columns: list[tuple[str, str]]) -> str:
     if prep.job.layout == "jsonl":
         return f"CASE WHEN json_valid(c.{LINE}) THEN c.{LINE}::JSON ELSE to_json(c.{LINE}) END"
-    pairs = ", ".join(f"{lit(name)}, c.{ident(name)}" for name in chunk_columns)
+    pairs = ", ".join(f"{lit(key)}, c.{ident(name)}" for key, name in columns)
     return f"json_object({pairs})"
 
 
-def _rejects(prep: PreparedIngest, columns: list[str]) -> str:
+def _rejects(prep: PreparedIngest, columns: list[tuple[str, str]]) -> str:
     """Rejected candidates and conflicts, with the whole raw row, into ``__gw_rej_in``."""
     conflict = (
         "'the event id ''' || left(s.event_id, 60) || ''' was already received from source ' "
@@ -326,7 +381,8 @@ def _rejects(prep: PreparedIngest, columns: list[str]) -> str:
         f"CASE WHEN s.outcome = 'conflict' THEN {conflict} "
         "ELSE coalesce(s.message, mm.message) END AS reason, "
         f"coalesce(s.code, {lit(RejectCode.CONFLICT.value)}) AS reason_code, "
-        f"coalesce(s.customer_key, s.anonymous_key) AS customer_key "
+        f"coalesce(s.customer_key, s.anonymous_key) AS customer_key, "
+        "CASE WHEN s.outcome = 'conflict' THEN NULL ELSE left(mm.bad_value, 200) END AS value "
         f"FROM ({bad}) s JOIN {CHUNK} c ON c.{ROW} = s.{ROW} "
         f"LEFT JOIN ({prep.messages}) mm ON mm.{ROW} = s.{ROW} AND mm.entry = s.entry"
     )
@@ -338,7 +394,8 @@ def upsert_rejects(con: Any, now: dt.datetime) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __gw_rej AS SELECT source, event_id, any_value(file) AS file, "
         "min(row_number) AS row_number, any_value(raw) AS raw, any_value(reason) AS reason, reason_code, "
-        "any_value(customer_key) AS customer_key, raw_hash, count(*)::INTEGER AS times FROM "
+        "any_value(customer_key) AS customer_key, any_value(value) AS value, raw_hash, "
+        "count(*)::INTEGER AS times FROM "
         f"(SELECT *, {hash64('CAST(raw AS VARCHAR)')} AS raw_hash FROM __gw_rej_in "
         f"WHERE reason_code <> {lit(RejectCode.ERASED_CUSTOMER.value)}) "
         "GROUP BY source, event_id, reason_code, raw_hash"
@@ -352,8 +409,8 @@ def upsert_rejects(con: Any, now: dt.datetime) -> None:
         {"now": now},
     )
     con.execute(
-        "INSERT INTO rejected SELECT source, event_id, file, row_number, raw, reason, reason_code, "
-        "customer_key, $now, $now, times, raw_hash FROM __gw_rej j "
+        "INSERT INTO rejected BY NAME SELECT source, event_id, file, row_number, raw, reason, reason_code, "
+        "customer_key, $now AS first_seen, $now AS last_seen, times, raw_hash, value FROM __gw_rej j "
         f"WHERE NOT EXISTS (SELECT 1 FROM rejected r WHERE {same})",
         {"now": now},
     )
@@ -368,7 +425,9 @@ def _counts(con: Any) -> IngestCounts:
             counts.rejected += n
             counts.reasons[code] = counts.reasons.get(code, 0) + n
     for outcome, n in con.execute("SELECT outcome, count(*) FROM __gw_dup GROUP BY ALL").fetchall():
-        if outcome == "accepted":
+        if outcome == "update":
+            counts.updated += n
+        if outcome in ("accepted", "update"):
             continue
         counts.accepted -= n
         if outcome == "duplicate":
@@ -387,7 +446,8 @@ def write_malformed(con: Any, job: IngestJob, rows: pa.Table, now: dt.datetime) 
             "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT $source AS source, "
             "NULL::VARCHAR AS event_id, "
             "$file AS file, row_number, to_json(text) AS raw, reason, "
-            f"{lit(RejectCode.MALFORMED_ROW.value)} AS reason_code, NULL::VARCHAR AS customer_key "
+            f"{lit(RejectCode.MALFORMED_ROW.value)} AS reason_code, NULL::VARCHAR AS customer_key, "
+            "left(text, 200) AS value "
             "FROM __gw_malformed",
             {"source": job.source_name, "file": job.file},
         )

@@ -52,7 +52,8 @@ def repair_window(con: Any, earliest: dt.datetime, latest: dt.datetime, now: dt.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE __gw_rej_in AS SELECT source, event_id, $file AS file, "
             "NULL::BIGINT AS row_number, to_json(t) AS raw, "
-            f"{reason} AS reason, {_CODE} AS reason_code, customer_key "
+            f"{reason} AS reason, {_CODE} AS reason_code, customer_key, "
+            "CAST(occurred_at AS VARCHAR) AS value "
             f"FROM (SELECT * EXCLUDE (payload_hash, key_hash) FROM {table} WHERE {_OUTSIDE}) t",
             {**params, "file": REPAIR_FILE},
         )

@@ -11,6 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gapwatch.adapters.duckdb_derived import (
+    SEGMENT_KEY,
+    Times,
+    late_sql,
+    parse_time,
+    segment_key_sql,
+    span_sql,
+)
 from gapwatch.adapters.duckdb_sql import ident, in_list, lit, shown
 from gapwatch.config.schema import FieldSpec
 from gapwatch.domain.bounds import MAX_IDENTIFIER, MAX_MAGNITUDE, IdCase, normalised_id_sql
@@ -29,6 +37,7 @@ ROW = "__gw_row"
 # The accepted event-time window: arguments of the stage macro (``duckdb_ingest``), or columns
 # of the chunk when the sentences of rejects are computed.
 EARLIEST, LATEST = "__gw_lo", "__gw_hi"
+PROMISE_AHEAD_DAYS = 366  # how far past the window an open promise may fall due
 TYPES = "__gw_types"  # the JSON types of the typed cells, as one JSON list (JSON lines of the record)
 # json_type() names of each JSON type of the record (NULL: absent, 'NULL': null).
 JSON_TYPES: dict[JsonType, tuple[str, ...]] = {
@@ -42,7 +51,8 @@ _SIGNED = r"\d:\d{2}(:\d{2}([.,]\d*)?)?\s*[+-]"
 _OFFSET = r"\d:\d{2}(:\d{2}([.,]\d*)?)?\s*[+-]((0\d|1[0-3])(:?[0-5]\d)?|14(:?00)?)$"
 # Columns every stage query yields (experience sources add moment, segment, metric, expected, text).
 STAGED = (
-    f"{ROW}, entry, code, message, event_id, customer_id, anonymous_id, occurred_at, period, value, "
+    f"{ROW}, entry, code, message, bad_value, event_id, customer_id, anonymous_id, occurred_at, period, "
+    "value, "
     "attributes"
 )
 OK = "__gw_ok"
@@ -63,6 +73,7 @@ class Check:
     code: RejectCode
     when: str
     message: str
+    shown: str = "NULL"  # the offending cell (what ``gapwatch rejected`` shows as the value)
 
 
 def _trim(cell: str) -> str:
@@ -114,6 +125,12 @@ class Cells:
         """Only the normalised ids of ``names`` (a narrow select is much cheaper to plan)."""
         return ", ".join(f"{self._identifier_sql(n)} AS {self.identifier(n)}" for n in names)
 
+    def times(self, spec: FieldSpec) -> Times:
+        """The two time cells of a ``between`` or ``late`` field."""
+        start, end = spec.between or spec.late or ("", "")
+        a, b = self.trimmed(start), self.trimmed(end)
+        return Times(a, b, parse_time(a, spec.format), parse_time(b, spec.format), start, end)
+
     def field(
         self,
         spec: FieldSpec | None,
@@ -125,6 +142,9 @@ class Cells:
         """Compile one field spec; ``fallback`` is the value when the spec is absent or empty."""
         if spec is None:
             return Field(lit(fallback), "NULL", "FALSE", "the mapping's default")
+        if spec.derived:
+            times = self.times(spec)
+            return Field(times.raw, times.raw, "FALSE", times.where)
         if spec.column is None:
             constant = lit(str(spec.value))
             value = normalised_id_sql(constant, self.id_case) if identifier else constant
@@ -161,19 +181,20 @@ def mapped_columns(job: IngestJob) -> list[str]:
     specs = [src.customer_id, src.anonymous_id, src.occurred_at, src.moment, src.segment, src.text, src.value]
     for entry in src.experiences:
         specs += [entry.metric, entry.value, entry.expected]
-    columns = list(src.event_id) + [s.column for s in specs if s is not None and s.column is not None]
+    columns = list(src.event_id) + [c for s in specs if s is not None for c in s.columns]
     return list(dict.fromkeys([*columns, *src.attributes]))
 
 
-def _number(field: Field, spec: FieldSpec | None) -> str:
+def _number(field: Field, spec: FieldSpec | None, cells: Cells | None = None) -> str:
+    if spec is not None and cells is not None and spec.derived:
+        times = cells.times(spec)
+        return span_sql(times, spec) if spec.between is not None else late_sql(times)
     scale = f" * {lit(float(spec.scale))}" if spec is not None and spec.scale is not None else ""
     return f"(TRY_CAST({field.sql} AS DOUBLE){scale})"
 
 
 def _timestamp(field: Field, spec: FieldSpec) -> str:
-    if spec.format:
-        return f"CAST(try_strptime({field.sql}, {lit(spec.format)}) AS TIMESTAMPTZ)"
-    return f"TRY_CAST({field.sql} AS TIMESTAMPTZ)"
+    return parse_time(field.sql, spec.format)
 
 
 def _watched(moment_metrics: dict[str, tuple[str, ...]]) -> str:
@@ -272,8 +293,15 @@ class Compiler:
         return Check(RejectCode.BAD_TYPE, f"NOT regexp_full_match({TYPES}, {lit(pattern)})", f"{which} END")
 
     def _bad_time(self) -> str:
-        """A time that did not parse, is infinite, or has an offset beyond ±14:00."""
-        bad = "occurred_at IS NULL OR NOT isfinite(occurred_at)"
+        """A time that did not parse, is infinite, or has an offset beyond ±14:00.
+
+        ``occurred_at`` is the time judged at (an open promise's due time when nothing was
+        observed yet); ``__gw_at`` is the observed cell, which must parse when it is given.
+        """
+        bad = (
+            "occurred_at IS NULL OR NOT isfinite(occurred_at) "
+            "OR (__gw_at IS NULL AND __gw_ts_raw IS NOT NULL)"
+        )
         if self.job.source.occurred_at.format:
             return bad
         # Only a time with a sign after its hour is read again (most have Z or no offset): the
@@ -302,12 +330,18 @@ class Compiler:
                 f"occurred_at < {lo}",
                 f"'occurred_at ' || {shown_at} || ' is before the accepted window (from ' || "
                 f"{utc(lo)} || ': the workspace''s start minus its history)'",
+                shown_at,
             ),
             Check(
                 RejectCode.IN_FUTURE,
-                f"occurred_at > {hi}",
+                # An open promise (nothing observed yet) is judged when it falls due: its due time
+                # may lie ahead, up to a year, not further (it would be pending for ever).
+                f"CASE WHEN __gw_at IS NULL THEN occurred_at > {hi} + INTERVAL {PROMISE_AHEAD_DAYS} DAY "
+                f"ELSE occurred_at > {hi} END",
                 f"'occurred_at ' || {shown_at} || ' is ahead of the clock (accepted up to ' || "
-                f"{utc(hi)} || ')'",
+                f"{utc(hi)} || CASE WHEN __gw_at IS NULL "
+                f"THEN ', a promise up to {PROMISE_AHEAD_DAYS} days later' ELSE '' END || ')'",
+                shown_at,
             ),
         ]
 
@@ -351,6 +385,7 @@ class Compiler:
                 f"length(event_id) > {MAX_EVENT_ID}",
                 f"'the event id ' || {shown('event_id', 40)} || '... is ' || length(event_id) || "
                 f"' characters long; at most {MAX_EVENT_ID} are allowed'",
+                "left(event_id, 40)",
             ),
             Check(
                 RejectCode.ID_TOO_LONG,
@@ -370,7 +405,8 @@ class Compiler:
             ),
             Check(
                 RejectCode.MISSING_TIMESTAMP,
-                "__gw_ts_raw IS NULL",
+                # an open promise without its own time is judged at its due time
+                "__gw_ts_raw IS NULL AND occurred_at IS NULL",
                 lit(f"occurred_at is empty ({self.when.where})"),
             ),
             Check(
@@ -378,6 +414,7 @@ class Compiler:
                 self._bad_time(),
                 f"'occurred_at ' || {shown('__gw_ts_raw')} || ' in ' || {lit(self.when.where)} || "
                 f"' is not a date and time ({hint})'",
+                "__gw_ts_raw",
             ),
             *self._window_checks(),
         ]
@@ -394,7 +431,7 @@ class Compiler:
             f"{self.customer.sql} AS customer_id",
             f"{self.anonymous.sql} AS anonymous_id",
             f"{self.when.sql} AS __gw_ts_raw",
-            f"{self.ts} AS occurred_at",
+            f"{self.ts} AS __gw_at",
             f"{attributes}::JSON AS attributes",
         ]
 
@@ -433,8 +470,21 @@ class Compiler:
             f"SELECT id, kind FROM __gw_ids WHERE id IS NOT NULL AND length(id) <= {MAX_IDENTIFIER}"
         )
 
-    def _assemble(self, fields: list[str], outer: list[str], checks: list[Check], entries: int) -> str:
-        inner = self._inner()
+    def _assemble(
+        self,
+        fields: list[str],
+        outer: list[str],
+        checks: list[Check],
+        entries: int,
+        rows: tuple[list[str], ...] = (),
+    ) -> str:
+        """The nested stage: cells → row fields (→ ``rows`` layers) → one row per entry → checks.
+
+        ``outer`` must define ``occurred_at`` (the time an experience is judged at).
+        """
+        inner = f"SELECT *, {', '.join(fields)} FROM ({self._inner()})"
+        for layer in rows:  # window layers over the rows (e.g. ranking new segment labels)
+            inner = f"SELECT *, {', '.join(layer)} FROM ({inner})"
         # The first broken rule's number, then its code and sentence: several rules share a
         # code (an unmapped label of the segment or of the metric) but not a sentence.
         first = "CASE " + " ".join(f"WHEN {c.when} THEN {i}" for i, c in enumerate(checks)) + " END"
@@ -443,20 +493,28 @@ class Compiler:
         )
         message = "CASE __gw_check " + " ".join(f"WHEN {i} THEN {c.message}" for i, c in enumerate(checks))
         message = f"{message} END" if self.messages else "NULL::VARCHAR"
+        bad = "CASE __gw_check " + " ".join(f"WHEN {i} THEN {c.shown}" for i, c in enumerate(checks))
+        bad = f"CAST({bad} END AS VARCHAR)" if self.messages else "NULL::VARCHAR"
         expand = "" if entries <= 1 else f" CROSS JOIN range({entries}) AS __gw_e(__gw_entry)"
         entry = "0" if entries <= 1 else "__gw_entry"
         return (
-            f"SELECT *, {code} END AS code, {message} AS message FROM ("
+            f"SELECT *, {code} END AS code, {message} AS message, {bad} AS bad_value FROM ("
             f"SELECT *, {first} AS __gw_check FROM ("
-            f"SELECT *, {entry}::INTEGER AS entry, CAST(occurred_at AS DATE) AS period, "
-            f"{', '.join(outer)} FROM ("
-            f"SELECT *, {', '.join(fields)} FROM ({inner})){expand}))"
+            f"SELECT *, CAST(occurred_at AS DATE) AS period FROM ("
+            f"SELECT *, {entry}::INTEGER AS entry, {', '.join(outer)} FROM ("
+            f"{inner}){expand})))"
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One ``experiences`` entry of the mapping, compiled."""
+    """One ``experiences`` entry of the mapping, compiled.
+
+    ``due`` is the moment a promise in time falls due (an ``expected: {between: …}``'s end,
+    a ``late`` value's promise), NULL without one; ``outcome`` is the time the promise was
+    kept or broken (the value's end time; NULL when unknown) and ``outcome_raw`` its cell,
+    empty while the promise is open.
+    """
 
     metric: Field
     value: Field
@@ -464,6 +522,14 @@ class Entry:
     number: str
     expected_number: str
     present: str
+    due: str = "NULL"
+    outcome: str = "NULL"
+    outcome_raw: str = "NULL"
+    span: bool = False  # the value is a ``between`` span (a negative one is rejected)
+    expected_span: bool = False
+
+
+LABELS = "__gw_labels"  # the source's segment labels stored so far (auto labels; made per chunk)
 
 
 def _per_entry(items: list[str], column: str = "entry") -> str:
@@ -479,7 +545,7 @@ class ExperienceCompiler(Compiler):
     def sql(self) -> str:
         src = self.job.source
         moment = self.cells.field(src.moment)
-        segment = self.cells.field(src.segment, ALL_SEGMENTS)
+        segment = self._segment()
         text = self.cells.field(src.text, trim=False)
         entries = [self._entry(i) for i in range(len(src.experiences))]
         fields = [
@@ -489,6 +555,10 @@ class ExperienceCompiler(Compiler):
             f"{text.sql} AS text",
         ]
         for i, e in enumerate(entries):
+            open_ = f"({e.due} IS NOT NULL AND {e.outcome_raw} IS NULL)"
+            broken = (
+                f"(CASE WHEN {e.due} IS NOT NULL AND ({open_} OR {e.outcome} > {e.due}) THEN {e.due} END)"
+            )
             fields += [
                 f"{e.metric.sql} AS __gw_m{i}",
                 f"{e.value.sql} AS __gw_v{i}",
@@ -496,6 +566,9 @@ class ExperienceCompiler(Compiler):
                 f"{e.expected.sql} AS __gw_x{i}",
                 f"{e.expected_number} AS __gw_xn{i}",
                 f"{e.present} AS __gw_p{i}",
+                f"{e.due} AS __gw_due{i}",
+                f"{open_} AS __gw_o{i}",
+                f"{broken} AS __gw_br{i}",
             ]
         n = len(entries)
 
@@ -514,18 +587,97 @@ class ExperienceCompiler(Compiler):
             f"{pick('__gw_xn')} AS expected",
             f"{event_id} AS event_id",
             f"({none}) AS __gw_none",
+            f"CAST({pick('__gw_due')} AS TIMESTAMPTZ) AS due_at",
+            f"coalesce({pick('__gw_o')}, FALSE) AS __gw_open",
+            # a broken (or still open) promise is judged when it fell due
+            f"coalesce({pick('__gw_br')}, __gw_at) AS occurred_at",
         ]
         checks = [
             *self._common_checks(),
             *self._vocabulary_checks(moment, segment, entries),
             *self._value_checks(entries, text),
         ]
-        query = self._assemble(fields, outer, checks, n)
+        query = self._assemble(fields, outer, checks, n, self._label_layers())
         keep = " OR ".join(f"(entry = {i} AND __gw_p{i})" for i in range(n))
         return (
-            f"SELECT {STAGED}, moment, segment, metric, expected, text FROM ({query}) "
+            f"SELECT {STAGED}, moment, segment, metric, expected, text, due_at FROM ({query}) "
             f"WHERE {keep} OR (entry = 0 AND __gw_none)"
         )
+
+    def _auto(self) -> bool:
+        spec = self.job.source.segment
+        return spec is not None and spec.labels == "auto"
+
+    def _segment(self) -> Field:
+        """The segment field; with ``labels: auto`` each label becomes a key of its own."""
+        spec = self.job.source.segment
+        if spec is None or spec.labels != "auto" or spec.column is None:
+            return self.cells.field(spec, ALL_SEGMENTS)
+        cell = self.cells.trimmed(spec.column)
+        label = cell
+        if spec.map:
+            cases = " ".join(
+                f"WHEN {lit(k)} THEN {lit(str(v))}" for k, v in spec.map.items() if v is not None
+            )
+            label = f"(CASE {cell} {cases} ELSE {cell} END)"
+        empty = lit(str(spec.default) if spec.default is not None else ALL_SEGMENTS)
+        value = f"(CASE WHEN {cell} IS NULL THEN {empty} ELSE {segment_key_sql(label)} END)"
+        return Field(value, cell, "FALSE", f"column '{spec.column}'")
+
+    def _label_layers(self) -> tuple[list[str], ...]:
+        """Rank the labels new to the source by their first row (``labels: auto`` only)."""
+        if not self._auto():
+            return ()
+        declared = in_list("segment", self.job.vocabulary.segments)
+        return (
+            [
+                f"NOT ({declared} OR segment IN (SELECT segment FROM {LABELS})) AS __gw_seg_new",
+                f"min({ROW}) OVER (PARTITION BY segment) AS __gw_seg_first",
+                f"(SELECT count(*) FROM {LABELS} WHERE NOT {declared}) AS __gw_seg_known",
+            ],
+            [
+                "CASE WHEN __gw_seg_new THEN dense_rank() OVER "
+                "(PARTITION BY __gw_seg_new ORDER BY __gw_seg_first) END AS __gw_seg_rank",
+            ],
+        )
+
+    def _segment_checks(self, segment: Field) -> list[Check]:
+        vocab = self.job.vocabulary
+        spec = self.job.source.segment
+        if spec is None or spec.labels != "auto":
+            return [
+                Check(
+                    RejectCode.UNMAPPED_LABEL,
+                    segment.unmapped,
+                    _unmapped(segment.raw, lit(segment.where), "segment"),
+                    segment.raw,
+                ),
+                Check(
+                    RejectCode.UNKNOWN_SEGMENT,
+                    f"NOT {in_list('segment', vocab.segments)}",
+                    f"'the segment ' || {shown('segment')} || ' from ' || {lit(segment.where)} "
+                    "|| ' is not declared in gapwatch.yaml'",
+                    segment.raw,
+                ),
+            ]
+        where = lit(segment.where)
+        return [
+            Check(
+                RejectCode.BAD_SEGMENT,
+                f"NOT regexp_matches(segment, {lit(SEGMENT_KEY)})",
+                f"'the segment label ' || {shown(segment.raw)} || ' in ' || {where} || ' gives no usable "
+                "segment name (letters and digits, at most 64 characters)'",
+                segment.raw,
+            ),
+            Check(
+                RejectCode.TOO_MANY_SEGMENTS,
+                f"coalesce(__gw_seg_known + __gw_seg_rank > {spec.max}, FALSE)",
+                f"'the segment label ' || {shown(segment.raw)} || ' in ' || {where} || ' would be label ' "
+                f"|| (__gw_seg_known + __gw_seg_rank) || ' of source ' || {lit(repr(self.job.source_name))} "
+                f"|| '; labels: auto admits at most {spec.max} (raise max, or map the labels)'",
+                segment.raw,
+            ),
+        ]
 
     def _entry(self, i: int) -> Entry:
         spec = self.job.source.experiences[i]
@@ -535,13 +687,31 @@ class ExperienceCompiler(Compiler):
         present = (
             "TRUE" if not spec.optional or column is None else f"({self.cells.trimmed(column)} IS NOT NULL)"
         )
+        due, outcome, outcome_raw = "NULL", "NULL", value.raw
+        if spec.value.derived:
+            times = self.cells.times(spec.value)
+            outcome, outcome_raw = times.end, times.end_raw
+            if spec.value.late is not None:
+                due = times.start
+        elif column is not None:
+            outcome_raw = self.cells.trimmed(column)
+        if spec.expected is not None and spec.expected.between is not None:
+            promise = self.cells.times(spec.expected)
+            # without its start the promise is not stated (its expectation is empty too): an
+            # empty outcome is then a missing value, not an open promise due at some other time
+            due = f"(CASE WHEN {promise.start_raw} IS NULL THEN NULL ELSE {promise.end} END)"
         return Entry(
             self.cells.field(spec.metric),
             value,
             expected,
-            _number(value, spec.value),
-            _number(expected, spec.expected),
+            _number(value, spec.value, self.cells),
+            _number(expected, spec.expected, self.cells),
             present,
+            due,
+            outcome,
+            outcome_raw,
+            spec.value.between is not None,
+            spec.expected is not None and spec.expected.between is not None,
         )
 
     def _vocabulary_checks(self, moment: Field, segment: Field, entries: list[Entry]) -> list[Check]:
@@ -550,13 +720,17 @@ class ExperienceCompiler(Compiler):
         empty = ", ".join(e.value.where for e in entries)
         return [
             Check(
-                RejectCode.UNMAPPED_LABEL, moment.unmapped, _unmapped(moment.raw, lit(moment.where), "moment")
+                RejectCode.UNMAPPED_LABEL,
+                moment.unmapped,
+                _unmapped(moment.raw, lit(moment.where), "moment"),
+                moment.raw,
             ),
             Check(
                 RejectCode.UNKNOWN_MOMENT,
                 f"moment IS NULL OR NOT {in_list('moment', tuple(vocab.moment_metrics))}",
                 f"'the moment ' || coalesce({shown('moment')}, '(empty)') || ' from ' || {lit(moment.where)} "
                 "|| ' is not declared in gapwatch.yaml'",
+                "moment",
             ),
             Check(
                 RejectCode.MOMENT_NOT_ALLOWED,
@@ -564,18 +738,9 @@ class ExperienceCompiler(Compiler):
                 f"'source ' || {lit(repr(self.job.source_name))} || ' may not post moment ' "
                 f"|| {shown('moment')} "
                 f"|| ' (it may post: ' || {lit(', '.join(self.job.moments or ()) or 'none')} || ')'",
+                "moment",
             ),
-            Check(
-                RejectCode.UNMAPPED_LABEL,
-                segment.unmapped,
-                _unmapped(segment.raw, lit(segment.where), "segment"),
-            ),
-            Check(
-                RejectCode.UNKNOWN_SEGMENT,
-                f"NOT {in_list('segment', vocab.segments)}",
-                f"'the segment ' || {shown('segment')} || ' from ' || {lit(segment.where)} "
-                "|| ' is not declared in gapwatch.yaml'",
-            ),
+            *self._segment_checks(segment),
             Check(
                 RejectCode.NO_EXPERIENCE,
                 "__gw_none",
@@ -585,12 +750,14 @@ class ExperienceCompiler(Compiler):
                 RejectCode.UNMAPPED_LABEL,
                 _per_entry([e.metric.unmapped for e in entries]),
                 _unmapped(_per_entry([e.metric.raw for e in entries]), metric_where, "metric"),
+                _per_entry([e.metric.raw for e in entries]),
             ),
             Check(
                 RejectCode.UNKNOWN_METRIC,
                 f"metric IS NULL OR NOT {_watched(vocab.moment_metrics)}",
                 f"'the metric ' || coalesce({shown('metric')}, '(empty)') || ' is not watched at moment ' "
                 f"|| {shown('moment')}",
+                "metric",
             ),
         ]
 
@@ -607,38 +774,78 @@ class ExperienceCompiler(Compiler):
         bounds = [domains[str(c)] for c in constants]
         tests = [f"coalesce({column} < {lit(lo)} OR {column} > {lit(hi)}, FALSE)" for lo, hi in bounds]
         return _per_entry(tests)
+    def _bad_value_cell(self, i: int) -> str:
+        spec = self.job.source.experiences[i].value
+        if not spec.derived:
+            return "__gw_value_raw"
+        times = self.cells.times(spec)
+        return f"(CASE WHEN {times.start} IS NULL THEN {times.start_raw} ELSE {times.end_raw} END)"
+
+    def _bad_value_message(self, i: int, where: str) -> str:
+        spec = self.job.source.experiences[i].value
+        if not spec.derived:
+            return f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {where} || ' is not a number'"
+        times = self.cells.times(spec)
+        both = f"coalesce({shown(times.start_raw, 40)}, '(empty)') || ' and ' || {shown(times.end_raw, 40)}"
+        return (
+            f"'the times ' || {both} || ' (' || {where} || ') are not both dates and times "
+            "(ISO 8601 expected, e.g. 2025-03-01T14:30:00+01:00)'"
+        )
 
     def _value_checks(self, entries: list[Entry], text: Field) -> list[Check]:
         value_where = _per_entry([lit(e.value.where) for e in entries])
         expected_where = _per_entry([lit(e.expected.where) for e in entries])
+        bad_value = _per_entry(
+            [self._bad_value_message(i, lit(e.value.where)) for i, e in enumerate(entries)]
+        )
+        span = _per_entry(["TRUE" if e.span else "FALSE" for e in entries])
+        expected_span = _per_entry(["TRUE" if e.expected_span else "FALSE" for e in entries])
         return [
             Check(
                 RejectCode.MISSING_VALUE,
-                "__gw_value_raw IS NULL",
+                "__gw_value_raw IS NULL AND NOT __gw_open",
                 f"'the value of metric ' || {shown('metric')} || ' is empty (' || {value_where} || ')'",
             ),
             Check(
                 RejectCode.BAD_VALUE,
-                "value IS NULL OR NOT isfinite(value)",
-                f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {value_where} || ' is not a number'",
+                "NOT __gw_open AND (value IS NULL OR NOT isfinite(value))",
+                bad_value,
+                _per_entry([self._bad_value_cell(i) for i in range(len(entries))]),
+            ),
+            Check(
+                RejectCode.NEGATIVE_SPAN,
+                f"({span}) AND coalesce(value < 0, FALSE)",
+                f"'the value of metric ' || {shown('metric')} || ' is ' || round(value, 3) || ' (' || "
+                f"{value_where} || '): the end comes before the start'",
+                "CAST(round(value, 3) AS VARCHAR)",
             ),
             Check(
                 RejectCode.VALUE_OUT_OF_RANGE,
                 self._outside("value"),
                 f"'the value ' || value || ' of metric ' || {shown('metric')} || ' lies outside its domain ' "
                 f"|| {_domain_text(self.job.vocabulary.domains)}",
+                "CAST(value AS VARCHAR)",
             ),
             Check(
                 RejectCode.BAD_EXPECTED,
                 _bad_number("__gw_expected_raw", "expected"),
                 f"'the stated expectation ' || {shown('__gw_expected_raw')} || ' in ' || {expected_where} "
                 "|| ' is not a number'",
+                "__gw_expected_raw",
+            ),
+            Check(
+                RejectCode.NEGATIVE_SPAN,
+                f"({expected_span}) AND coalesce(expected < 0, FALSE)",
+                f"'the stated expectation is ' || round(expected, 3) || ' (' || {expected_where} || "
+                "'): the promise comes before the start'",
+                "CAST(round(expected, 3) AS VARCHAR)",
             ),
             Check(
                 RejectCode.EXPECTED_OUT_OF_RANGE,
                 self._outside("expected"),
                 f"'the stated expectation ' || expected || ' of metric ' || {shown('metric')} "
                 f"|| ' lies outside its domain ' || {_domain_text(self.job.vocabulary.domains)}",
+                "CAST(expected AS VARCHAR)",
             ),
             Check(
                 RejectCode.TEXT_TOO_LONG,
@@ -672,14 +879,16 @@ class OutcomeCompiler(Compiler):
                 "value IS NULL OR NOT isfinite(value)",
                 f"'the value ' || {shown('__gw_value_raw')} || ' in ' || {lit(value.where)} "
                 "|| ' is not a number'",
+                "__gw_value_raw",
             ),
             Check(
                 RejectCode.VALUE_OUT_OF_RANGE,
                 f"abs(value) > {MAX_MAGNITUDE!r}",
                 f"'the value ' || value || ' lies beyond ±{MAX_MAGNITUDE:g}'",
+                "CAST(value AS VARCHAR)",
             ),
         ]
-        return f"SELECT {STAGED} FROM ({self._assemble(fields, ['NULL::VARCHAR AS __gw_unused'], checks, 1)})"
+        return f"SELECT {STAGED} FROM ({self._assemble(fields, ['__gw_at AS occurred_at'], checks, 1)})"
 
 
 def compiler(job: IngestJob, relation: str, *, messages: bool = True) -> Compiler:

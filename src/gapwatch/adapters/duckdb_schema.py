@@ -48,20 +48,21 @@ CREATE TABLE IF NOT EXISTS experiences (
     silo VARCHAR NOT NULL,
     segment VARCHAR NOT NULL,
     metric VARCHAR NOT NULL,
-    value DOUBLE NOT NULL,
+    value DOUBLE,
     expected DOUBLE,
     expectation_id INTEGER NOT NULL,
     adequate DOUBLE NOT NULL,
     desired DOUBLE NOT NULL,
-    gap DOUBLE NOT NULL,
+    gap DOUBLE,
     gap_norm DOUBLE,
-    status TINYINT NOT NULL,
+    status TINYINT,
     text VARCHAR,
     attributes JSON,
     payload_hash UBIGINT NOT NULL,
     ingested_at TIMESTAMPTZ NOT NULL,
     late BOOLEAN NOT NULL,
-    key_hash UBIGINT NOT NULL
+    key_hash UBIGINT NOT NULL,
+    due_at TIMESTAMPTZ
 );
 
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -90,7 +91,8 @@ CREATE TABLE IF NOT EXISTS rejected (
     first_seen TIMESTAMPTZ NOT NULL,
     last_seen TIMESTAMPTZ NOT NULL,
     times INTEGER NOT NULL,
-    raw_hash UBIGINT NOT NULL
+    raw_hash UBIGINT NOT NULL,
+    value VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS identities (
@@ -135,3 +137,21 @@ CREATE TABLE IF NOT EXISTS erased (
     erased_by VARCHAR NOT NULL
 );
 """
+
+# Columns added since a store's tables were first made, and the statements that add them
+# in place (run once, when the column is missing). An open promise (a promised time with no
+# outcome yet) has no value, gap or status until it falls due; ``due_at`` is the promised
+# moment of an experience that carries one. ``rejected.value`` is the refused cell.
+MIGRATIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "experiences",
+        "due_at",
+        (
+            "ALTER TABLE experiences ADD COLUMN due_at TIMESTAMPTZ",
+            "ALTER TABLE experiences ALTER COLUMN value DROP NOT NULL",
+            "ALTER TABLE experiences ALTER COLUMN gap DROP NOT NULL",
+            "ALTER TABLE experiences ALTER COLUMN status DROP NOT NULL",
+        ),
+    ),
+    ("rejected", "value", ("ALTER TABLE rejected ADD COLUMN value VARCHAR",)),
+)

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from gapwatch.adapters import duckdb_collect, duckdb_ingest, duckdb_maintenance
-from gapwatch.adapters.duckdb_schema import SCHEMA
+from gapwatch.adapters.duckdb_schema import MIGRATIONS, SCHEMA
 from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.bounds import EventWindow, IdCase
@@ -119,6 +119,7 @@ class DuckDBStore:
         self._con = self._connect()
         if not read_only:
             self._con.execute(SCHEMA)
+            self._migrate()
             self._check_hash_canary()
             self._record_start()
             self.protect()
@@ -133,6 +134,19 @@ class DuckDBStore:
         for statement in self._settings:
             con.execute(statement)
         return con
+
+    def _migrate(self) -> None:
+        """Add the columns a store made by an older version lacks (:data:`MIGRATIONS`)."""
+        have = {
+            (t, c)
+            for t, c in self._con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+            ).fetchall()
+        }
+        for table, column, statements in MIGRATIONS:
+            if (table, column) not in have:
+                for sql in statements:
+                    self._con.execute(sql)
 
     def _check_hash_canary(self) -> None:
         """Rehash stored rows if DuckDB's ``hash`` changed (an upgrade), so dedupe stays exact."""

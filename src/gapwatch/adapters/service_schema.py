@@ -33,6 +33,17 @@ SERVICE_DDL: tuple[str, ...] = (
         false_alarm_rate DOUBLE NOT NULL, adequate DOUBLE, desired DOUBLE, kano VARCHAR,
         severity VARCHAR NOT NULL, verdict VARCHAR, verdict_by VARCHAR,
         verdict_at TIMESTAMPTZ, created_at TIMESTAMPTZ NOT NULL)""",
+    # An alert grows while its stream stays out of control: every signal it took in, once.
+    """CREATE TABLE IF NOT EXISTS alert_signals (
+        signal_key VARCHAR PRIMARY KEY, alert_id VARCHAR NOT NULL)""",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS signals INTEGER DEFAULT 1",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS last_period DATE",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS segments VARCHAR",
+    "INSERT OR IGNORE INTO alert_signals SELECT signal_key, id FROM alerts",  # alerts made before
+    # A stream's new normal: from ``start`` its limits come from a new baseline (a case accepted it).
+    """CREATE TABLE IF NOT EXISTS phases (
+        moment VARCHAR NOT NULL, segment VARCHAR NOT NULL, metric VARCHAR NOT NULL, start DATE NOT NULL,
+        case_id VARCHAR, actor VARCHAR NOT NULL, note VARCHAR, recorded_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS webhooks (
         id VARCHAR PRIMARY KEY, silo VARCHAR NOT NULL, url VARCHAR NOT NULL, kind VARCHAR NOT NULL,
         min_severity VARCHAR NOT NULL, created_by VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)""",

@@ -24,6 +24,7 @@ from gapwatch.api.routers import (
     files,
     lifecycle,
     metrics,
+    rejected,
     report,
     streams,
     tokens,
@@ -33,7 +34,20 @@ from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
 COLLECT_PREFIX = "/collect"  # the tracking API (its own /v1 inside) and survey webhooks
-ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle, report, exports)
+ROUTERS = (
+    events,
+    files,
+    rejected,
+    streams,
+    alerts,
+    cases,
+    customers,
+    webhooks,
+    tokens,
+    lifecycle,
+    report,
+    exports,
+)
 COLLECT_ROUTERS = (collect, collect_webhooks)
 
 

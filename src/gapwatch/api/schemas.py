@@ -157,11 +157,36 @@ class AlertPublic(Public):
     verdict_by: str | None
     verdict_at: dt.datetime | None
     created_at: dt.datetime
+    signals: int = Field(1, description="Signals it took in: it grows while the stream stays out of control.")
+    last_period: dt.date | None = Field(None, description="Its latest signal's period.")
+    segments: str | None = Field(None, description="Segments its signals came from (comma-separated).")
 
 
 class AlertListPublic(BaseModel):
     items: list[AlertPublic]
     count: int
+
+
+class RejectedPublic(BaseModel):
+    """One refused row: where it came from, why, and the cell that was refused."""
+
+    model_config = ConfigDict(from_attributes=True)
+    source: str
+    file: str
+    row_number: int | None = Field(description="As a person finds it: in CSV the header is row 1.")
+    event_id: str | None
+    reason_code: str
+    reason: str = Field(description="The sentence naming the column and the bad value.")
+    value: str | None = Field(description="The refused cell (None when no single cell is at fault).")
+    times: int = Field(description="How often this row was refused for this reason.")
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+class RejectedListPublic(BaseModel):
+    items: list[RejectedPublic]
+    count: int
+    reasons: dict[str, int] = Field(description="Stored rejected rows per reason code (all, not just these).")
 
 
 class VerdictCreate(BaseModel):
@@ -229,13 +254,18 @@ class CaseListPublic(BaseModel):
 class CaseActionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["acknowledge", "record_action", "verify", "close", "comment"]
+    action: Literal["acknowledge", "record_action", "verify", "close", "comment", "rebaseline"]
     note: str | None = Field(None, max_length=4000)
     cause: str | None = Field(None, max_length=4000)
     action_kind: ActionKind | None = None
     action_text: str | None = Field(None, max_length=4000, description="What was done.")
     expectation_version: str | None = Field(None, max_length=128)
     verify_from: dt.date | None = None
+    rebaseline_from: dt.date | None = Field(
+        None,
+        description="With `rebaseline` (or a standard change): the new normal's first day; the stream's "
+        "limits start over from a baseline found from it (default: the first signal of its latest alert).",
+    )
 
 
 # ---- webhooks ----------------------------------------------------------------------------------------
@@ -370,13 +400,15 @@ class JourneyStepPublic(Public):
     moment: str
     segment: str
     metric: str
-    value: float
+    value: float | None = Field(description="None for an open promise (no outcome yet).")
     expected: float | None
     adequate: float
     desired: float
-    gap: float = Field(description="Signed gap (negative is worse), in the metric's unit.")
+    gap: float | None = Field(description="Signed gap (negative is worse), in the metric's unit.")
     gap_norm: float | None = Field(description="Gap ÷ zone width: 0 at adequate, 1 at desired.")
-    status: Literal["missed", "met", "exceeded"]
+    status: Literal["missed", "met", "exceeded", "pending"] = Field(
+        description="pending: an open promise whose due time has not passed yet."
+    )
     late: bool
 
 
@@ -431,10 +463,10 @@ class ExperienceExport(BaseModel):
     moment: str
     segment: str
     metric: str
-    value: float
+    value: float | None
     expected: float | None
-    gap: float
-    status: int
+    gap: float | None
+    status: int | None
     text: str | None
     attributes: str | None = Field(description="As stored (JSON text).")
     ingested_at: dt.datetime
@@ -527,10 +559,16 @@ class StreamPublic(Public):
     method: str = Field(description="How it is watched, chosen by volume (e.g. `daily p/p′ + EWMA`).")
     state: StreamState
     since: dt.date | None = Field(description="First signal of the current episode.")
-    signals: int
+    signals: int = Field(description="Signals that the stream got worse.")
     events: int = Field(description="Scored experiences.")
     first_period: dt.date | None
     last_period: dt.date | None
+    note: str = Field(
+        "",
+        description="Its baseline, or why it has none yet (e.g. `14 of 20 events needed for a baseline; "
+        "at the current rate in about 4 days`), and what its expected level follows.",
+    )
+    improvements: int = Field(0, description="Signals that it got better (reported apart).")
 
 
 class StreamListPublic(BaseModel):

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init_cmd", "Create a workspace: gapwatch.yaml and an embedded DuckDB store."),
     "check": ("check_cmd", "Validate a workspace's gapwatch.yaml and report every problem."),
     "ingest": ("ingest_cmd", "Ingest an experience file (CSV, CSV.gz, Parquet, JSONL) from a source."),
+    "rejected": ("rejected_cmd", "List rejected rows: row number, reason and the refused value."),
     "simulate": ("simulate_cmd", "Write a simulated world: source files, survey answers and truth.json."),
     "detect": ("detect_cmd", "Aggregate streams per period and run the detectors; store signals."),
     "demo": ("demo_cmd", "Simulate, ingest, detect and report on a fresh demo workspace."),

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gapwatch.demo.run import NPS_WINDOW_DAYS, SYSTEMIC_NPS_WINDOW_DAYS, DemoResult
-from gapwatch.monitor.summary import StreamState
+from gapwatch.monitor.summary import MonthRow, StreamState
 
 STATE_STYLE = {"signalled": "bold red", "in control": "green", "too thin": "dim"}
 PIPE_WIDTH = 132  # tables printed to a pipe or file: rich would otherwise wrap at 80 columns
@@ -54,6 +54,18 @@ def lifecycle_table(streams: list[StreamState], title: str = "The lifecycle") ->
             s.method,
             f"[{STATE_STYLE.get(s.state, '')}]{s.describe()}[/]",
         )
+    return table
+
+
+def month_table(months: list[MonthRow]) -> Table:
+    """Signals and the alerts they make, per moment × metric and month."""
+    table = Table(
+        title="Signals and alerts per month (alerts counted in the month they start)", title_justify="left"
+    )
+    for col in ("month", "moment / metric", "worse signals", "better", "alerts"):
+        table.add_column(col, justify="right" if col in ("worse signals", "better", "alerts") else "left")
+    for m in months:
+        table.add_row(m.month, f"{m.moment}/{m.metric}", str(m.worse), str(m.better), str(m.alerts))
     return table
 
 
@@ -116,11 +128,17 @@ def print_summary(console: Any, result: DemoResult) -> None:
     for line in LEGEND:
         console.print(f"[dim]{line}[/]")
     rate = result.false_alarms_per_week
+    weeks = result.weeks_monitored
     console.print(
-        f"False alarms (signals on streams with no incident): {result.false_alarms} "
-        f"in {result.weeks_monitored:.1f} weeks monitored"
-        + (f" = {rate:.2f} a week" if rate is not None else "")
+        f"False alarms ('worse' signals on streams with no incident and no drift): {result.false_alarms} "
+        f"in {weeks:.1f} weeks monitored" + (f" = {rate:.2f} a week" if rate is not None else "")
     )
+    if weeks > 0:
+        console.print(
+            f"Alerts (one per episode of 'worse' signals on a moment × metric): {result.alerts} = "
+            f"{result.alerts / weeks:.2f} a week, {result.false_alerts} of them on streams with no incident "
+            f"and no drift; 'worse' signals on the slowly drifting streams: {result.drift_signals}"
+        )
     if result.nps is not None:
         nps = result.nps
         console.print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,11 +23,12 @@ from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
 def command(workspace: Path, clock: str, as_json: bool) -> None:
     """Aggregate every stream (moment x segment x metric, and each moment as a whole) per day, run
     the charts chosen by volume against each stream's baseline, store the `stream_periods` and
-    `signals` tables, and print the signals per stream."""
-    from gapwatch.cli.demo_view import lifecycle_table, wide_console
+    `signals` tables, and print the signals per stream: "worse" ones (they make alerts, one per
+    episode) and "better" ones apart, with the alerts per moment and month beside the signals."""
     from gapwatch.config import ConfigError
+    from gapwatch.domain.alerts import episodes
     from gapwatch.monitor.run import run_monitor
-    from gapwatch.monitor.summary import stream_states
+    from gapwatch.monitor.summary import monthly, stream_states
     from gapwatch.workspace import Workspace
 
     try:
@@ -40,26 +42,80 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
     with ws:
         result = run_monitor(ws.store, ws.config, clock="event" if clock == "event" else "wall")
         states = stream_states(result, ws.lifecycle)
+        detection = ws.config.detection
+    eps = episodes(result.signals, detection.episode_days)
+    months = monthly(result.signals, detection.episode_days)
+    limits = _limits(result, detection)
     if as_json:
         emit_json(
             {
                 "streams": [s.to_dict() for s in states],
                 "signals": [_signal(s) for s in result.signals],
+                "alerts": [_episode(e) for e in eps],
+                "per_month": [m.to_dict() for m in months],
                 "L": result.L,
+                "limits": limits,
                 "closed_through": result.closed_through.isoformat(),
             }
         )
         return
+    _print(workspace, result, states, eps, months, limits)
+
+
+def _limits(result: Any, detection: Any) -> dict[str, Any]:
+    """What the limits were designed for: the budget's L and the per-stream floor."""
+    return {
+        "false_alarms_per_week": detection.false_alarms_per_week,
+        "budget_L": result.L,
+        "min_arl0_weeks": detection.min_arl0_weeks,
+        "streams_at_floor": sum(1 for v in result.streams if v.resolution and v.L > result.L + 1e-9),
+    }
+
+
+def _print(workspace: Path, result: Any, states: Any, eps: Any, months: Any, limits: dict[str, Any]) -> None:
+    from gapwatch.cli.demo_view import lifecycle_table, month_table, wide_console
+
     console = wide_console()
-    console.print(lifecycle_table(states, title=f"Streams of {workspace} (limits ±{result.L:.2f}σ)"))
+    budget, floor = limits["false_alarms_per_week"], limits["min_arl0_weeks"]
+    title = (
+        f"Streams of {workspace} (limits ±{result.L:.2f}σ for {budget:g} false alarm(s) a week; no stream "
+        f"below an ARL₀ of {floor:g} weeks: {limits['streams_at_floor']} at that floor)"
+    )
+    console.print(lifecycle_table(states, title=title))
     for s in states:
-        key = (s.moment, s.segment, s.metric)
-        sigs = result.signals_of(key)
-        if sigs:
-            days = ", ".join(f"{x.period:%Y-%m-%d} {x.chart}{'*' if x.provisional else ''}" for x in sigs[:8])
-            more = f" … (+{len(sigs) - 8})" if len(sigs) > 8 else ""
-            console.print(f"[bold]{s.label}[/]: {len(sigs)} signal(s): {days}{more}")
-    console.print(f"{len(result.signals)} signals stored (* = provisional: the period is still open)")
+        sigs = result.signals_of((s.moment, s.segment, s.metric))
+        worse = [x for x in sigs if x.direction != "better"]
+        better = [x for x in sigs if x.direction == "better"]
+        if worse:
+            days = ", ".join(
+                f"{x.period:%Y-%m-%d} {x.chart}{'*' if x.provisional else ''}" for x in worse[:8]
+            )
+            more = f" … (+{len(worse) - 8})" if len(worse) > 8 else ""
+            console.print(f"[bold]{s.label}[/]: {len(worse)} worse: {days}{more}")
+        if better:
+            console.print(
+                f"[green]{s.label}[/]: {len(better)} better (improvements, no alert), "
+                f"{better[0].period:%Y-%m-%d} … {better[-1].period:%Y-%m-%d}"
+            )
+    if months:
+        console.print(month_table(months))
+    n_worse = sum(1 for x in result.signals if x.direction != "better")
+    console.print(
+        f"{len(result.signals)} signals stored: {n_worse} worse, {len(result.signals) - n_worse} better; "
+        f"{len(eps)} alert(s) (episodes of worse signals) (* = provisional: the period is still open)"
+    )
+
+
+def _episode(e: Any) -> dict[str, Any]:
+    return {
+        "moment": e.moment,
+        "metric": e.metric,
+        "kind": e.kind,
+        "first": e.first.isoformat(),
+        "last": e.last.isoformat(),
+        "signals": e.signals,
+        "segments": list(e.segments),
+    }
 
 
 def _signal(s: object) -> dict[str, object]:

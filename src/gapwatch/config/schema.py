@@ -108,21 +108,62 @@ class Expectation(Strict):
         return self
 
 
+TimeUnit = Literal["days", "hours", "minutes", "seconds"]
+UNIT_SECONDS: dict[str, float] = {"days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
+
+
 class FieldSpec(Strict):
-    """Where one experience field comes from: a column (optionally mapped or scaled) or a constant."""
+    """Where one experience field comes from: a column (optionally mapped or scaled), a constant,
+    or a value derived from two time columns.
+
+    * ``between: [start, end]`` is the time from ``start`` to ``end`` in ``unit`` (days by
+      default): a duration from two timestamps, e.g. ordered → delivered. As an ``expected``
+      it states a promise in time (ordered → promised): ``end`` is then the moment the promise
+      falls due, and an experience whose own end is still empty is an *open promise*.
+    * ``late: [promise, outcome]`` is 1 when ``outcome`` came after ``promise`` and 0 otherwise
+      (a late/on-time status when only the two times are exported); an empty ``outcome`` is an
+      open promise too.
+    * ``labels: auto`` (segments only) takes the segment labels from the data instead of the
+      declared list, at most ``max`` of them per source.
+    """
 
     column: str | None = Field(None, min_length=1)
     value: Any = None
+    between: tuple[str, str] | None = None
+    late: tuple[str, str] | None = None
+    unit: TimeUnit | None = None
     map: dict[str, Any] | None = None
     default: Any = None
     scale: float | None = None
     format: str | None = None
+    labels: Literal["auto"] | None = None
+    max: int = Field(100, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _column_or_value(self) -> FieldSpec:
-        if (self.column is None) == (self.value is None):
-            raise ValueError("give exactly one of 'column' or 'value'")
+        given = [k for k in ("column", "value", "between", "late") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'column', 'value', 'between' or 'late'")
+        derived = self.between is not None or self.late is not None
+        if self.unit is not None and self.between is None:
+            raise ValueError("'unit' goes with 'between' (the span's unit)")
+        if derived and (self.map is not None or self.default is not None):
+            raise ValueError("'map' and 'default' do not apply to a value derived from two times")
+        if self.labels is not None and self.column is None:
+            raise ValueError("'labels: auto' needs a 'column' to read the labels from")
         return self
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column of the file this field reads."""
+        if self.column is not None:
+            return (self.column,)
+        return self.between or self.late or ()
+
+    @property
+    def derived(self) -> bool:
+        """A value computed from two time columns (``between`` or ``late``)."""
+        return self.between is not None or self.late is not None
 
 
 def _as_field(raw: Any) -> Any:
@@ -183,6 +224,28 @@ class Source(Strict):
         return _as_field(raw)
 
     @model_validator(mode="after")
+    def _derived_fields(self) -> Source:
+        for name in ("customer_id", "anonymous_id", "occurred_at", "moment", "segment", "text", "value"):
+            spec = getattr(self, name)
+            if spec is None:
+                continue
+            if spec.derived:
+                raise ValueError(
+                    f"'{name}' is one column or a constant: 'between' and 'late' derive experience "
+                    "values and stated expectations"
+                )
+            if spec.labels is not None and name != "segment":
+                raise ValueError(f"'labels: auto' is for the segment, not '{name}'")
+        for i, entry in enumerate(self.experiences):
+            if entry.metric.derived or entry.metric.labels is not None:
+                raise ValueError(f"experiences[{i}].metric is a metric name, a column or a map")
+            if entry.value.labels is not None or (entry.expected and entry.expected.labels is not None):
+                raise ValueError(f"experiences[{i}]: 'labels' is for the segment only")
+            if entry.expected is not None and entry.expected.late is not None:
+                raise ValueError(f"experiences[{i}].expected: a stated expectation is a number or 'between'")
+        return self
+
+    @model_validator(mode="after")
     def _kind_fields(self) -> Source:
         if not self.event_id:
             raise ValueError("event_id needs at least one column")
@@ -203,16 +266,55 @@ class MethodOverride(Strict):
     metric: Key | None = None
     segment: str | None = None
     method: Literal["auto", "p", "pprime", "ewma", "bcusum", "g", "cusum"]
+    period: Literal["day", "week"] | None = None  # the chart's period (default: chosen by volume)
 
 
 class EwmaSection(Strict):
     lambda_: float = Field(0.2, alias="lambda", gt=0.0, le=1.0)
 
 
+class CalendarEffect(Strict):
+    """Known calendar variation: days on which the expected miss rate differs (a sale, a holiday).
+
+    With ``factor`` the expected miss rate of those days is the baseline's times ``factor`` (what
+    last year's peak showed); without it the days are not judged and stay out of baselines.
+    ``yearly`` repeats the month-day range every year; ``moments`` limits it to some moments.
+    """
+
+    name: str
+    start: dt.date
+    end: dt.date
+    factor: float | None = Field(None, gt=0.0, le=20.0)
+    yearly: bool = False
+    moments: list[Key] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalendarEffect:
+        if self.end < self.start:
+            raise ValueError("end must not be before start")
+        return self
+
+
 class DetectionSection(Strict):
+    """How streams are judged: baselines, known variation, false-alarm budget, alert episodes.
+
+    A stream's baseline is, by default, the first window from its first event that spans at
+    least ``baseline_days`` days and holds ``baseline_events`` events and ``baseline_misses``
+    misses (or ``baseline_events_rare`` events when misses are rare); ``baseline_start`` fixes
+    the window to ``[baseline_start, baseline_start + baseline_days)`` instead.
+    """
+
     baseline_days: int = Field(28, ge=7)
     baseline_start: dt.date | None = None
+    baseline_events: int = Field(20, ge=5, le=100_000)
+    baseline_misses: int = Field(5, ge=0, le=10_000)
+    baseline_events_rare: int = Field(250, ge=5, le=1_000_000)
     false_alarms_per_week: float = Field(1.0, gt=0.0)
+    min_arl0_weeks: float = Field(52.0, ge=0.0, le=5200.0)
+    weekday: Literal["auto", "off"] = "auto"
+    calendar: list[CalendarEffect] = Field(default_factory=list)
+    episode_days: int = Field(28, ge=1, le=365)
+    lock_in_weeks: int = Field(8, ge=0, le=520)
     method: Literal["auto", "p", "pprime", "ewma", "bcusum", "g", "cusum"] = "auto"
     ewma: EwmaSection = Field(default_factory=lambda: EwmaSection.model_validate({}))
     overrides: list[MethodOverride] = Field(default_factory=list)

@@ -111,7 +111,8 @@ def _source(
     for i, value in enumerate(source.moments or []):
         if value not in moments:
             yield f"{here}.moments[{i}]", f"unknown moment {value!r}"
-    for value in _values(source.segment):
+    auto = source.segment is not None and source.segment.labels == "auto"
+    for value in [] if auto else _values(source.segment):  # auto labels need no declaration
         if not _segment_ok(config, value):
             yield f"{here}.segment", f"maps to unknown segment {value!r}"
     declared_metrics = {m for ms in moments.values() for m in ms}
@@ -178,5 +179,14 @@ def _detection(config: WorkspaceConfig) -> Iterator[tuple[str, str]]:
             yield f"{here}.moment", f"unknown moment {o.moment!r}"
         elif o.metric is not None and o.metric not in moments[o.moment]:
             yield f"{here}.metric", f"moment {o.moment!r} does not watch metric {o.metric!r}"
-        if o.segment is not None and not _segment_ok(config, o.segment):
+        if o.segment is not None and not (_segment_ok(config, o.segment) or _auto_labels(config)):
             yield f"{here}.segment", f"unknown segment {o.segment!r}"
+    for i, c in enumerate(config.detection.calendar):
+        for j, m in enumerate(c.moments or []):
+            if m not in moments:
+                yield f"detection.calendar[{i}].moments[{j}]", f"unknown moment {m!r}"
+
+
+def _auto_labels(config: WorkspaceConfig) -> bool:
+    """Some source takes its segment labels from the data (any label may then be a segment)."""
+    return any(s.segment is not None and s.segment.labels == "auto" for s in config.sources.values())

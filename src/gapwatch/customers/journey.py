@@ -37,13 +37,13 @@ class JourneyStep:
     moment: str
     segment: str
     metric: str
-    value: float
+    value: float | None  # None: an open promise (no outcome yet)
     expected: float | None
     adequate: float
     desired: float
-    gap: float
+    gap: float | None
     gap_norm: float | None
-    status: str
+    status: str  # missed, met, exceeded, or pending (an open promise not yet due)
     late: bool
     text: str | None = None  # the customer's comment, if any
 
@@ -179,7 +179,10 @@ def journey(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",
         f" WHERE {mine} ORDER BY occurred_at, moment, metric, event_id",
         params,
     )
-    steps = [JourneyStep(**{**r, "status": Status(int(r["status"])).label}) for r in found]
+    steps = [
+        JourneyStep(**{**r, "status": "pending" if r["status"] is None else Status(int(r["status"])).label})
+        for r in found
+    ]
     # A workspace that was never served has no alerts or cases yet.
     cases = (
         []

@@ -24,6 +24,7 @@ from typing import Any
 from gapwatch.demo.score import (
     NPS_WINDOW_DAYS,
     SYSTEMIC_NPS_WINDOW_DAYS,
+    count_drift_signals,
     count_false_alarms,
     count_nps_false_alarms,
     is_systemic,
@@ -70,6 +71,9 @@ class DemoResult:
     # the stream during the incident, those let down (a miss there), and how many of those answered
     affected: dict[str, dict[str, int]] = field(default_factory=dict)
     systemic: list[str] = field(default_factory=list)  # ids of the systemic incidents (all segments)
+    drift_signals: int = 0  # "worse" signals on streams that drift slowly (real change, not incidents)
+    alerts: int = 0  # alerts the signals make (one per episode of a moment × metric)
+    false_alerts: int = 0  # of them, on streams with no incident and no drift
 
     @property
     def false_alarms_per_week(self) -> float | None:
@@ -84,6 +88,9 @@ class DemoResult:
                 for i in self.incidents
             ],
             "false_alarms": self.false_alarms,
+            "drift_signals": self.drift_signals,
+            "alerts": self.alerts,
+            "false_alerts": self.false_alerts,
             "weeks_monitored": round(self.weeks_monitored, 2),
             "nps_false_alarms": self.nps_false_alarms,
             "nps_window_days": NPS_WINDOW_DAYS,
@@ -142,7 +149,7 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
     world = simulate(customers, days, seed)
     write_world(world, folder / SOURCES_DIR)
     lap("simulate")
-    init_workspace(folder)
+    init_workspace(folder, config_text=_config_text(world))
     with Workspace.open(folder) as ws:
         ingested, notes = _ingest_all(ws, folder / SOURCES_DIR, say)
         lap("ingest")
@@ -153,7 +160,10 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         nps = _nps(ws.store.reader(), result, ws.config.detection.baseline_days)
         truth = json.loads((folder / SOURCES_DIR / TRUTH_FILE).read_text(encoding="utf-8"))
         incidents = score_incidents(result, truth["incidents"], nps)
-        false_alarms = count_false_alarms(result, truth["incidents"])
+        drifts = truth.get("seasonality", {}).get("drifts", [])
+        false_alarms = count_false_alarms(result, truth["incidents"], drifts)
+        drift_signals = count_drift_signals(result, truth["incidents"], drifts)
+        alerts, false_alerts = _alerts(result, truth["incidents"], drifts, ws.config.detection.episode_days)
         nps_false = count_nps_false_alarms(nps, truth["incidents"])
         affected = {
             str(i.get("id", "")): {k: int(i[k]) for k in AFFECTED if k in i} for i in truth["incidents"]
@@ -162,7 +172,12 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         streams = stream_states(result, ws.lifecycle)
         say("report")
         ctx = FigureContext(
-            ws.config.detection, result.L, result.first_period, result.last_period, result.closed_through
+            ws.config.detection,
+            result.L,
+            result.first_period,
+            result.last_period,
+            result.closed_through,
+            result.weekday,
         )
         reader = ws.store.reader()
         try:  # the same figures the web app draws, from what the monitor stored
@@ -174,7 +189,9 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
                 nps=nps,
                 incidents=incidents,
                 title="gapwatch demo: during the fact vs after the fact",
-                notes=_report_notes(customers, days, seed, false_alarms, weeks, notes),
+                notes=_report_notes(
+                    customers, days, seed, (false_alarms, drift_signals, alerts), weeks, notes
+                ),
             )
         finally:
             reader.close()
@@ -195,7 +212,28 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         nps_false,
         affected,
         systemic,
+        drift_signals,
+        alerts,
+        false_alerts,
     )
+
+
+def _config_text(world: Any) -> str:
+    """The default template, with the world's holiday peaks declared as known calendar effects
+    (appended to its ``detection`` section, the template's last, so its comments stay)."""
+    from gapwatch.config import default_config_text
+    from gapwatch.simulate.seasons import calendar_effects
+
+    text = default_config_text()
+    effects = calendar_effects(world.start, world.days, world.params)
+    if not effects:
+        return text
+    lines = [
+        f"    - {{name: {e['name']!r}, start: {e['start']}, end: {e['end']}, factor: {e['factor']}}}"
+        for e in effects
+    ]
+    note = "  # the simulated world's holiday peaks: known variation, declared (dates and last year's factor)"
+    return text.rstrip("\n") + "\n" + note + "\n  calendar:\n" + "\n".join(lines) + "\n"
 
 
 def _ingest_all(ws: Any, sources: Path, say: Step) -> tuple[dict[str, dict[str, int]], list[str]]:
@@ -229,15 +267,29 @@ def _weeks_monitored(result: MonitorResult, baseline_days: int) -> float:
     return max((result.last_period - result.first_period).days + 1 - baseline_days, 0) / 7.0
 
 
+def _alerts(
+    result: MonitorResult, incidents: list[dict[str, Any]], drifts: list[dict[str, Any]], gap: int
+) -> tuple[int, int]:
+    """Alerts the signals make (episodes), and those on moments × metrics no incident or drift touches."""
+    from gapwatch.domain.alerts import episodes
+
+    touched = {(i["moment"], i["metric"]) for i in [*incidents, *drifts]}
+    found = episodes(result.signals, gap)
+    return len(found), sum((e.moment, e.metric) not in touched for e in found)
+
+
 def _report_notes(
-    customers: int, days: int, seed: int, false_alarms: int, weeks: float, notes: list[str]
+    customers: int, days: int, seed: int, counts: tuple[int, int, int], weeks: float, notes: list[str]
 ) -> list[str]:
+    false_alarms, drift_signals, alerts = counts
     rate = f"{false_alarms / weeks:.2f} a week" if weeks else "n/a"
     return [
         f"Simulated world: {customers:,} people over {days} days (seed {seed}); detection used only the "
         "ingested files, never truth.json.",
-        f"False alarms (signals on streams with no incident): {false_alarms} in {weeks:.1f} weeks "
-        f"monitored after the baseline ({rate}).",
+        f"Alerts (one per episode of 'worse' signals on a moment): {alerts}; 'worse' signals on the "
+        f"slowly drifting streams (real change, not incidents): {drift_signals}.",
+        f"False alarms ('worse' signals on streams with no incident and no drift): {false_alarms} in "
+        f"{weeks:.1f} weeks monitored after the baseline ({rate}).",
         "NPS showed it: the day the first weekly NPS drop (a week below its lower limit) was known, in a "
         f"week starting between the incident's start and {NPS_WINDOW_DAYS} days after its end "
         f"({SYSTEMIC_NPS_WINDOW_DAYS} for a systemic incident, segment 'all'); otherwise never.",

@@ -202,15 +202,33 @@ def count_nps_false_alarms(nps: NpsChart | None, incidents: Sequence[dict[str, A
     )
 
 
-def count_false_alarms(result: MonitorResult, incidents: Sequence[dict[str, Any]]) -> int:
-    """Signals on streams that carry no incident: neither the incident's stream nor its parent.
+def count_false_alarms(
+    result: MonitorResult, incidents: Sequence[dict[str, Any]], drifts: Sequence[dict[str, Any]] = ()
+) -> int:
+    """ "Worse" signals on streams that carry no incident and no drift: neither such a stream nor its parent.
 
     A systemic incident carries every stream of its moment x metric: the parent and each segment.
+    A drift (a stream slowly getting worse, ``truth.json``'s ``seasonality.drifts``) is real change,
+    not an incident: its signals are counted apart (:func:`count_drift_signals`).
     """
-    hit = {(i["moment"], i["segment"], i["metric"]) for i in incidents}
-    hit |= {(i["moment"], ALL_SEGMENTS, i["metric"]) for i in incidents}
+    hit = _carried(incidents) | _carried(drifts)
     everywhere = {(i["moment"], i["metric"]) for i in incidents if is_systemic(i)}
     return sum(
-        (s.moment, s.segment, s.metric) not in hit and (s.moment, s.metric) not in everywhere
+        (s.moment, s.segment, s.metric) not in hit
+        and (s.moment, s.metric) not in everywhere
+        and s.direction != "better"
         for s in result.signals
     )
+
+
+def _carried(items: Sequence[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    keys = {(i["moment"], i["segment"], i["metric"]) for i in items}
+    return keys | {(i["moment"], ALL_SEGMENTS, i["metric"]) for i in items}
+
+
+def count_drift_signals(
+    result: MonitorResult, incidents: Sequence[dict[str, Any]], drifts: Sequence[dict[str, Any]]
+) -> int:
+    """ "Worse" signals on drifting streams (or their parents) that no incident explains."""
+    drift = _carried(drifts) - _carried(incidents)
+    return sum((s.moment, s.segment, s.metric) in drift and s.direction != "better" for s in result.signals)

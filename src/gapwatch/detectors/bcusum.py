@@ -15,6 +15,7 @@ Prefer the g-chart when only the gaps between misses are recorded.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -24,6 +25,8 @@ from gapwatch.detectors.bcusum_lattice import bernoulli_design, bernoulli_gamma
 
 __all__ = ["BernoulliCUSUM", "bernoulli_cusum_arl", "bernoulli_gamma", "bernoulli_h_for_arl"]
 
+MAX_STATES = 400_000  # the Markov chain's size cap (memory and time of one sparse solve)
+
 
 def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100) -> float:
     """Zero-state ARL (in experiences) at miss rate ``p`` (Markov chain, Brook & Evans 1972).
@@ -32,9 +35,12 @@ def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100)
     relative); the sparse linear system is solved with scipy (imported here only).
     """
     from scipy.sparse import csr_matrix
-    from scipy.sparse.linalg import spsolve
+    from scipy.sparse.linalg import MatrixRankWarning, spsolve
 
     grid = max(200, math.ceil(resolution / gamma))
+    # a bounded chain whatever h is asked for: past MAX_STATES the grid coarsens (only an h far
+    # beyond any ARL₀ in use gets there; its ARL is then endless to us anyway)
+    grid = max(25, min(grid, MAX_STATES // max(1, math.ceil(h))))
     down = max(1, round(gamma * grid))
     up = grid - down
     m = max(1, math.ceil(h * grid))  # states 0 .. m-1: B < h, no signal yet
@@ -45,7 +51,15 @@ def bernoulli_cusum_arl(p: float, gamma: float, h: float, resolution: int = 100)
     cols = np.concatenate([idx, hi[inside], np.maximum(idx - down, 0)])
     vals = np.concatenate([np.ones(m), np.full(int(inside.sum()), -p), np.full(m, -(1 - p))])
     q = csr_matrix((vals, (rows, cols)), shape=(m, m))
-    return float(spsolve(q, np.ones(m))[0])
+    with warnings.catch_warnings():
+        # a rate so low (or h so high) that the chain leaves B < h with a probability below the
+        # float's precision: the system is singular in floating point and the ARL is, to us, endless
+        warnings.simplefilter("error", MatrixRankWarning)
+        try:
+            arl = float(spsolve(q, np.ones(m))[0])
+        except MatrixRankWarning:
+            return math.inf
+    return arl if math.isfinite(arl) and arl > 0 else math.inf
 
 
 def bernoulli_h_for_arl(p0: float, p1: float, arl0: float) -> float:

@@ -41,6 +41,7 @@ __all__ = [
     "LATTICE_TOL",
     "BernoulliDesign",
     "arl_curve",
+    "averaged_design",
     "bernoulli_design",
     "bernoulli_gamma",
     "lattice",
@@ -290,3 +291,61 @@ def bernoulli_design(
     d, g = lattice(bernoulli_gamma(p0, odds / (1 + odds)), tol)
     k, arl = _threshold_d1(p0, g, arl0) if d == 1 else _threshold_banded(p0, d, g, arl0)
     return BernoulliDesign(p0, d, g, k, arl)
+
+
+def averaged_design(
+    p0: float,
+    arl0: float,
+    points: tuple[float, ...],
+    weights: tuple[float, ...],
+    odds_ratio: float = 2.0,
+    tol: float = LATTICE_TOL,
+) -> BernoulliDesign:
+    """The lattice chart tuned to ``p0`` whose false-alarm rate averaged over ``points`` is ≤ 1/``arl0``.
+
+    ``points`` are miss rates the true one may be (p₀'s posterior at quadrature nodes) with
+    their ``weights``: the in-control ARL then holds on average over the baseline's estimation
+    error (the unconditional performance), not only when the estimate hit the true rate. The
+    threshold is the smallest lattice point k with Σ wᵢ / ARL(pᵢ, k) ≤ 1/ARL₀; ``arl`` is the
+    averaged ARL there.
+
+    Examples
+    --------
+    >>> plain = bernoulli_design(0.01, 5_000.0)
+    >>> spread = averaged_design(0.01, 5_000.0, (0.006, 0.01, 0.016), (1 / 6, 2 / 3, 1 / 6))
+    >>> (spread.d, spread.g) == (plain.d, plain.g), spread.k > plain.k, spread.arl >= 5_000.0
+    (True, True, True)
+    """
+    if not 0 < p0 < 1 or not arl0 >= 1 or not all(0 < q < 1 for q in points):
+        raise ValueError(f"need 0 < p0, points < 1 and arl0 ≥ 1, got p0={p0}, points={points}, arl0={arl0}")
+    odds = p0 / (1 - p0) * odds_ratio
+    d, g = lattice(bernoulli_gamma(p0, odds / (1 + odds)), tol)
+    if d == 1:
+        # each curve runs until its ARL passes 4·ARL₀ (monotone in k): past its end it is counted
+        # at its last value, which overstates the rate (a threshold no lower than needed)
+        curves = [_CURVES.get(q, g, arl0) for q in points]
+        width = max(c.size for c in curves)
+        padded = np.stack([np.pad(c, (0, width - c.size), mode="edge") for c in curves])
+        rate = np.asarray(weights) @ (1.0 / padded)
+        ok = np.flatnonzero(rate <= 1.0 / arl0)
+        if not ok.size:
+            raise ValueError(f"ARL₀ {arl0:g} is out of reach for p0={p0:g} (h > {H_MAX:g})")
+        k = int(ok[0]) + 1
+        return BernoulliDesign(p0, d, g, k, float(1.0 / rate[k - 1]))
+
+    def averaged(k: int) -> float:
+        return 1.0 / sum(w / lattice_arl(q, d, g, k) for q, w in zip(points, weights, strict=True))
+
+    lo = _threshold_banded(p0, d, g, arl0)[0] - 1  # the plain design: usually a little below
+    step = max(1, g // 8)
+    while lo > 0 and averaged(lo) >= arl0:
+        lo = max(0, lo - step)
+    hi = lo + step
+    while averaged(hi) < arl0:
+        lo, hi, step = hi, hi + 2 * step, step * 2
+        if hi > H_MAX * g:
+            raise ValueError(f"ARL₀ {arl0:g} is out of reach for p0={p0:g} (h > {H_MAX:g})")
+    while hi - lo > 1:  # averaged(lo) < arl0 <= averaged(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if averaged(mid) >= arl0 else (mid, hi)
+    return BernoulliDesign(p0, d, g, hi, averaged(hi))

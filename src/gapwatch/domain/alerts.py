@@ -19,8 +19,10 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class Severity(StrEnum):
@@ -110,3 +112,88 @@ def designed_false_alarm_rate(false_alarms_per_week: float, period: str, arl0: f
         return 1.0 / arl0
     periods_per_week = 7.0 if period == "day" else 1.0
     return false_alarms_per_week / periods_per_week
+
+
+class SignalLike(Protocol):
+    """What grouping needs of a signal (the monitor's ``Signal`` and stored rows fit)."""
+
+    @property
+    def moment(self) -> str: ...
+    @property
+    def segment(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def period(self) -> dt.date: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def chart(self) -> str: ...
+
+
+RATE_CHARTS = frozenset({"p", "pprime", "np", "bcusum", "g"})
+
+
+def signal_kind(chart: str) -> str:
+    """What a chart watches: "misses" (the miss rate: p, p′, per-event CUSUM) or "gap" (its mean: EWMA).
+
+    >>> signal_kind("bcusum"), signal_kind("ewma")
+    ('misses', 'gap')
+    """
+    return "misses" if chart in RATE_CHARTS else "gap"
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One alert as people see it: a run of "worse" signals on a moment × metric (any segment) that
+    say the same thing: more misses, or a lower mean gap."""
+
+    moment: str
+    metric: str
+    first: dt.date
+    last: dt.date
+    signals: int
+    segments: tuple[str, ...]
+    kind: str = "misses"
+
+
+def joins_episode(last: dt.date, period: dt.date, gap_days: int) -> bool:
+    """Whether a signal on ``period`` grows an open alert whose latest signal was on ``last``.
+
+    >>> joins_episode(dt.date(2025, 3, 1), dt.date(2025, 3, 10), 14), joins_episode(
+    ...     dt.date(2025, 3, 1), dt.date(2025, 3, 20), 14)
+    (True, False)
+    """
+    return (period - last).days <= gap_days
+
+
+def episodes(signals: Iterable[SignalLike], gap_days: int = 28) -> list[Episode]:
+    """ "Worse" signals grouped into alerts: per moment × metric (a moment's parent stream and its
+    segments share one) and kind (more misses; a lower mean gap: two different messages), a
+    signal within ``gap_days`` of the previous one grows the open alert, a later one opens a new
+    alert. "Better" signals are reported apart and open none.
+
+    This is the rule the service applies (``quality/alerts.py``) when no case action intervenes;
+    the batch reports count alerts with it.
+    """
+    by_family: dict[tuple[str, str, str], list[SignalLike]] = {}
+    for s in signals:
+        if s.direction != "better":
+            by_family.setdefault((s.moment, s.metric, signal_kind(s.chart)), []).append(s)
+    out: list[Episode] = []
+    for (moment, metric, kind), found in by_family.items():
+        found.sort(key=lambda s: s.period)
+        run: list[SignalLike] = []
+        for s in found:
+            if run and not joins_episode(run[-1].period, s.period, gap_days):
+                out.append(_episode(moment, metric, kind, run))
+                run = []
+            run.append(s)
+        if run:
+            out.append(_episode(moment, metric, kind, run))
+    return sorted(out, key=lambda e: (e.first, e.moment, e.metric, e.kind))
+
+
+def _episode(moment: str, metric: str, kind: str, run: list[SignalLike]) -> Episode:
+    segments = tuple(dict.fromkeys(s.segment for s in run))
+    return Episode(moment, metric, run[0].period, run[-1].period, len(run), segments, kind)

@@ -2,9 +2,10 @@
 
 A case runs open → acknowledged → action recorded → verifying → closed. A new signal on its
 stream while verifying (or after closing) reopens it, and a reopened case walks the same
-path again. No step may be skipped: :func:`apply` accepts only the transitions in
-:data:`TRANSITIONS`, and closing needs the stream to have stayed in control for the
-required number of periods.
+path again. A case still worked on may *re-baseline* its stream (the shift is the new normal:
+its limits start over from a date), like a comment, without changing its state. No step
+may be skipped: :func:`apply` accepts only the transitions in :data:`TRANSITIONS`, and
+closing needs the stream to have stayed in control for the required number of periods.
 
 Examples
 --------
@@ -40,6 +41,7 @@ class CaseAction(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     COMMENT = "comment"
+    REBASELINE = "rebaseline"  # the stream's new normal: new limits from a date (no state change)
 
 
 class ActionKind(StrEnum):
@@ -76,8 +78,10 @@ class TransitionError(ValueError):
 
 
 def allowed_actions(state: CaseState) -> list[CaseAction]:
-    """The actions a case in ``state`` accepts (a comment is always allowed)."""
-    return [*TRANSITIONS.get(state, {}), CaseAction.COMMENT]
+    """The actions a case in ``state`` accepts (a comment is always allowed; re-baselining while
+    the case is worked on, i.e. not once it is verifying or closed)."""
+    extra = [CaseAction.REBASELINE] if state not in (CaseState.VERIFYING, CaseState.CLOSED) else []
+    return [*TRANSITIONS.get(state, {}), CaseAction.COMMENT, *extra]
 
 
 def apply(
@@ -99,6 +103,11 @@ def apply(
         How many such periods closing needs (``cases.verify_periods`` in the settings).
     """
     if action is CaseAction.COMMENT:
+        return state
+    if action is CaseAction.REBASELINE:
+        if action not in allowed_actions(state):
+            names = ", ".join(a.value for a in allowed_actions(state))
+            raise TransitionError(f"cannot rebaseline a case that is {state.value} (allowed: {names})")
         return state
     target = TRANSITIONS.get(state, {}).get(action)
     if target is None:

@@ -45,10 +45,13 @@ class RejectCode(StrEnum):
     UNKNOWN_MOMENT = "unknown_moment"
     MOMENT_NOT_ALLOWED = "moment_not_allowed"
     UNKNOWN_SEGMENT = "unknown_segment"
+    BAD_SEGMENT = "bad_segment"
+    TOO_MANY_SEGMENTS = "too_many_segments"
     UNKNOWN_METRIC = "unknown_metric"
     MISSING_VALUE = "missing_value"
     BAD_VALUE = "bad_value"
     VALUE_OUT_OF_RANGE = "value_out_of_range"
+    NEGATIVE_SPAN = "negative_span"
     BAD_EXPECTED = "bad_expected"
     EXPECTED_OUT_OF_RANGE = "expected_out_of_range"
     TEXT_TOO_LONG = "text_too_long"
@@ -114,6 +117,7 @@ class IngestCounts:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    updated: int = 0  # of the accepted: open promises whose outcome (or new promise) replaced them
     rows: int = 0
     chunks: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
@@ -127,6 +131,7 @@ class IngestCounts:
         self.accepted += other.accepted
         self.duplicate += other.duplicate
         self.rejected += other.rejected
+        self.updated += other.updated
         self.rows += other.rows
         self.chunks += other.chunks
         for code, n in other.reasons.items():
@@ -138,6 +143,7 @@ class IngestCounts:
             "duplicate": self.duplicate,
             "rejected": self.rejected,
             "received": self.received,
+            "updated": self.updated,
             "rows": self.rows,
             "reasons": dict(sorted(self.reasons.items())),
         }
@@ -153,7 +159,8 @@ class IngestJob:
     that day or earlier are stored flagged ``late``. ``window`` bounds the event times
     accepted (none: any). ``types`` are JSON types the cells must have (the API's
     experience record: :data:`RECORD_TYPES`); ``moments`` the moments the source may post
-    (none: any); ``id_case`` how its identifiers are normalised.
+    (none: any); ``id_case`` how its identifiers are normalised; ``as_of`` the clock open
+    promises are judged by (none: now).
     """
 
     source_name: str
@@ -166,6 +173,7 @@ class IngestJob:
     types: tuple[tuple[str, JsonType], ...] = ()
     moments: tuple[str, ...] | None = None
     id_case: IdCase = "lower"
+    as_of: dt.datetime | None = None  # the clock open promises are judged by (None: now)
 
 
 def pseudonym(secret: bytes, identifier: str) -> str:

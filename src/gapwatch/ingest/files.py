@@ -9,6 +9,7 @@ in one transaction. Counts are of experiences and always satisfy
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -158,6 +159,8 @@ def ingest_file(
     progress: bool = False,
     closed_through: dt.date | None = None,
     window: EventWindow | None = None,
+    as_of: dt.datetime | None = None,
+    max_rows: int | None = None,
 ) -> IngestResult:
     """Ingest one file (CSV, CSV.gz, Parquet or JSONL) with a source mapping.
 
@@ -179,6 +182,11 @@ def ingest_file(
     window
         Event times accepted (default: the workspace's window on the wall clock,
         :func:`gapwatch.ingest.jobs.accepted_window`); others are rejected with a reason.
+    as_of
+        The clock open promises are judged by (default: now): one due by then is missed,
+        one due later is stored pending until the monitor's clock passes it.
+    max_rows
+        Read only the file's first rows (about this many: one chunk), e.g. to try a mapping.
 
     Returns
     -------
@@ -196,12 +204,21 @@ def ingest_file(
     file = Path(path)
     if not file.is_file():
         raise IngestError(f"{file}: no such file")
+    if max_rows is not None:
+        chunk_rows = max(1, max_rows)
     try:
         fmt = readers.detect_format(file, mapping.format)
         layout: Layout = "jsonl" if fmt == "jsonl" else "columns"
         window = window or accepted_window(store, config)
         job = ingest_job(
-            name, mapping, config, file.name, layout=layout, closed_through=closed_through, window=window
+            name,
+            mapping,
+            config,
+            file.name,
+            layout=layout,
+            closed_through=closed_through,
+            window=window,
+            as_of=as_of,
         )
         if fmt == "csv":
             columns, chunks = readers.read_csv(file, chunk_rows)
@@ -213,8 +230,19 @@ def ingest_file(
             chunks = readers.read_jsonl(file, chunk_rows)
     except readers.UnreadableFile as exc:
         raise IngestError(str(exc)) from exc
+    if max_rows is not None:
+        chunks = _first_rows(chunks, max_rows)
     total = file.stat().st_size if fmt != "parquet" else _parquet_rows(file)
     return _run(store, config, job, chunks, total, progress)
+
+
+def _first_rows(chunks: Iterator[readers.Chunk], n: int) -> Iterator[readers.Chunk]:
+    """Only the first ``n`` rows (and the malformed rows among them) of the first chunk."""
+    for chunk in itertools.islice(chunks, 1):
+        table = chunk.table.slice(0, n)
+        last = table.column(readers.ROW)[-1].as_py() if table.num_rows else 0
+        malformed = [m for m in chunk.malformed if m.row_number is None or m.row_number <= last]
+        yield readers.Chunk(table, malformed, chunk.position)
 
 
 def _parquet_rows(path: Path) -> int:
@@ -233,6 +261,7 @@ def ingest_table(
     label: str = "<table>",
     closed_through: dt.date | None = None,
     window: EventWindow | None = None,
+    as_of: dt.datetime | None = None,
 ) -> IngestResult:
     """Ingest a pandas, Polars or Arrow table with a source mapping (same rules as files).
 
@@ -254,7 +283,7 @@ def ingest_table(
     except TypeError as exc:
         raise IngestError(str(exc), exit_code=2) from exc
     window = window or accepted_window(store, config)
-    job = ingest_job(name, mapping, config, label, closed_through=closed_through, window=window)
+    job = ingest_job(name, mapping, config, label, closed_through=closed_through, window=window, as_of=as_of)
     _check_columns(job, arrow.column_names)
     arrow = arrow.rename_columns(readers.safe_names(arrow.column_names))
     return _run(store, config, job, readers.table_chunks(arrow, chunk_rows), arrow.num_rows, False)

@@ -40,6 +40,7 @@ def ingest_job(
     layout: Layout = "columns",
     closed_through: dt.date | None = None,
     window: EventWindow | None = None,
+    as_of: dt.datetime | None = None,
     record: bool = False,
 ) -> IngestJob:
     """The job of one file, table or batch; ``record``: the API's experience records (typed JSON)."""
@@ -55,4 +56,5 @@ def ingest_job(
         types=tuple(RECORD_TYPES.items()) if record else (),
         moments=allowed_moments(config, name) if declared is not None else None,
         id_case=id_case(config, declared if declared is not None else mapping),
+        as_of=as_of,
     )

@@ -74,9 +74,12 @@ def aggregate_sql(table: str) -> str:
 
 
 def _horizon(con: Any, table: str) -> Horizon:
+    # as the batch's ``data_horizon``: an open promise not yet due (no status) lies ahead of the
+    # clock, so its due time must not move the event clock (it would fall due by its own time)
     row = con.execute(
         "SELECT datediff('day', DATE '1970-01-01', min(period)),"
         f" datediff('day', DATE '1970-01-01', max(period)), max(occurred_at) FROM {table}"
+        " WHERE status IS NOT NULL"
     ).fetchall()[0]
     return row[0], row[1], row[2]
 

@@ -25,6 +25,8 @@ to rounding; the runtime runs this as deferred work on its writer, ``serve/runti
   (:mod:`gapwatch.live.store`); the caller then raises alerts from new signals.
 * On start-up the state is rebuilt from the store by the batch's own aggregate, so a
   restart (even after SIGKILL) gives the batch recomputation (:mod:`gapwatch.live.state`).
+* Open promises (stored pending by a file ingest) that the clock has passed are marked missed
+  (:mod:`gapwatch.monitor.promises`) and the state is rebuilt: rare, and exactly the batch's.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from gapwatch.live.book import DailyBook, Touched, aggregate_rows, read_all, rea
 from gapwatch.live.clock import ServiceClock
 from gapwatch.live.store import Changes, diff, write_all, write_changes
 from gapwatch.monitor.charts import Signal, StreamView
+from gapwatch.monitor.expected import Weekday
+from gapwatch.monitor.phases import Phases, read_phases
+from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 from gapwatch.monitor.run import detect_all
 
@@ -91,6 +96,9 @@ class LiveMonitor:
         self.views: dict[Key, StreamView] = {}
         self.signals: dict[Key, list[Signal]] = {}
         self.updates: dict[str, int] = {"none": 0, "streams": 0, "all": 0, "rebuild": 0, "failed": 0}
+        self.pending = 0  # open promises stored without a status (not due at the last look)
+        self.phases: Phases = {}  # new normals accepted by cases (read at every rebuild)
+        self.weekday: Weekday | None = None  # the workspace's weekly rhythm, from the last whole run
         self._stale = False
         self._lock = threading.Lock()
 
@@ -117,6 +125,9 @@ class LiveMonitor:
         try:
             with store.transaction() as con:
                 if self._stale:
+                    self._rebuild(con)
+                    return LiveUpdate("rebuild", len(self.views), seconds=time.perf_counter() - started)
+                if self.pending and self._promises_fell_due(con):
                     self._rebuild(con)
                     return LiveUpdate("rebuild", len(self.views), seconds=time.perf_counter() - started)
                 touched = self._take(con, stored) if stored is not None and stored.num_rows else Touched()
@@ -152,7 +163,22 @@ class LiveMonitor:
             touched.update(self.book.add(read_cells(con, agg.filter(late)), (None, None, None)))
         return touched
 
+    def as_of(self) -> dt.datetime:
+        """The clock open promises are judged by: the wall clock, or the latest event seen."""
+        if self.clock.kind == "event":
+            return self.book.last_event or dt.datetime.min.replace(tzinfo=dt.UTC)
+        return self.clock.now()
+
+    def _promises_fell_due(self, con: Any) -> bool:
+        return bool(promises_due(con, self.as_of()))
+
     def _rebuild(self, con: Any) -> None:
+        if pending_promises(con):
+            self.book = DailyBook()
+            self.book.add(*read_all(con))
+            promises_due(con, self.as_of())
+        self.pending = pending_promises(con)
+        self.phases = read_phases(con)
         self.book = DailyBook()
         self.book.add(*read_all(con))
         self.stored = _stored(con)
@@ -173,7 +199,7 @@ class LiveMonitor:
             return LiveUpdate("none", seconds=time.perf_counter() - started)
         self._close_days(con, closed)
         rows = None if everything else self._siblings(touched.rows)
-        result = self._detect(con, rows, None if everything else self.L)
+        result = self._detect(con, rows, None if everything else self.L, None if everything else self.weekday)
         changes = self._changes(result, everything)
         write_changes(con, changes)
         self._adopt(result, full=everything)
@@ -193,7 +219,9 @@ class LiveMonitor:
                 self.book.add(read_days(con, lo, hi), (None, None, None))
         self.closed = closed
 
-    def _detect(self, con: Any, rows: list[int] | None, L: float | None = None) -> MonitorResult:
+    def _detect(
+        self, con: Any, rows: list[int] | None, L: float | None = None, weekday: Weekday | None = None
+    ) -> MonitorResult:
         closed = self.closed or (self.clock.now().date() - dt.timedelta(days=1))
         return detect_all(
             con,
@@ -203,6 +231,8 @@ class LiveMonitor:
             first=self.book.first_day,
             last=self.book.last_day,
             L=L,
+            phases=self.phases,
+            weekday=weekday,
         )
 
     def _in_baseline(self, touched: Touched) -> bool:
@@ -241,6 +271,7 @@ class LiveMonitor:
                 self.views = {v.key: v for v in result.streams}
                 self.signals = new_signals
                 self.L = result.L
+                self.weekday = result.weekday
                 return
             for view in result.streams:
                 self.views[view.key] = view

@@ -65,6 +65,8 @@ class StreamSummary:
     events: int
     first_period: dt.date | None
     last_period: dt.date | None
+    note: str = ""  # its baseline, or why it has none yet ("14 of 20 events needed …")
+    improvements: int = 0  # signals that say "better" (counted apart from the others)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class StreamChart:
 _SUMMARY = """
 SELECT p.moment, p.segment, p.metric, any_value(p.level) AS level, any_value(p.resolution) AS resolution,
        any_value(p.method) AS method, coalesce(sum(p.n), 0) AS events, min(p.period) AS first_period,
-       max(p.period) AS last_period
+       max(p.period) AS last_period, any_value(p.note) AS note
 FROM stream_periods p
 WHERE (? IS NULL OR p.moment = ?) AND (? IS NULL OR (p.moment = ? AND p.segment = ? AND p.metric = ?))
 GROUP BY p.moment, p.segment, p.metric
@@ -101,12 +103,14 @@ ORDER BY p.moment, p.metric, p.segment <> '*', p.segment
 """
 
 
-def _signal_days(con: Sql, key: Key | None) -> dict[Key, list[dt.date]]:
+def _signal_days(con: Sql, key: Key | None, *, better: bool = False) -> dict[Key, list[dt.date]]:
+    """Days of the "worse" signals per stream (or of the "better" ones, reported apart)."""
     found = rows(
         con,
         "SELECT moment, segment, metric, period FROM signals WHERE (? IS NULL OR"
-        " (moment = ? AND segment = ? AND metric = ?)) ORDER BY period",
-        [None if key is None else 1, *(key or (None, None, None))],
+        " (moment = ? AND segment = ? AND metric = ?))"
+        " AND (coalesce(direction, 'worse') = 'better') = ? ORDER BY period",
+        [None if key is None else 1, *(key or (None, None, None)), better],
     )
     out: dict[Key, list[dt.date]] = {}
     for r in found:
@@ -132,6 +136,7 @@ def _summaries(con: Sql, lifecycle: Lifecycle, moment: str | None, key: Key | No
     k = key or (None, None, None)
     found = rows(con, _SUMMARY, [moment, moment, None if key is None else 1, *k])
     days = _signal_days(con, key)
+    better = _signal_days(con, key, better=True)
     out = []
     for r in found:
         skey = (r["moment"], r["segment"], r["metric"])
@@ -153,6 +158,8 @@ def _summaries(con: Sql, lifecycle: Lifecycle, moment: str | None, key: Key | No
                 int(r["events"] or 0),
                 r["first_period"],
                 r["last_period"],
+                r["note"] or "",
+                len(better.get(skey, [])),
             )
         )
     return out
@@ -228,7 +235,7 @@ def stream_chart(
                 int(r["n"] or 0),
                 int(r["missed"] or 0),
                 int(r["exceeded"] or 0),
-                r["sum_gap_norm"] / r["n"] if r["n"] else None,
+                r["sum_gap_norm"] / r["n_gap"] if r["n_gap"] else None,
                 _point(r, "p"),
                 _point(r, "ewma"),
             )

@@ -37,11 +37,20 @@ CHARTS = (("miss_rate", "p"), ("mean_gap", "ewma"))
 FIELDS = ("statistic", "center", "lcl", "ucl")
 _STR, _F64 = pa.string(), pa.float64()
 PERIOD_SCHEMA = pa.schema(
-    [pa.field(n, _STR) for n in ("moment", "segment", "metric", "level", "resolution", "method")]
+    [pa.field(n, _STR) for n in ("moment", "segment", "metric", "level", "resolution", "method", "note")]
     + [pa.field("period", pa.date32()), pa.field("baseline", pa.bool_())]
     + [
         pa.field(n, _F64)
-        for n in ("n", "missed", "exceeded", "sum_gap_norm", "sum_gap_norm2", "sum_value", "sum_value2")
+        for n in (
+            "n",
+            "missed",
+            "exceeded",
+            "sum_gap_norm",
+            "sum_gap_norm2",
+            "sum_value",
+            "sum_value2",
+            "n_gap",
+        )
     ]
     + [
         f
@@ -70,7 +79,7 @@ def view_table(view: StreamView, ix: NDArray[np.intp] | None = None) -> pa.Table
 def views_table(parts: Sequence[Part]) -> pa.Table:
     """The ``stream_periods`` rows of several streams (each at its periods ``ix``; None: all), at once."""
     text: dict[str, list[str | None]] = {n: [] for n in ("moment", "segment", "metric", "level")}
-    text |= {n: [] for n in ("resolution", "method", *(f"{p}_chart" for _, p in CHARTS))}
+    text |= {n: [] for n in ("resolution", "method", "note", *(f"{p}_chart" for _, p in CHARTS))}
     periods: list[dt.date] = []
     arrays: dict[str, list[NDArray[Any]]] = {
         f.name: [] for f in PERIOD_SCHEMA if f.name not in text and f.name != "period"
@@ -79,8 +88,8 @@ def views_table(parts: Sequence[Part]) -> pa.Table:
         ix = np.arange(len(view.periods), dtype=np.intp) if ix is None else ix
         k = int(ix.size)
         for name, value in zip(
-            ("moment", "segment", "metric", "level", "resolution", "method"),
-            (*view.key, view.level, view.resolution or None, view.method),
+            ("moment", "segment", "metric", "level", "resolution", "method", "note"),
+            (*view.key, view.level, view.resolution or None, view.method, view.note or None),
             strict=True,
         ):
             text[name].extend([value] * k)
@@ -113,7 +122,8 @@ def _same(a: NDArray[Any], b: NDArray[Any]) -> NDArray[np.bool_]:
 
 def _shape(view: StreamView) -> tuple[object, ...]:
     charts = tuple(sorted((k, s.chart) for k, s in view.charts.items()))
-    return view.level, view.resolution, view.method, charts, view.periods[0] if view.periods else None
+    first = view.periods[0] if view.periods else None
+    return view.level, view.resolution, view.method, view.note, charts, first
 
 
 def changed_periods(old: StreamView | None, new: StreamView) -> NDArray[np.intp] | None:

@@ -2,8 +2,10 @@
 
 ``GAP_STATS`` is what the monitor needs per stream and period: the count, the misses and
 exceedances (for attribute charts on the miss rate) and the first two power sums of the
-normalised gap and of the raw value (for charts on the mean). Power sums are mergeable:
-a moment's stream is the sum of its segments' streams, a week the sum of its days.
+normalised gap and of the raw value (for charts on the mean), with ``n_gap``, the experiences
+whose gap is known (an open promise past its due time is missed before its value is known).
+Power sums are mergeable: a moment's stream is the sum of its segments' streams, a week the
+sum of its days.
 
 Waiting times make the normalised gap heavy-tailed on the bad side (a reply 60 h late on an
 8 h promise is a gap of −7).  ``ROBUST_GAP_STATS`` adds the sums of the gap clipped to
@@ -14,7 +16,7 @@ simulated world it changed no signal).
 
 from __future__ import annotations
 
-from gapwatch.metrics.spec import Aggregate, count_rows, count_where, total, total_squares
+from gapwatch.metrics.spec import Aggregate, count_known, count_rows, count_where, total, total_squares
 
 __all__ = ["GAP_CLIP", "GAP_STATS", "PRESETS", "ROBUST_GAP_STATS", "SUM_COLUMNS"]
 
@@ -28,6 +30,7 @@ GAP_STATS: tuple[Aggregate, ...] = (
     total_squares("sum_gap_norm2", "gap_norm"),
     total("sum_value", "value"),
     total_squares("sum_value2", "value"),
+    count_known("n_gap", "gap_norm"),
 )
 
 ROBUST_GAP_STATS: tuple[Aggregate, ...] = (

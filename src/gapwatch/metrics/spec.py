@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["Aggregate", "count_rows", "count_where", "total", "total_squares"]
+__all__ = ["Aggregate", "count_known", "count_rows", "count_where", "total", "total_squares"]
 
 Bound = tuple[float, float] | None
 
@@ -41,6 +41,11 @@ class Aggregate:
 def count_rows(name: str = "n") -> Aggregate:
     """Number of rows in the group."""
     return Aggregate(name, lambda t: t.count().cast("int64"), "rows in the group")
+
+
+def count_known(name: str, column: str) -> Aggregate:
+    """Number of rows whose ``column`` is known (not NULL)."""
+    return Aggregate(name, lambda t: t[column].count().cast("int64"), f"rows with {column} known")
 
 
 def count_where(name: str, column: str, equals: int) -> Aggregate:

@@ -86,9 +86,13 @@ def rollup(stats: ir.Table, *, drop: str = "segment", label: str = "*", period: 
 
 
 def data_horizon(experiences: ir.Table) -> ir.Table:
-    """One row: first and last period and the latest event time (what is closed so far)."""
-    return experiences.aggregate(
-        first_period=experiences.period.min(),
-        last_period=experiences.period.max(),
-        last_event=experiences.occurred_at.max(),
+    """One row: first and last period and the latest event time (what is closed so far).
+
+    Only scored experiences count: an open promise not yet due (no status) lies ahead of the clock.
+    """
+    scored = experiences.filter(experiences.status.notnull())
+    return scored.aggregate(
+        first_period=scored.period.min(),
+        last_period=scored.period.max(),
+        last_event=scored.occurred_at.max(),
     )

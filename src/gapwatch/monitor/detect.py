@@ -25,12 +25,13 @@ se² + φ²·p̄(1 − p̄)/N for the p-chart (φ = Laney's sigma_z where p′ i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gapwatch.detectors import EWMA, ChartResult, PChart, period_moments
+from gapwatch.detectors import EWMA, ChartResult, period_moments
+from gapwatch.detectors.riskadjusted import LaneyMode, risk_adjusted_p
 
 __all__ = ["ChartResult", "mean_gap_chart", "miss_rate_chart"]
 
@@ -40,59 +41,76 @@ LANEY: dict[str, bool | Literal["auto"]] = {"auto": "auto", "always": True, "nev
 
 
 def miss_rate_chart(
-    missed: FloatArray, n: FloatArray, baseline: BoolArray, L: float, *, laney: Sequence[str] | None = None
+    missed: FloatArray,
+    n: FloatArray,
+    baseline: BoolArray,
+    L: float | FloatArray,
+    *,
+    laney: Sequence[str] | None = None,
+    rate: FloatArray | None = None,
+    baseline_misses: FloatArray | None = None,
+    revise: bool = True,
+    rel_var: FloatArray | None = None,
 ) -> ChartResult:
-    """p-chart (or Laney p′) on ``missed / n``, one row per stream.
+    """Risk-adjusted p-chart (or Laney p′) on ``missed / n``, one row per stream.
 
-    ``laney`` per stream: "auto" (p′ where the baseline is over-dispersed, the default),
-    "always" or "never".
+    ``rate`` is each period's expected miss rate under known variation (weekday, calendar,
+    segment mix; :mod:`gapwatch.monitor.expected`); without it, the baseline's p̄. ``laney``
+    per stream: "auto" (p′ where the baseline is over-dispersed, the default), "always" or
+    "never". ``baseline_misses`` sets the estimation error of the level (±1/√M); ``rel_var`` (S, T),
+    when given, is the expected rate's relative estimation variance per point instead.
     """
     modes = list(laney) if laney is not None else ["auto"] * missed.shape[0]
-    result = PChart(L=L, laney="auto", constants="table").fit_judge(missed, n, baseline=baseline)
-    for mode in ("always", "never"):
-        rows = np.flatnonzero(np.array(modes) == mode)
-        if rows.size:
-            chart = PChart(L=L, laney=LANEY[mode], constants="table")
-            sub = chart.fit_judge(missed[rows], n[rows], baseline=baseline[rows])
-            _put_rows(result, sub, rows)
-    pbar = np.nanmax(np.where(result.baseline, result.center, np.nan), axis=1, initial=0.0)
-    phi = np.where(np.char.endswith(result.chart.astype(str), "prime"), result.extra["sigma_z"], 1.0)
-    big_n = np.where(result.baseline, n, 0.0).sum(axis=1)
+    if rate is None:
+        x = np.where(baseline, np.nan_to_num(missed), 0.0).sum(axis=1)
+        m = np.where(baseline, np.nan_to_num(n), 0.0).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.repeat(np.where(m > 0, x / m, np.nan)[:, None], n.shape[1], axis=1)
+    if baseline_misses is None:
+        baseline_misses = np.where(baseline, np.nan_to_num(missed), 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        est_var = phi**2 * pbar * (1 - pbar) / big_n
-    _widen(result, est_var, L, lower=0.0, upper=1.0)
-    thin = ~(np.nan_to_num(result.center) > 0)  # p̄ = 0: limits collapse, nothing to judge
+        pbar = _row_mean(np.where(baseline, rate, np.nan))
+        rel = np.where(baseline_misses > 0, (1.0 - np.nan_to_num(pbar)) / baseline_misses, np.inf)
+    if rel_var is not None:
+        rel = np.where(np.isfinite(rel_var), rel_var, rel[:, None])
+    result = risk_adjusted_p(
+        missed, n, rate, baseline, L, laney=cast(list[LaneyMode], modes), revise=revise, est_rel_var=rel
+    )
+    thin = ~(np.nanmax(np.where(result.baseline, result.center, np.nan), axis=1, initial=0.0) > 0)
     for flags in result.signals.values():
-        flags &= ~thin
+        flags &= ~thin[:, None]  # p̄ = 0: limits collapse, nothing to judge
     return result
 
 
+def _row_mean(values: FloatArray) -> FloatArray:
+    """Mean of each row's finite values (NaN for a row without any)."""
+    ok = np.isfinite(values)
+    count = ok.sum(axis=1)
+    total = np.where(ok, values, 0.0).sum(axis=1)
+    return np.asarray(np.where(count > 0, total / np.maximum(count, 1), np.nan), dtype=float)
+
+
 def _widen(
-    result: ChartResult, est_var: FloatArray, L: float, lower: float | None = None, upper: float | None = None
+    result: ChartResult,
+    est_var: FloatArray,
+    L: float | FloatArray,
+    lower: float | None = None,
+    upper: float | None = None,
 ) -> None:
-    """Limits at ±L·√(se² + var(estimate)), and the 3-sigma rule re-judged against them."""
+    """Limits at ±L·√(se² + var(estimate)) (L per stream or one), the rule re-judged against them."""
     se = result.extra["se"]
-    half = L * np.sqrt(se**2 + np.nan_to_num(est_var)[:, None])
+    big_l = np.broadcast_to(np.asarray(L, dtype=float), (se.shape[0],))[:, None]
+    half = big_l * np.sqrt(se**2 + np.nan_to_num(est_var)[:, None])
     lcl, ucl = result.center - half, result.center + half
     if lower is not None:
         lcl = np.maximum(lcl, lower)
     if upper is not None:
         ucl = np.minimum(ucl, upper)
     result.lcl, result.ucl = lcl, ucl
-    result.extra["se"] = half / L
+    result.extra["se"] = half / big_l
     stat = result.statistic
     rule = next(iter(result.signals))
     result.signals = {rule: np.isfinite(stat) & ((stat > ucl) | (stat < lcl))}
-
-
-def _put_rows(into: ChartResult, sub: ChartResult, rows: NDArray[np.intp]) -> None:
-    into.chart[rows] = sub.chart
-    for name in ("center", "lcl", "ucl", "statistic"):
-        getattr(into, name)[rows] = getattr(sub, name)
-    for rule, flags in sub.signals.items():
-        into.signals[rule][rows] = flags
-    for i, row in enumerate(rows):
-        into.reason[row] = sub.reason[i]
 
 
 def mean_gap_chart(
@@ -100,19 +118,27 @@ def mean_gap_chart(
     sum_x2: FloatArray,
     n: FloatArray,
     baseline: BoolArray,
-    L: float,
+    L: float | FloatArray,
     lam: float,
     *,
     over_dispersion: bool = True,
+    expected: FloatArray | None = None,
 ) -> ChartResult:
     """EWMA (exact limits) on the per-period mean from count, Σx and Σx²; NaN n = no point.
 
-    ``over_dispersion=False`` keeps sigma at the pooled within-period SD: right when the
-    baseline has too few periods to estimate between-period variation (a few weeks).
+    ``expected`` is each period's expected mean under known variation (weekday, segment mix):
+    the chart follows the mean's departure from it (the residual, re-centred on the
+    baseline's level). ``over_dispersion=False`` keeps sigma at the pooled within-period SD:
+    right when the baseline has too few periods to estimate between-period variation.
     """
+    if expected is not None:
+        level = _row_mean(np.where(baseline & np.isfinite(expected), expected, np.nan))
+        shift = np.nan_to_num(expected - level[:, None])
+        sum_x2 = sum_x2 - 2.0 * shift * sum_x + n * shift**2  # Σ(x − c)²: the within SD stays
+        sum_x = sum_x - n * shift
     mean, sd = period_moments(sum_x, sum_x2, n)
     method: Literal["auto", "within"] = "auto" if over_dispersion else "within"
-    chart = EWMA(lam=lam, L=L, sigma_method=method, constants="table")
+    chart = EWMA(lam=lam, L=3.0, sigma_method=method, constants="table")
     result = chart.fit_judge(mean, n, baseline=baseline, within_sd=sd)
     big_n = np.where(result.baseline, n, 0.0).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

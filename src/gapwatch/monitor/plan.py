@@ -1,17 +1,22 @@
 """Which chart watches which stream, on what baseline, with what limits.
 
-* Baseline: the first ``baseline_days`` days of each stream, or the workspace's fixed
-  window ``[baseline_start, baseline_start + baseline_days)`` when one is set.
+* Baseline: found per stream (:mod:`gapwatch.monitor.baseline`): the first window that holds
+  enough events and misses, or the workspace's fixed window when ``baseline_start`` is set.
+  A stream whose baseline is not complete is "too thin" and says why.
 * Method by volume (DESIGN.md, "Streams are small, many and nested"): the daily p-chart's
   normal approximation needs n·p̄ ≥ 5 and n·(1 − p̄) ≥ 5 on an average baseline day; a
-  stream too thin for that is charted per ISO week; one too thin even for weeks gets the
-  EWMA on its mean gap only; one with fewer than ``MIN_BASELINE_EVENTS`` scored events in
-  its baseline is "too thin" and not judged yet.
+  stream too thin for that has its mean gap charted per ISO week (EWMA) and its misses judged
+  per experience by the Bernoulli CUSUM (``events.py``), which sees a shift as it happens
+  instead of at the week's end. An override may fix the chart and its period
+  (``detection.overrides``: e.g. ``method: pprime, period: week``).
 * Limits: one false-alarm budget per workspace (``false_alarms_per_week``) is spread evenly
   over every point judged in a week (the SPC engine's ``limits_for_budget``), so the per-point
-  two-sided risk is α = budget / points-per-week and L = Φ⁻¹(1 − α/2).  The EWMA uses the same
-  L, which gives it a longer in-control run length than the Shewhart chart at that L
-  (conservative, and it spares solving the EWMA's Markov chain on every run).
+  two-sided risk is α = budget / points-per-week and L = Φ⁻¹(1 − α/2). A per-stream floor
+  (``min_arl0_weeks``, one false alarm a year by default) keeps a small workspace from crying
+  wolf: a stream judged k points a week never gets α above 1 / (k · min_arl0_weeks), whatever
+  the budget would allow (two streams sharing one alarm a week would get ±1.96σ otherwise).
+  The EWMA uses the same L, which gives it a longer in-control run length than the Shewhart
+  chart at that L (conservative, and it spares solving the EWMA's Markov chain on every run).
 """
 
 from __future__ import annotations
@@ -21,12 +26,22 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import stats
 
 from gapwatch.config.schema import DetectionSection
 from gapwatch.detectors.budget import limits_for_budget
 from gapwatch.monitor.arrays import StreamArrays
+from gapwatch.monitor.baseline import find_baselines
 
-__all__ = ["MIN_BASELINE_EVENTS", "Plan", "baseline_masks", "limit_multiplier", "plan_streams"]
+__all__ = [
+    "MIN_BASELINE_EVENTS",
+    "Plan",
+    "baseline_masks",
+    "floor_multiplier",
+    "limit_multiplier",
+    "plan_streams",
+    "stream_limits",
+]
 
 MIN_BASELINE_EVENTS = 20
 NP_MIN = 5.0
@@ -47,24 +62,16 @@ class Plan:
         """Human name of the method, e.g. "daily p/p′ + EWMA"."""
         if not self.resolution[i]:
             return "too thin"
-        parts = (["p/p′"] if self.p_chart[i] else []) + (["EWMA"] if self.ewma[i] else [])
+        named = {"p": "p", "pprime": "Laney p′"}.get(self.override[i], "p/p′")
+        parts = ([named] if self.p_chart[i] else []) + (["EWMA"] if self.ewma[i] else [])
         when = "daily" if self.resolution[i] == "day" else "weekly"
-        return f"{when} {' + '.join(parts)}"
+        configured = " (set in gapwatch.yaml)" if self.override[i] not in ("auto", "") else ""
+        return f"{when} {' + '.join(parts)}{configured}"
 
 
 def baseline_masks(arrays: StreamArrays, detection: DetectionSection) -> NDArray[np.bool_]:
-    """Daily baseline mask (S, T): the baseline window of each stream."""
-    s_count, t_count = arrays.shape
-    span = np.timedelta64(detection.baseline_days, "D")
-    seen = np.isfinite(arrays.sums["n"]) & (np.nan_to_num(arrays.sums["n"]) > 0)
-    if detection.baseline_start is not None:
-        start: NDArray[np.datetime64] = np.full(s_count, np.datetime64(detection.baseline_start, "D"))
-    else:
-        first = np.where(seen.any(axis=1), seen.argmax(axis=1), t_count - 1)
-        start = arrays.periods[first]
-    days = arrays.periods[None, :]
-    mask: NDArray[np.bool_] = (days >= start[:, None]) & (days < start[:, None] + span)
-    return mask
+    """Daily baseline mask (S, T): each stream's baseline window (:func:`find_baselines`)."""
+    return find_baselines(arrays, detection).mask
 
 
 def week_mask(daily_mask: NDArray[np.bool_], weeks: StreamArrays, days: StreamArrays) -> NDArray[np.bool_]:
@@ -76,17 +83,26 @@ def week_mask(daily_mask: NDArray[np.bool_], weeks: StreamArrays, days: StreamAr
     return mask
 
 
-def _override(detection: DetectionSection, key: tuple[str, str, str]) -> str:
+def _override(detection: DetectionSection, key: tuple[str, str, str]) -> tuple[str, str | None]:
     moment, segment, metric = key
-    chosen = detection.method
+    chosen, period = detection.method, None
     for o in detection.overrides:
         if o.moment == moment and o.metric in (None, metric) and o.segment in (None, segment):
-            chosen = o.method
-    return chosen
+            chosen, period = o.method, o.period
+    return chosen, period
 
 
-def plan_streams(arrays: StreamArrays, base: NDArray[np.bool_], detection: DetectionSection) -> Plan:
-    """Choose per stream the resolution and charts from its baseline volume."""
+def plan_streams(
+    arrays: StreamArrays,
+    base: NDArray[np.bool_],
+    detection: DetectionSection,
+    complete: NDArray[np.bool_] | None = None,
+) -> Plan:
+    """Choose per stream the resolution and charts from its baseline volume.
+
+    ``complete`` says which streams have a baseline (default: those with at least
+    ``baseline_events`` events in ``base``); the others are not judged.
+    """
     n = np.where(base, np.nan_to_num(arrays.sums["n"]), 0.0)
     missed = np.where(base, np.nan_to_num(arrays.sums["missed"]), 0.0)
     total = n.sum(axis=1)
@@ -94,20 +110,43 @@ def plan_streams(arrays: StreamArrays, base: NDArray[np.bool_], detection: Detec
     with np.errstate(invalid="ignore", divide="ignore"):
         pbar = np.where(total > 0, missed.sum(axis=1) / total, 0.0)
     np_day = total / days * np.minimum(pbar, 1 - pbar)
-    enough = total >= MIN_BASELINE_EVENTS
+    enough = total >= detection.baseline_events if complete is None else complete.copy()
     daily = enough & (np_day >= NP_MIN)
-    weekly_p = enough & ~daily & (np_day * 7 >= NP_MIN)
-    overrides = [_override(detection, k) for k in arrays.keys]
+    chosen = [_override(detection, k) for k in arrays.keys]
+    overrides = [c[0] for c in chosen]
     resolution = ["day" if d else ("week" if e else "") for d, e in zip(daily, enough, strict=True)]
-    p_chart = daily | weekly_p
+    # Below n·p̄ = 5 a day the miss rate is judged per experience (``events.py``), not per week:
+    # a weekly chart waits for the week's end, the per-event CUSUM sees a shift as it happens.
+    p_chart = daily.copy()
     ewma = enough.copy()
-    for i, method in enumerate(overrides):
-        if method in ("p", "pprime") and enough[i]:
-            resolution[i], p_chart[i], ewma[i] = "day", True, False
-        elif method == "ewma" and enough[i]:
-            resolution[i], p_chart[i], ewma[i] = "day", False, True
+    for i, (method, period) in enumerate(chosen):
+        if not enough[i]:
+            continue
+        if method in ("p", "pprime"):
+            resolution[i], p_chart[i], ewma[i] = period or "day", True, False
+        elif method == "ewma":
+            resolution[i], p_chart[i], ewma[i] = period or "day", False, True
+        elif period is not None:
+            resolution[i] = period
     starts, ends = _baseline_bounds(arrays, base)
     return Plan(resolution, p_chart, ewma, overrides, starts, ends)
+
+
+def thin_warning(arrays: StreamArrays, base: NDArray[np.bool_], plan: Plan, i: int) -> str:
+    """A warning when gapwatch.yaml forces a p chart on a stream too thin for one (n·p̄ < 5 a period)."""
+    if plan.override[i] not in ("p", "pprime") or not plan.p_chart[i]:
+        return ""
+    missed = np.where(base[i], np.nan_to_num(arrays.sums["missed"][i]), 0.0)
+    days = max(int(base[i].sum()), 1)
+    per = 7.0 if plan.resolution[i] == "week" else 1.0
+    expected = missed.sum() / days * per
+    if expected >= NP_MIN:
+        return ""
+    unit = "week" if per == 7.0 else "day"
+    return (
+        f"; warning: {expected:.1f} expected misses a {unit} (n·p̄ < {NP_MIN:g}): the chart's normal "
+        "approximation is poor here"
+    )
 
 
 def _baseline_bounds(arrays: StreamArrays, base: NDArray[np.bool_]) -> tuple[list[dt.date | None], ...]:
@@ -128,9 +167,36 @@ def limit_multiplier(plan: Plan, budget_per_week: float, extra_points: float = 0
     """
     points = float(extra_points)
     for i, res in enumerate(plan.resolution):
-        per_week = 7.0 if res == "day" else (1.0 if res == "week" else 0.0)
-        points += per_week * (int(plan.p_chart[i]) + int(plan.ewma[i]))
+        points += _points_per_week(plan, i, res)
     if points <= 0:
         return 3.0
     budget = limits_for_budget(max(round(points), 1), 1.0, min(budget_per_week, 0.05 * points), "shewhart")
     return float(budget.L or 3.0)
+
+
+def _points_per_week(plan: Plan, i: int, res: str) -> float:
+    per_week = 7.0 if res == "day" else (1.0 if res == "week" else 0.0)
+    return per_week * (int(plan.p_chart[i]) + int(plan.ewma[i]))
+
+
+def floor_multiplier(points_per_week: float, min_arl0_weeks: float) -> float:
+    """The smallest L at which a stream judged ``points_per_week`` times a week raises at most one
+    false alarm in ``min_arl0_weeks`` weeks (0 when there is no floor).
+
+    Examples
+    --------
+    >>> round(floor_multiplier(1.0, 52), 2), round(floor_multiplier(14.0, 52), 2)
+    (2.34, 3.2)
+    """
+    if min_arl0_weeks <= 0 or points_per_week <= 0:
+        return 0.0
+    alpha = min(1.0 / (points_per_week * min_arl0_weeks), 1.0)
+    return float(stats.norm.isf(alpha / 2.0))
+
+
+def stream_limits(plan: Plan, L: float, min_arl0_weeks: float) -> NDArray[np.float64]:
+    """Per stream: the workspace's L, raised to the stream's ARL₀ floor where that is stricter."""
+    out = np.full(len(plan.resolution), float(L))
+    for i, res in enumerate(plan.resolution):
+        out[i] = max(L, floor_multiplier(_points_per_week(plan, i, res), min_arl0_weeks))
+    return out

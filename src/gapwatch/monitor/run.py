@@ -18,11 +18,15 @@ import pyarrow as pa
 
 from gapwatch.config.schema import DetectionSection, WorkspaceConfig
 from gapwatch.metrics import data_horizon, stream_period_stats
-from gapwatch.monitor.arrays import ALL_SEGMENTS, from_aggregate, with_parents
-from gapwatch.monitor.charts import Signal, StreamView, run_charts
+from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays, from_aggregate, with_parents
+from gapwatch.monitor.baseline import Baselines, find_baselines
+from gapwatch.monitor.charts import Judging, Signal, StreamView, run_charts
 from gapwatch.monitor.engine import execute
 from gapwatch.monitor.events import event_points, watch_events
-from gapwatch.monitor.plan import baseline_masks, limit_multiplier, plan_streams
+from gapwatch.monitor.expected import Weekday, calendar_factors, expected_levels, pooled_weekday
+from gapwatch.monitor.phases import Phases, held_gains, merge, read_phases, with_phases
+from gapwatch.monitor.plan import Plan, limit_multiplier, plan_streams, stream_limits, thin_warning
+from gapwatch.monitor.promises import pending_promises, promises_due
 from gapwatch.monitor.result import MonitorResult
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "detect_all",
     "detect_streams",
     "run_monitor",
+    "workspace_design",
 ]
 
 Clock = Literal["event", "wall"]
@@ -73,23 +78,57 @@ def detect_streams(
     first: dt.date | None = None,
     last: dt.date | None = None,
     L: float | None = None,
+    weekday: Weekday | None = None,
 ) -> MonitorResult:
     """Detection on an aggregate already in memory (no I/O): the core of ``run_monitor``.
 
-    ``L`` fixes the limit multiplier instead of deriving it from the plan of the streams given:
-    the live service re-judges a few streams with the whole workspace's L (charts are per stream).
+    ``L`` fixes the limit multiplier instead of deriving it from the plan of the streams given,
+    and ``weekday`` the pooled weekly rhythm: the live service re-judges a few streams with the
+    whole workspace's (charts are per stream once those two are known).
     """
     daily = with_parents(from_aggregate(table, first, last))
     if not daily.keys:
         return MonitorResult([], [], 3.0, closed, first, last)
-    base = baseline_masks(daily, detection)
-    plan = plan_streams(daily, base, detection)
-    if L is None:
-        extra = event_points(daily, base, plan, detection)
-        L = limit_multiplier(plan, detection.false_alarms_per_week, extra)
-    views, signals = run_charts(daily, plan, base, L, detection.ewma.lambda_, closed)
+    found, plan, L, weekday = _design(daily, detection, L, weekday)
+    expected = expected_levels(daily, found.mask, found.complete, detection, weekday)
+    notes = [
+        f"{b}; expected level follows {e}" if e and c else b
+        for b, e, c in zip(found.note, expected.notes, found.complete.tolist(), strict=True)
+    ]
+    notes = [note + thin_warning(daily, found.mask, plan, i) for i, note in enumerate(notes)]
+    judging = Judging(plan, found.mask, expected, stream_limits(plan, L, detection.min_arl0_weeks), notes)
+    views, signals = run_charts(daily, judging, detection.ewma.lambda_, closed)
     dates = daily.dates()
-    return MonitorResult(views, signals, L, closed, dates[0], dates[-1], daily, base)
+    return MonitorResult(
+        views, signals, L, closed, dates[0], dates[-1], daily, found.mask, found.complete, expected, weekday
+    )
+
+
+def _design(
+    daily: StreamArrays, detection: DetectionSection, L: float | None, weekday: Weekday | None
+) -> tuple[Baselines, Plan, float, Weekday | None]:
+    """Baselines, plan, limit multiplier and weekly rhythm: what the whole workspace decides."""
+    _, skip = calendar_factors(daily, detection.calendar)
+    found = find_baselines(daily, detection, skip)
+    if weekday is None:
+        weekday = pooled_weekday(daily, found.mask, found.complete, detection)
+    plan = plan_streams(daily, found.mask, detection, found.complete)
+    if L is None:
+        extra = event_points(daily, found.mask, plan, detection)
+        L = limit_multiplier(plan, detection.false_alarms_per_week, extra)
+    return found, plan, L, weekday
+
+
+def workspace_design(
+    table: pa.Table, detection: DetectionSection, first: dt.date | None, last: dt.date | None
+) -> tuple[float, Weekday | None]:
+    """The limit multiplier L and the pooled weekly rhythm of a whole workspace's aggregate (its
+    streams' charts then depend on their own data only): what a figure of one stream needs."""
+    daily = with_parents(from_aggregate(table, first, last))
+    if not daily.keys:
+        return 3.0, None
+    _, _, L, weekday = _design(daily, detection, None, None)
+    return L, weekday
 
 
 def detect_all(
@@ -101,13 +140,28 @@ def detect_all(
     first: dt.date | None = None,
     last: dt.date | None = None,
     L: float | None = None,
+    phases: Phases | None = None,
+    weekday: Weekday | None = None,
 ) -> MonitorResult:
     """Every chart on an aggregate: period charts, then the per-event ones (``con`` reads the events).
 
     The one detection step of ``run_monitor`` and of the live service (``live/monitor.py``).
+    ``phases`` (from cases that accepted a new normal) judge those streams from their phase
+    start against a new baseline (:mod:`gapwatch.monitor.phases`).
     """
-    result = detect_streams(table, detection, closed=closed, first=first, last=last, L=L)
-    return watch_events(con, result, detection)  # thin streams, judged per experience
+
+    def judge(part: pa.Table, level: float | None, rhythm: Weekday | None) -> MonitorResult:
+        found = detect_streams(
+            part, detection, closed=closed, first=first, last=last, L=level, weekday=rhythm
+        )
+        return watch_events(con, found, detection)  # thin streams, judged per experience
+
+    result = judge(table, L, weekday)
+    gains = held_gains(result, detection.lock_in_weeks, detection.episode_days)
+    if not (phases or gains) or not result.streams:
+        return result
+    both = merge(phases or {}, gains)
+    return with_phases(table, result, both, lambda part: judge(part, result.L, result.weekday))
 
 
 def detect_store(
@@ -115,7 +169,15 @@ def detect_store(
 ) -> MonitorResult:
     """The batch's detection over every stored experience; ``stored`` is their :func:`horizon`."""
     first, last = stored["first_period"], stored["last_period"]
-    return detect_all(reader, aggregate(reader), detection, closed=closed, first=first, last=last)
+    return detect_all(
+        reader,
+        aggregate(reader),
+        detection,
+        closed=closed,
+        first=first,
+        last=last,
+        phases=read_phases(reader),
+    )
 
 
 def run_monitor(
@@ -133,6 +195,15 @@ def run_monitor(
     """
     reader = target.reader() if hasattr(target, "reader") else target
     stored = horizon(reader)
+    if pending_promises(reader):  # open promises the clock has passed are missed now
+        as_of = stored["last_event"] if clock == "event" and stored["last_event"] else now
+        as_of = as_of or dt.datetime.now(dt.UTC)
+        if hasattr(target, "transaction"):
+            with target.transaction() as con:
+                promises_due(con, as_of)
+        else:
+            promises_due(target, as_of)
+        stored = horizon(reader)
     closed = closed_through(stored["last_event"], config.workspace.timezone, clock, now)
     result = detect_store(reader, config.detection, closed=closed, stored=stored)
     if store:

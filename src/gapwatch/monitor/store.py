@@ -34,6 +34,7 @@ def _view_rows(view: StreamView) -> dict[str, list[Any]]:
         "level": [view.level] * t,
         "resolution": [view.resolution or None] * t,
         "method": [view.method] * t,
+        "note": [view.note or None] * t,
         "period": list(view.periods),
         "baseline": [bool(b) for b in view.baseline],
     }

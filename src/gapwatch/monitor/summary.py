@@ -6,15 +6,17 @@ What ``gapwatch detect``, the demo's terminal summary and the HTML report all sh
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gapwatch.domain.alerts import SignalLike, episodes
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.monitor.arrays import ALL_SEGMENTS
 from gapwatch.monitor.charts import StreamView
 from gapwatch.monitor.result import MonitorResult
 
-__all__ = ["StreamState", "stream_label", "stream_states"]
+__all__ = ["MonthRow", "StreamState", "monthly", "stream_label", "stream_states"]
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,10 @@ class StreamState:
     method: str
     state: str  # "in control", "signalled" or "too thin"
     since: dt.date | None
-    signals: int
+    signals: int  # "worse" signals
     events: int
+    note: str = ""  # its baseline, or why it has none yet
+    improvements: int = 0  # "better" signals, reported apart
 
     @property
     def label(self) -> str:
@@ -41,6 +45,8 @@ class StreamState:
         """e.g. "signalled since 2025-03-02" or "in control"."""
         if self.state == "signalled" and self.since is not None:
             return f"signalled since {self.since.isoformat()}"
+        if self.state == "too thin" and self.note:
+            return f"too thin: {self.note}"
         return self.state
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +62,8 @@ class StreamState:
             "since": self.since.isoformat() if self.since else None,
             "signals": self.signals,
             "events": self.events,
+            "note": self.note,
+            "improvements": self.improvements,
         }
 
 
@@ -80,8 +88,10 @@ def _state(result: MonitorResult, view: StreamView, lifecycle: Lifecycle) -> Str
         method=view.method,
         state=state,
         since=since,
-        signals=len(result.signals_of(view.key)),
+        signals=len(result.worse_of(view.key)),
         events=int(sum(x for x in total if x == x)),
+        note=view.note,
+        improvements=len(result.signals_of(view.key)) - len(result.worse_of(view.key)),
     )
 
 
@@ -96,3 +106,36 @@ def stream_states(result: MonitorResult, lifecycle: Lifecycle) -> list[StreamSta
         return (order.get(s.stage, len(order)), m, s.metric, s.level != "moment", s.segment)
 
     return sorted(states, key=key)
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """Signals and alerts of one moment × metric in one calendar month (alerts counted where they start)."""
+
+    moment: str
+    metric: str
+    month: str  # YYYY-MM
+    worse: int
+    better: int
+    alerts: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "moment": self.moment,
+            "metric": self.metric,
+            "month": self.month,
+            "worse": self.worse,
+            "better": self.better,
+            "alerts": self.alerts,
+        }
+
+
+def monthly(signals: Sequence[SignalLike], episode_days: int = 28) -> list[MonthRow]:
+    """Signals beside the alerts they make (``domain.alerts.episodes``), per moment × metric and month."""
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for s in signals:
+        row = counts.setdefault((s.moment, s.metric, s.period.strftime("%Y-%m")), [0, 0, 0])
+        row[1 if s.direction == "better" else 0] += 1
+    for e in episodes(signals, episode_days):
+        counts.setdefault((e.moment, e.metric, e.first.strftime("%Y-%m")), [0, 0, 0])[2] += 1
+    return [MonthRow(m, k, month, *v) for (m, k, month), v in sorted(counts.items(), key=lambda kv: kv[0][2])]

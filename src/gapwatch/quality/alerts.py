@@ -1,10 +1,15 @@
 """Alerts from signals: explained, graded by Kano class, routed to the owning silo.
 
-:func:`raise_alert` turns one detector signal into an alert (once per signal), attaches it
-to its stream's case, and returns it so the caller can notify the silo's webhooks after
-the commit. :func:`sync_from_signals` does that for every signal in the monitor's
-``signals`` table that has no alert yet, which is how batch and live detection both end
-up as alerts.
+A stream that stays out of control produces **one** open alert that grows, not an alert per
+signal: :func:`sync_from_signals` takes every "worse" signal of the monitor's ``signals``
+table not taken in yet, in period order, and either grows the open alert of its moment × metric
+(a moment's parent stream and its segments share one: the segments explain and route the
+signal) when that alert's case is still being worked on (open, acknowledged, action recorded)
+and its latest signal lies within ``detection.episode_days``, or raises a new alert
+(:func:`raise_alert`), which opens, joins or reopens its stream's case and is returned so the
+caller can notify the silo's webhooks after the commit. "Better" signals raise no alert:
+they are reported apart (streams, charts, the report). Batch and live detection both end up
+as alerts this way; ``domain.alerts.episodes`` is the same rule without cases, for reports.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ from typing import Any
 
 from gapwatch.config.schema import Expectation, WorkspaceConfig
 from gapwatch.domain.alerts import (
+    RATE_CHARTS,
     AlertState,
     Severity,
     SignalFacts,
     Verdict,
     designed_false_alarm_rate,
+    joins_episode,
     severity,
+    signal_kind,
 )
 from gapwatch.domain.lifecycle import Lifecycle
-from gapwatch.quality.cases import audit, get_case, open_or_join
+from gapwatch.quality.cases import audit, get_case, open_or_join, record_signal
 from gapwatch.sqlport import Sql, has_tables, one, rows
 
 _STATE_SQL = (
@@ -70,6 +78,9 @@ class Alert:
     verdict_at: dt.datetime | None
     created_at: dt.datetime
     signal_key: str
+    signals: int = 1  # the signals this alert took in (it grows while the stream stays out of control)
+    last_period: dt.date | None = None  # its latest signal's day
+    segments: str | None = None  # the segments its signals came from, comma-separated
 
     @property
     def stream(self) -> str:
@@ -109,7 +120,7 @@ def raise_alert(
     """Record an alert for ``facts`` (None if that signal already has one or its moment is unknown)."""
     if facts.moment not in lifecycle.moments:
         return None
-    if one(con, "SELECT id FROM alerts WHERE signal_key = ?", [facts.key]) is not None:
+    if one(con, "SELECT alert_id FROM alert_signals WHERE signal_key = ?", [facts.key]) is not None:
         return None
     now = now or dt.datetime.now(dt.UTC)
     moment = lifecycle.moments[facts.moment]
@@ -131,8 +142,11 @@ def raise_alert(
         config.detection.false_alarms_per_week, config.workspace.period, facts.arl0
     )
     con.execute(
-        "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-        " ?, NULL, NULL, NULL, ?)",
+        "INSERT INTO alerts (id, signal_key, case_id, silo, stage, moment, segment, metric, period, rule,"
+        " chart, statistic, center, lcl, ucl, n, baseline_start, baseline_end, provisional, arl0,"
+        " false_alarm_rate, adequate, desired, kano, severity, verdict, verdict_by, verdict_at, created_at,"
+        " signals, last_period, segments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+        " ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, 1, ?, ?)",
         [
             alert_id,
             facts.key,
@@ -160,8 +174,11 @@ def raise_alert(
             kano,
             severity(kano, worse=facts.is_worse()).value,
             now,
+            facts.period,
+            facts.segment,
         ],
     )
+    con.execute("INSERT INTO alert_signals VALUES (?, ?)", [facts.key, alert_id])
     return get_alert(con, alert_id)
 
 
@@ -199,10 +216,12 @@ def pending_signals(con: Sql) -> list[SignalFacts]:
         "concat_ws('|', s.moment, coalesce(s.segment, 'all'), s.metric, strftime(s.period, '%Y-%m-%d'),"
         " coalesce(s.chart, 'chart'), coalesce(s.rule, 'signal'))"
     )
+    # "better" signals are reported apart and raise no alert
+    better = "coalesce(s.direction, 'worse') = 'better'" if "direction" in present else "FALSE"
     found = rows(
         con,
-        f"SELECT {', '.join(cols)} FROM signals s WHERE NOT EXISTS"
-        f" (SELECT 1 FROM alerts a WHERE a.signal_key = {key}) ORDER BY period",
+        f"SELECT {', '.join(cols)} FROM signals s WHERE NOT {better} AND NOT EXISTS"
+        f" (SELECT 1 FROM alert_signals a WHERE a.signal_key = {key}) ORDER BY period, segment <> '*'",
     )
     out = []
     for r in found:
@@ -236,10 +255,62 @@ def _f(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def sync_from_signals(con: Sql, lifecycle: Lifecycle, config: WorkspaceConfig) -> list[Alert]:
-    """Raise an alert for every stored signal that has none yet; returns the new alerts."""
-    new = [raise_alert(con, facts, lifecycle, config) for facts in pending_signals(con)]
-    return [a for a in new if a is not None]
+_WORKED_ON = "('open', 'reopened', 'acknowledged', 'action_recorded')"
+
+
+def in_list_sql(names: list[str]) -> str:
+    """``('a', 'b')`` for chart names (constants of the code, never user input)."""
+    return "(" + ", ".join("'" + n.replace("'", "''") + "'" for n in names) + ")"
+
+
+def open_alert(con: Sql, facts: SignalFacts, gap_days: int) -> dict[str, Any] | None:
+    """The alert a signal grows: its moment × metric's latest of the same kind (misses or gap), case
+    still worked on, within the gap."""
+    rate = in_list_sql(sorted(RATE_CHARTS))
+    same = f"a.chart IN {rate}" if signal_kind(facts.chart) == "misses" else f"a.chart NOT IN {rate}"
+    found = one(
+        con,
+        "SELECT a.id, a.case_id, coalesce(a.last_period, a.period) AS last, a.segments, c.state"
+        f" FROM alerts a JOIN cases c ON c.id = a.case_id WHERE a.moment = ? AND a.metric = ? AND {same}"
+        f" AND c.state IN {_WORKED_ON} ORDER BY last DESC, a.created_at DESC LIMIT 1",
+        [facts.moment, facts.metric],
+    )
+    if found is None or not joins_episode(found["last"], facts.period, gap_days):
+        return None
+    return found
+
+
+def grow_alert(con: Sql, alert: dict[str, Any], facts: SignalFacts, now: dt.datetime) -> None:
+    """Take one more signal into an open alert (and its case's audit trail)."""
+    segments = list(dict.fromkeys([*(alert["segments"] or "").split(","), facts.segment]))
+    con.execute(
+        "UPDATE alerts SET signals = coalesce(signals, 1) + 1, last_period = greatest(coalesce(last_period,"
+        " period), ?), segments = ? WHERE id = ?",
+        [facts.period, ",".join(s for s in segments if s), alert["id"]],
+    )
+    con.execute("INSERT INTO alert_signals VALUES (?, ?)", [facts.key, alert["id"]])
+    record_signal(con, alert["case_id"], alert["id"], facts.period, facts.segment, now)
+
+
+def sync_from_signals(
+    con: Sql, lifecycle: Lifecycle, config: WorkspaceConfig, now: dt.datetime | None = None
+) -> list[Alert]:
+    """Take in every stored "worse" signal not taken in yet: grow the open alert of its moment × metric
+    or raise a new one. Returns the new alerts (to notify)."""
+    now = now or dt.datetime.now(dt.UTC)
+    gap = config.detection.episode_days
+    new: list[Alert] = []
+    for facts in pending_signals(con):
+        if facts.moment not in lifecycle.moments:
+            continue
+        alert = open_alert(con, facts, gap)
+        if alert is not None:
+            grow_alert(con, alert, facts, now)
+            continue
+        raised = raise_alert(con, facts, lifecycle, config, now)
+        if raised is not None:
+            new.append(raised)
+    return new
 
 
 def get_alert(con: Sql, alert_id: str) -> Alert:

@@ -193,6 +193,23 @@ def open_or_join(
     return case_id
 
 
+def record_signal(
+    con: Sql, case_id: str, alert_id: str, period: dt.date, segment: str, now: dt.datetime
+) -> None:
+    """A further signal of an open alert: the case's latest signal moves, the audit trail says so."""
+    row = one(con, "SELECT state FROM cases WHERE id = ?", [case_id])
+    if row is None:
+        return
+    state = CaseState(row["state"])
+    con.execute(
+        "UPDATE cases SET updated_at = ?, last_signal_period = greatest(coalesce(last_signal_period, ?), ?)"
+        " WHERE id = ?",
+        [now, period, period, case_id],
+    )
+    detail = {"alert_id": alert_id, "period": period.isoformat(), "segment": segment}
+    audit(con, case_id, SYSTEM_ACTOR, "signal", state, state, detail, now)
+
+
 @dataclass(frozen=True, slots=True)
 class ActionInput:
     """What a person supplies with an action (all optional except where the action needs it)."""
@@ -203,6 +220,36 @@ class ActionInput:
     action: str | None = None
     expectation_version: str | None = None
     verify_from: dt.date | None = None
+    rebaseline_from: dt.date | None = None  # the new normal's first day (default: its shift's first signal)
+
+
+def record_phase(con: Sql, case: Case, start: dt.date, actor: str, note: str, now: dt.datetime) -> None:
+    """The case's stream starts a new phase on ``start``: new limits from a baseline found from then."""
+    con.execute(
+        "INSERT INTO phases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [case.moment, case.segment, case.metric, start, case.id, actor, note, now],
+    )
+
+
+def _phase_start(con: Sql, case: Case, data: ActionInput) -> dt.date | None:
+    """Where the new normal begins: as given, else the first signal of the alerts the case took in
+    since it was last opened (the shift it is about)."""
+    if data.rebaseline_from is not None:
+        return data.rebaseline_from
+    found = one(
+        con,
+        "SELECT min(period) AS start FROM alerts WHERE case_id = ? AND created_at >= (SELECT"
+        " coalesce(max(recorded_at), TIMESTAMPTZ '1970-01-01 00:00:00+00') FROM case_events"
+        " WHERE case_id = ? AND action IN ('open', 'reopen'))",
+        [case.id, case.id],
+    )
+    return found["start"] if found and found["start"] else case.last_signal_period
+
+
+def starts_phase(action: CaseAction, data: ActionInput) -> bool:
+    """Does this action make the stream's shift its new normal (a re-baseline, a standard change)?"""
+    standard = action is CaseAction.RECORD_ACTION and data.action_kind is ActionKind.STANDARD_CHANGE
+    return action is CaseAction.REBASELINE or standard
 
 
 def act(
@@ -246,6 +293,11 @@ def act(
     detail = {k: v for k, v in _detail(data).items() if v is not None}
     if action is CaseAction.CLOSE:
         detail["periods_in_control"] = in_control
+    if starts_phase(action, data):
+        start = _phase_start(con, case, data)
+        if start is not None:
+            record_phase(con, case, start, actor, data.note or data.action or action.value, now)
+            detail["new_phase_from"] = start.isoformat()
     audit(con, case_id, actor, action.value, case.state, after, detail, now)
     return get_case(con, case_id)
 

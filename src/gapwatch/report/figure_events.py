@@ -1,10 +1,12 @@
 """The per-event Bernoulli CUSUM of one stream, recomputed for drawing with the monitor's own steps.
 
 The monitor keeps the signals of a per-event chart but not its trace (one value per experience).
-:func:`event_panel` rebuilds the trace of one stream from its moment's experiences: the same
-aggregate, baseline, plan and CUSUM design (``plan_events``, ``judge_events``) at the workspace's
-limit multiplier L, so the drawn chart is the one that raised the stored signals.
-:func:`limit_of_store` computes that L from a store when no live service holds it (a batch report).
+:func:`event_panel` rebuilds the trace of one stream from its moment's experiences with the
+monitor's detection (``detect_all``: the stream's own baseline, expected level, phases and
+volume-following design) at the workspace's limit multiplier L and weekly rhythm, which are
+all a stream's charts take from the rest of the workspace: so the drawn chart is the one that
+raised the stored signals. :func:`limit_of_store` computes L and the rhythm from a store when no
+live service holds them (a batch report).
 """
 
 from __future__ import annotations
@@ -18,17 +20,10 @@ from typing import Any
 import numpy as np
 
 from gapwatch.config.schema import DetectionSection
-from gapwatch.monitor.arrays import from_aggregate, with_parents
-from gapwatch.monitor.events import (
-    ODDS_RATIO,
-    event_points,
-    event_sequences,
-    judge_events,
-    plan_events,
-    plan_for_rows,
-)
-from gapwatch.monitor.plan import baseline_masks, limit_multiplier, plan_streams
-from gapwatch.monitor.run import aggregate, horizon
+from gapwatch.monitor.events import ODDS_RATIO
+from gapwatch.monitor.expected import Weekday
+from gapwatch.monitor.phases import read_phases
+from gapwatch.monitor.run import aggregate, detect_all, horizon, workspace_design
 from gapwatch.report.figure_model import Mark, Panel, ordinal
 
 __all__ = ["event_panel", "limit_of_store"]
@@ -37,19 +32,17 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 EPOCH = dt.date(1970, 1, 1).toordinal()
 
 
-def limit_of_store(reader: Any, detection: DetectionSection) -> tuple[float, dt.date | None, dt.date | None]:
-    """(L, first day, last day) of a store: the monitor's limit multiplier without running the charts."""
+def limit_of_store(
+    reader: Any, detection: DetectionSection
+) -> tuple[float, dt.date | None, dt.date | None, Weekday | None]:
+    """(L, first day, last day, weekly rhythm) of a store: what the monitor decides for the whole
+    workspace, without running the charts."""
     stored = horizon(reader)
     first, last = stored["first_period"], stored["last_period"]
     if first is None:
-        return 3.0, None, None
-    daily = with_parents(from_aggregate(aggregate(reader), first, last))
-    if not daily.keys:
-        return 3.0, first, last
-    base = baseline_masks(daily, detection)
-    plan = plan_streams(daily, base, detection)
-    L = limit_multiplier(plan, detection.false_alarms_per_week, event_points(daily, base, plan, detection))
-    return L, first, last
+        return 3.0, None, None, None
+    L, weekday = workspace_design(aggregate(reader), detection, first, last)
+    return L, first, last, weekday
 
 
 def _moment_aggregate(con: Any, moment: str, metric: str) -> Any:
@@ -76,26 +69,29 @@ def event_panel(
     last: dt.date | None,
     *,
     since: dt.date | None = None,
+    weekday: Weekday | None = None,
+    closed: dt.date | None = None,
 ) -> Panel | None:
     """The Bernoulli CUSUM of ``key`` over its phase-II experiences, or None if it is not event-watched."""
-    daily = with_parents(from_aggregate(_moment_aggregate(con, key[0], key[2]), first, last))
-    if key not in daily.keys:
+    phases = {k: v for k, v in read_phases(con).items() if (k[0], k[2]) == (key[0], key[2])}
+    result = detect_all(
+        con,
+        _moment_aggregate(con, key[0], key[2]),
+        detection,
+        closed=closed or last or dt.date.today(),
+        first=first,
+        last=last,
+        L=L,
+        phases=phases,
+        weekday=weekday,
+    )
+    trace = result.traces.get(key)
+    if trace is None:
         return None
-    base = baseline_masks(daily, detection)
-    plan = plan_streams(daily, base, detection)
-    events = plan_events(daily, base, plan, detection)
-    if key not in events.keys:
-        return None
-    j = events.keys.index(key)
-    one = plan_for_rows(daily, base, plan, events.rows[[j]], [events.reason[j]])
-    judged = judge_events(one, event_sequences(con, [key]), L)
-    stat, days, hits = judged.statistic[0], judged.day[0], judged.signal[0]
-    keep = days >= 0
-    stat, days, hits = stat[keep], days[keep], hits[keep]
+    days = trace.day
     x = _spread(days)
-    lo = ordinal(since) if since else -math.inf
-    sel = x >= lo
-    h, gamma, p0, arl0 = (float(a[0]) for a in (judged.h, judged.gamma, judged.p0, judged.arl0))
+    sel = x >= (ordinal(since) if since else -math.inf)
+    stat, hits, h_at, arl_at = trace.statistic, trace.signal, trace.h, trace.arl0
     marks = [
         Mark(
             float(xi),
@@ -104,14 +100,27 @@ def event_panel(
             "bcusum",
             f"{dt.date.fromordinal(int(xi)):%Y-%m-%d}: worse signal, the CUSUM reached h = {h:.2f}",
         )
-        for xi, v, hit in zip(x[sel], stat[sel], hits[sel], strict=True)
+        for xi, v, h, hit in zip(x[sel], stat[sel], h_at[sel], hits[sel], strict=True)
         if hit
     ]
     xs = x[sel].tolist()
     hover = [
         f"{dt.date.fromordinal(int(xi)):%Y-%m-%d}, experience {k + 1} of the day: CUSUM {v:.2f} (h = {h:.2f})"
-        for xi, v, k in zip(xs, stat[sel].tolist(), _rank_in_day(days)[sel].tolist(), strict=True)
+        for xi, v, h, k in zip(
+            xs, stat[sel].tolist(), h_at[sel].tolist(), _rank_in_day(days)[sel].tolist(), strict=True
+        )
     ]
+    shown = h_at[sel] if sel.any() else h_at
+    arls = arl_at[sel] if sel.any() else arl_at
+    if shown.size and float(shown.min()) != float(shown.max()):
+        design = (
+            f"h = {float(shown.min()):.2f}–{float(shown.max()):.2f} following the stream's volume "
+            f"(ARL₀ ≈ {float(arls.min()):,.0f}–{float(arls.max()):,.0f} experiences)"
+        )
+    elif shown.size:
+        design = f"h = {float(shown[0]):.2f}, ARL₀ ≈ {float(arls[0]):,.0f} experiences"
+    else:
+        design = "no experience judged yet"
     return Panel(
         kind="bcusum",
         title="misses per experience: Bernoulli CUSUM (Reynolds & Stoumbos)",
@@ -120,13 +129,13 @@ def event_panel(
         statistic=stat[sel].tolist(),
         center=[math.nan] * len(xs),
         lcl=[math.nan] * len(xs),
-        ucl=[h] * len(xs),
+        ucl=h_at[sel].tolist(),
         provisional=[False] * len(xs),
         marks=marks,
         hover=hover,
         note=(
-            f"p₀ = {p0:.2%} from the baseline, tuned for the odds of a miss ×{ODDS_RATIO:g}: "
-            f"γ = {gamma:.3f}, h = {h:.2f}, ARL₀ ≈ {arl0:,.0f} experiences"
+            f"p₀ = {trace.p0:.2%} from the baseline, tuned for the odds of a miss ×{ODDS_RATIO:g} "
+            f"(γ = {trace.gamma:.3f} at p₀, each experience's from its expected rate): {design}"
         ),
         step=True,
     )

@@ -41,7 +41,7 @@ class Window:
     x0: float
     x1: float
     label: str
-    css: str  # "baseline", "incident" or "case"
+    css: str  # "baseline", "incident", "case" or "phase"
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,4 @@ class Figure:
     panels: Sequence[Panel]
     windows: Sequence[Window] = field(default_factory=tuple)
     span: tuple[float, float] = (0.0, 1.0)
+    note: str = ""  # what the stream's baseline is, or why it has none yet ("14 of 20 events needed …")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +27,12 @@ from gapwatch.config.schema import DetectionSection, WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.live.read import StreamChart, stream_chart
 from gapwatch.monitor.arrays import ALL_SEGMENTS
+from gapwatch.monitor.expected import Weekday
 from gapwatch.monitor.nps import NpsChart, compute_nps
 from gapwatch.monitor.run import closed_through, horizon
 from gapwatch.report.figure_events import event_panel, limit_of_store
 from gapwatch.report.figure_model import Figure, Mark, Panel, Window, ordinal
-from gapwatch.sqlport import Sql, rows
+from gapwatch.sqlport import Sql, has_tables, rows
 
 __all__ = [
     "Figure",
@@ -58,9 +60,10 @@ CHART_NAMES = {"p": "miss rate: p chart", "pprime": "miss rate: Laney p′ chart
 class FigureContext:
     """What a figure needs beyond the stored tables: the detection settings in force.
 
-    ``L`` is the workspace's limit multiplier (the live service holds it; a batch computes it,
-    :func:`gapwatch.report.figure_events.limit_of_store`); ``first``/``last`` the workspace's
-    calendar; ``closed_through`` the last closed day (later points are provisional).
+    ``L`` is the workspace's limit multiplier and ``weekday`` its pooled weekly rhythm (the live
+    service holds both; a batch computes them, :func:`gapwatch.report.figure_events.limit_of_store`);
+    ``first``/``last`` the workspace's calendar; ``closed_through`` the last closed day (later
+    points are provisional).
     """
 
     detection: DetectionSection
@@ -68,6 +71,7 @@ class FigureContext:
     first: dt.date | None
     last: dt.date | None
     closed_through: dt.date | None
+    weekday: Weekday | None = None  # the workspace's weekly rhythm of misses (per-event charts use it)
 
 
 def _f(x: Any) -> float:
@@ -147,11 +151,46 @@ def _fmt(v: Any, percent: bool) -> str:
 
 
 def _baseline(chart: StreamChart) -> list[Window]:
-    days = [p.period for p in chart.points if p.baseline]
-    if not days:
-        return []
-    end = _period_end(days[-1], chart.stream.resolution)
-    return [Window(ordinal(days[0]), ordinal(end) + 1.0, "baseline (limits estimated here)", "baseline")]
+    """One shaded window per stretch of baseline points (a stream with a new phase has two)."""
+    out: list[Window] = []
+    run: list[dt.date] = []
+    for p in chart.points:
+        if p.baseline:
+            run.append(p.period)
+        elif run:
+            out.append(_baseline_window(run, chart.stream.resolution))
+            run = []
+    if run:
+        out.append(_baseline_window(run, chart.stream.resolution))
+    return out
+
+
+def _baseline_window(days: list[dt.date], resolution: str | None) -> Window:
+    end = _period_end(days[-1], resolution)
+    return Window(ordinal(days[0]), ordinal(end) + 1.0, "baseline (limits estimated here)", "baseline")
+
+
+_PHASE_NOTE = re.compile(r"new phase from (\d{4}-\d{2}-\d{2})")
+
+
+def _phase_windows(con: Sql, key: tuple[str, str, str], note: str) -> list[Window]:
+    """The stream's later phases: from each start (a case that accepted a new normal, or a gain
+    held) to the next one, judged against a baseline found from that day."""
+    starts: dict[dt.date, str] = {}
+    if has_tables(con, "phases"):
+        for r in rows(
+            con,
+            "SELECT start, case_id, note FROM phases WHERE moment = ? AND segment = ? AND metric = ?"
+            " ORDER BY start, recorded_at",
+            list(key),
+        ):
+            why = f"case {r['case_id']}: {r['note']}" if r["case_id"] else str(r["note"] or "")
+            starts.setdefault(r["start"], f"new phase ({why})" if why else "new phase")
+    for found in _PHASE_NOTE.findall(note):
+        starts.setdefault(dt.date.fromisoformat(found), "new phase (an improvement held: the gains kept)")
+    days = sorted(starts)
+    ends = [float(ordinal(d)) for d in days[1:]] + [math.inf] if days else []
+    return [Window(ordinal(d), float(e), starts[d], "phase") for d, e in zip(days, ends, strict=True)]
 
 
 def _case_windows(con: Sql, key: tuple[str, str, str]) -> list[Window]:
@@ -189,10 +228,20 @@ def stream_figure(
     key = (s.moment, s.segment, s.metric)
     panels = [p for p in (_period_panel(chart, "p", ctx), _period_panel(chart, "ewma", ctx)) if p]
     if s.method.startswith("per-event"):
-        events = event_panel(con, key, ctx.detection, ctx.L, ctx.first, ctx.last, since=since)
+        events = event_panel(
+            con,
+            key,
+            ctx.detection,
+            ctx.L,
+            ctx.first,
+            ctx.last,
+            since=since,
+            weekday=ctx.weekday,
+            closed=ctx.closed_through,
+        )
         if events is not None:
             panels.insert(0, events)
-    bands = [*_baseline(chart), *windows]
+    bands = [*_baseline(chart), *_phase_windows(con, key, s.note), *windows]
     has_cases = with_cases and _has_cases(con)
     if has_cases:
         bands += _case_windows(con, key)
@@ -205,6 +254,7 @@ def stream_figure(
         panels=panels,
         windows=bands,
         span=_span(panels, since),
+        note=s.note,
     )
 
 
@@ -267,18 +317,18 @@ def nps_figure(nps: NpsChart, windows: Sequence[Window] = ()) -> Figure:
 def live_context(live: Any, config: WorkspaceConfig) -> FigureContext:
     """The figure context the live service holds (:class:`~gapwatch.service.live.LiveMonitor`)."""
     return FigureContext(
-        config.detection, live.L, live.book.first_day, live.book.last_day, live.closed_through
+        config.detection, live.L, live.book.first_day, live.book.last_day, live.closed_through, live.weekday
     )
 
 
 def batch_context(reader: Sql, config: WorkspaceConfig, clock: str = "wall") -> FigureContext:
     """The figure context of a store no live service holds (a report): L and calendar recomputed."""
-    L, first, last = limit_of_store(reader, config.detection)
+    L, first, last, weekday = limit_of_store(reader, config.detection)
     stored = horizon(reader)
     closed = closed_through(
         stored["last_event"], config.workspace.timezone, "event" if clock == "event" else "wall", None
     )
-    return FigureContext(config.detection, L, first, last, closed)
+    return FigureContext(config.detection, L, first, last, closed, weekday)
 
 
 def workspace_nps(reader: Sql, config: WorkspaceConfig, ctx: FigureContext) -> NpsChart | None:

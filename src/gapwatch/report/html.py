@@ -2,8 +2,9 @@
 
 Sections: the incidents table (when the caller knows incidents, as the demo does), the weekly
 NPS chart, every chart of every signalled stream (the same figures the web app draws, from
-what the workspace has stored: :mod:`gapwatch.report.figures`), and the lifecycle table
-(stages in order, owning silo, each stream's method and state).
+what the workspace has stored: :mod:`gapwatch.report.figures`), the signals and alerts per
+moment and month, and the lifecycle table (stages in order, owning silo, each stream's method,
+state and baseline, or how many events a thin stream still needs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from gapwatch.domain.lifecycle import Lifecycle
 from gapwatch.live.read import StreamSummary, list_streams
 from gapwatch.monitor.arrays import ALL_SEGMENTS
 from gapwatch.monitor.nps import NpsChart
+from gapwatch.monitor.store import stored_signals
+from gapwatch.monitor.summary import monthly
 from gapwatch.report.figure_model import Window, ordinal
 from gapwatch.report.figures import FigureContext, nps_figure, stream_figure
 from gapwatch.report.style import CSS
@@ -100,15 +103,36 @@ def _lifecycle_table(streams: Sequence[StreamSummary]) -> str:
         last_stage = s.stage
         css = {"signalled": "bad", "in control": "good"}.get(s.state, "thin")
         state = s.state + (f" since {s.since.isoformat()}" if s.since else "")
+        # a stream too thin says how many events it still needs; a judged one, its baseline
+        note = f"<br><small>{escape(s.note)}</small>" if s.note else ""
+        better = f" (+{s.improvements} better)" if s.improvements else ""
         rows.append(
             f"<tr><td>{stage}</td><td>{escape(_label(s))}</td><td>{s.events}</td>"
-            f'<td>{escape(s.method)}</td><td class="{css}">{escape(state)}</td><td>{s.signals}</td></tr>'
+            f'<td>{escape(s.method)}</td><td class="{css}">{escape(state)}{note}</td>'
+            f"<td>{s.signals}{better}</td></tr>"
         )
     head = (
         "<tr><th>stage / silo</th><th>stream</th><th>events</th><th>method</th><th>state</th>"
-        "<th>signals</th></tr>"
+        "<th>worse signals</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _month_table(con: Any, episode_days: int) -> str:
+    """Signals beside the alerts they make, per moment × metric and month (from the stored signals)."""
+    found = monthly(stored_signals(con), episode_days)
+    if not found:
+        return ""
+    body = "".join(
+        f"<tr><td>{m.month}</td><td>{escape(m.moment)}/{escape(m.metric)}</td><td>{m.worse}</td>"
+        f"<td>{m.better}</td><td>{m.alerts}</td></tr>"
+        for m in found
+    )
+    head = (
+        "<tr><th>month</th><th>moment / metric</th><th>worse signals</th><th>better (no alert)</th>"
+        "<th>alerts (started)</th></tr>"
+    )
+    return f"<h2>Signals and alerts per month</h2><table>{head}{body}</table>"
 
 
 def render_report(
@@ -123,7 +147,6 @@ def render_report(
     notes: Sequence[str] = (),
 ) -> str:
     """The whole report of the workspace whose store ``con`` reads, as one HTML string."""
-    del config  # the figures read the stored tables; kept for the callers' symmetry with the web app
     streams = list_streams(con, lifecycle)
     signalled = [s for s in streams if s.signals]
     covered = {s.id: [i for i in incidents if i.covers((s.moment, s.segment, s.metric))] for s in signalled}
@@ -146,6 +169,7 @@ def render_report(
         ),
         f"<h2>After the fact: end-of-journey NPS</h2>{nps_html}" if nps else "",
         f"<h2>During the fact: signalled streams ({len(signalled)})</h2>{figures or '<p>No signals.</p>'}",
+        _month_table(con, config.detection.episode_days),
         f"<h2>The lifecycle</h2>{_lifecycle_table(streams)}",
     ]
     return (

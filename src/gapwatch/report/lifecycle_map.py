@@ -45,6 +45,7 @@ class MapCell:
     spark_signals: list[bool] = field(default_factory=list)
     segment_shown: str = ALL_SEGMENTS
     segments_out: list[str] = field(default_factory=list)  # segments beneath that are out of control
+    note: str = ""  # a stream too thin: how many events it still needs ("14 of 20 events needed …")
 
     @property
     def trend(self) -> str:
@@ -180,6 +181,7 @@ def lifecycle_map(
                         spark_signals=[p[3] for p in pts],
                         segment_shown=s.segment if s else segment,
                         segments_out=_segments_out(streams, m.key, metric),
+                        note=s.note if s and s.state == "too thin" else "",
                     )
                 )
         stages.append(MapStage(stage, lifecycle.stage_silo[stage], cells))

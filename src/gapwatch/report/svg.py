@@ -268,7 +268,12 @@ def _legend(fig: Figure) -> str:
         items.append((_KEY["better"], "better signal"))
     seen = set()
     for w in fig.windows:
-        name = {"baseline": "baseline", "incident": "incident", "case": "case open"}.get(w.css, w.css)
+        name = {
+            "baseline": "baseline",
+            "incident": "incident",
+            "case": "case open",
+            "phase": "new phase",
+        }.get(w.css, w.css)
         if name not in seen and w.x1 > fig.span[0] and w.x0 < fig.span[1]:
             seen.add(name)
             items.append((f'<span class="swatch {escape(w.css)}"></span>', name))
@@ -299,11 +304,17 @@ def render_figure(fig: Figure, *, heading: str = "h3") -> str:
         + "</div>"
         for p in fig.panels
     )
-    empty = "" if fig.panels else '<p class="empty">No chart judges this stream yet (too few events).</p>'
+    if fig.panels:
+        empty = ""
+    elif fig.note:  # a stream too thin says how many events it still needs, and when it will have them
+        empty = f'<p class="empty">No chart judges this stream yet: {escape(fig.note)}.</p>'
+    else:
+        empty = '<p class="empty">No chart judges this stream yet (too few events).</p>'
+    note = f'<p class="fig-note">{escape(fig.note)}</p>' if fig.note and fig.panels else ""
     return (
         f'<figure class="stream" id="fig-{escape(fig.id)}"><figcaption><{heading}>{escape(fig.title)}'
         f'</{heading}><span class="sub">{escape(fig.subtitle)}</span></figcaption>'
-        f"{_legend(fig)}{panels}{empty}{_window_list(fig)}</figure>"
+        f"{note}{_legend(fig)}{panels}{empty}{_window_list(fig)}</figure>"
     )
 
 

@@ -287,6 +287,7 @@ class Runtime:
                 config=self.config,
                 closed_through=self.live.closed_through,
                 window=self.window(),
+                as_of=self.live.as_of(),
             )
             self.telemetry.count_file(source, result.accepted, result.duplicate, result.counts.reasons)
             if result.accepted:  # a file is a batch: the detector state is recomputed from the store
@@ -301,6 +302,17 @@ class Runtime:
         alerts = sync_from_signals(con, self.lifecycle, self.config)
         queue_deliveries(con, alerts)
         return alerts
+
+    def redetect(self) -> list[Alert]:
+        """Rebuild the detector state from the store and raise the alerts it calls for (a case started
+        a new phase of its stream: its limits start over)."""
+
+        def job() -> list[Alert]:
+            self.detect_pending()
+            self.live.rebuild(self.store)
+            return self.alert()
+
+        return self.writer.call(job, timeout=self.settings.write_timeout_seconds)
 
     def tick_job(self) -> Callable[[], list[Alert]]:
         """The writer job that closes periods on the wall clock and raises the alerts that calls for."""

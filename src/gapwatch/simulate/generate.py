@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from gapwatch.simulate.calendar import Floats
 from gapwatch.simulate.experiences import Rows, Values, expand
 from gapwatch.simulate.incidents import Incident
 from gapwatch.simulate.params import SEGMENTS, WorldParams
+from gapwatch.simulate.seasons import Drift, drift_streams, miss_factor
 from gapwatch.simulate.spec import WorldSpec
 from gapwatch.simulate.survey import Memory, Survey, answer, remember
 from gapwatch.simulate.touches import Context, Touches, make_touches
@@ -28,7 +29,7 @@ from gapwatch.simulate.world import (
 )
 
 Progress = Callable[[str], None]
-STEPS = ("people", "journeys", "touches", "incidents", "values", "survey")
+STEPS = ("people", "journeys", "touches", "incidents", "values", "survey", "seasons")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class World:
     memory: Memory
     ended: Floats  # journey end for signed-up people whose journey ended in the window, else NaN
     survey: Survey
+    drifts: list[Drift] = field(default_factory=list)  # streams slowly getting worse (not incidents)
 
 
 def simulate(
@@ -92,11 +94,12 @@ def simulate(
     touches = make_touches(Context(rng["touches"], people, journeys, start, params), spec, days)
     rows = expand(rng["touches"], spec, touches.moment, people.segment[touches.person], touches.t, params)
     step("incidents")
-    placed = incident_model.place(
-        rng["incidents"], rows, spec, days, config.detection.baseline_days, incidents
-    )
+    placed = incident_model.place(rng["incidents"], rows, spec, days, config.detection, incidents, params)
+    taken = {(i.moment, i.metric) for i in placed}
+    first = config.detection.baseline_days + incident_model.MARGIN
+    drifts = drift_streams(rng["seasons"], rows, spec, days, first, taken, params)
     step("values")
-    size = incident_model.multiplier(rows, placed)
+    size = incident_model.multiplier(rows, placed) * miss_factor(rows, start, days, params, drifts)
     values = draw(rng["values"], spec, rows, people.segment[touches.person], size, params, start)
     step("survey")
     person_of_row = touches.person[rows.touch]
@@ -118,6 +121,7 @@ def simulate(
         memory,
         ended,
         survey,
+        drifts,
     )
 
 

@@ -1,6 +1,8 @@
 """Known incidents: a stream's miss probability multiplied by ``size`` for a stretch of days.
 
-Incidents go after a clean baseline (the detector's first ``baseline_days`` plus two weeks), are
+Incidents go after a clean baseline (the detector's first ``baseline_days`` plus two weeks, and
+for a thin stream the days its baseline needs to hold ``baseline_events`` events and
+``baseline_misses`` misses at its expected rate, as the monitor's baseline finder does), are
 staggered over the rest of the window, and alternate between busy and thin streams, preferring a
 silo and a moment not hit yet. Busy streams get short, moderate incidents; thin ones longer, harsher
 ones, so both are detectable in principle and the demo shows how volume changes detection delay.
@@ -20,8 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from gapwatch.config.schema import DetectionSection
 from gapwatch.simulate.calendar import Floats
-from gapwatch.simulate.experiences import Rows
+from gapwatch.simulate.experiences import Rows, baseline_miss
+from gapwatch.simulate.params import WorldParams
 from gapwatch.simulate.spec import KANO_CODES, WorldSpec
 
 MIN_RATE = 0.7  # events a day; thinner streams cannot show anything within weeks
@@ -61,10 +65,27 @@ def min_days(baseline_days: int) -> int:
     return baseline_days + MARGIN + 14
 
 
+def ready_days(rate: Floats, p0: Floats, detection: DetectionSection) -> Floats:
+    """Days a stream needs (at ``rate`` events a day, ``p0`` missed) to complete its baseline."""
+    with np.errstate(divide="ignore"):
+        events = detection.baseline_events / rate
+        misses = np.minimum(detection.baseline_misses / (rate * p0), detection.baseline_events_rare / rate)
+    out: Floats = np.maximum(float(detection.baseline_days), np.maximum(events, misses))
+    return out
+
+
 def place(
-    rng: np.random.Generator, rows: Rows, spec: WorldSpec, days: int, baseline_days: int, k: int
+    rng: np.random.Generator,
+    rows: Rows,
+    spec: WorldSpec,
+    days: int,
+    detection: DetectionSection,
+    k: int,
+    params: WorldParams | None = None,
 ) -> list[Incident]:
     """Choose ``k`` streams and windows; fewer if the world has fewer eligible streams."""
+    params = params or WorldParams()
+    baseline_days = detection.baseline_days
     if k == 0:
         return []
     if days < min_days(baseline_days):
@@ -74,7 +95,12 @@ def place(
         )
     seen = rows.day >= 0
     rate = np.bincount(rows.stream[seen], minlength=len(rows.streams)) / days
-    eligible = [int(i) for i in np.argsort(-rate, kind="stable") if rate[i] >= MIN_RATE]
+    earliest = np.ceil(ready_days(rate, baseline_miss(spec, rows.streams, params), detection)) + MARGIN
+    eligible = [
+        int(i)
+        for i in np.argsort(-rate, kind="stable")
+        if rate[i] >= MIN_RATE and earliest[i] <= days - 7 - 14  # room for a two-week incident
+    ]
     wide = _systemic_target(rows, spec, rate) if k >= SYSTEMIC_FROM else None
     if wide is not None:  # its streams are taken: local incidents go elsewhere
         eligible = [i for i in eligible if rows.streams[i][::2] != wide]
@@ -89,7 +115,19 @@ def place(
         picks.append((stream, volume))
     slots = rng.permutation(len(picks))
     local = [
-        _window(rng, n, stream, volume, int(slots[n]), len(picks), rows, spec, days, baseline_days)
+        _window(
+            rng,
+            n,
+            stream,
+            volume,
+            (int(slots[n]), len(picks)),
+            rows,
+            spec,
+            days,
+            baseline_days,
+            int(earliest[stream]),
+            params,
+        )
         for n, (stream, volume) in enumerate(picks)
     ]
     if wide is None:
@@ -175,19 +213,22 @@ def _window(
     n: int,
     stream: int,
     volume: str,
-    slot: int,
-    slots: int,
+    slotting: tuple[int, int],
     rows: Rows,
     spec: WorldSpec,
     days: int,
     baseline_days: int,
+    earliest: int,
+    params: WorldParams,
 ) -> Incident:
+    slot, slots = slotting
     first, last = baseline_days + MARGIN, days - 7
     width = max((last - first) // slots, 1)
     duration = int(rng.integers(7, 15)) if volume == "busy" else int(rng.integers(21, 36))
-    size = float(rng.choice([2.0, 2.5, 3.0])) if volume == "busy" else float(rng.choice([4.0, 5.0, 6.0]))
+    sizes = params.busy_sizes if volume == "busy" else params.thin_sizes
+    size = float(rng.choice(np.asarray(sizes, dtype=float)))
     start = first + slot * width + int(rng.integers(0, max(width // 3, 1)))
-    start = min(start, last - 7)
+    start = min(max(start, earliest), last - 7)
     end = min(start + duration - 1, days - 1)
     moment, segment, metric = rows.streams[stream]
     info = spec.moments[spec.moment_index(moment)]

@@ -122,10 +122,43 @@ class NpsModel:
 
 
 @dataclass(frozen=True, slots=True)
+class Peak:
+    """A holiday peak: from month/day, ``days`` long, each year: arrivals × volume, misses × miss."""
+
+    name: str
+    month: int
+    day: int
+    days: int
+    volume: float
+    miss: float
+
+
+PEAKS: tuple[Peak, ...] = (
+    Peak("summer sale", 6, 20, 10, 1.8, 1.3),
+    Peak("black friday", 11, 24, 8, 2.5, 1.5),
+    Peak("christmas", 12, 10, 14, 1.8, 1.4),
+)
+# Monday clears the weekend's backlog; weekends are calm (a factor on every miss probability).
+WEEKDAY_MISS = (1.3, 1.1, 1.0, 0.95, 0.95, 0.85, 0.85)
+
+
+@dataclass(frozen=True, slots=True)
 class WorldParams:
-    """Everything the generator needs besides the workspace config and the seed."""
+    """Everything the generator needs besides the workspace config and the seed.
+
+    The defaults are the *harder* world (``seasons.py``): a weekly rhythm of misses, holiday
+    peaks, two slowly drifting streams and a shifting segment mix; :meth:`plain` is the classic
+    world without them.
+    """
 
     segment_mix: Triple = (0.6, 0.25, 0.15)
+    segment_mix_end: Triple | None = (0.5, 0.25, 0.25)  # the mix of arrivals at the window's end
+    weekday_miss: tuple[float, ...] = WEEKDAY_MISS
+    peaks: tuple[Peak, ...] = PEAKS
+    drifts: int = 2
+    drift_size: float = 0.6
+    busy_sizes: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)  # incident sizes on busy streams (7–14 days)
+    thin_sizes: tuple[float, ...] = (4.0, 5.0, 6.0)  # and on thin ones (21–35 days)
     # Burn-in: journeys already under way when the export window opens, so day 0 is not an empty shop
     # and the mix of journeys ending (hence the NPS) is the same on every day. None: long enough for
     # the slowest segment's full journey (see ``world.burn_in_days``); 0: a cold start.
@@ -146,3 +179,15 @@ class WorldParams:
     signup_moment: str = "pricing_page"  # the web page a prospect signs up on (links visitor -> customer)
     promised_days: tuple[tuple[int, ...], ...] = ((4, 5, 6, 7), (2, 3), (3, 4, 5))
     nps: NpsModel = field(default_factory=NpsModel)
+
+    @classmethod
+    def plain(cls, **changes: object) -> WorldParams:
+        """The classic world: no weekly rhythm of misses, no peaks, no drifts, a fixed segment mix."""
+        base: dict[str, object] = {
+            "segment_mix_end": None,
+            "weekday_miss": (1.0,) * 7,
+            "peaks": (),
+            "drifts": 0,
+            "busy_sizes": (2.0, 2.5, 3.0),
+        }
+        return cls(**{**base, **changes})  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from gapwatch.simulate import tables
 from gapwatch.simulate.calendar import Floats
 from gapwatch.simulate.generate import World
 from gapwatch.simulate.incidents import rows_hit, streams_hit
+from gapwatch.simulate.seasons import describe
 
 STATUS = {int(s): s.label for s in Status}
 
@@ -31,6 +32,7 @@ def truth(world: World, visitor_ids: pa.Array) -> dict[str, Any]:
         "timezone": "UTC",
         "baseline_days": world.spec.config.detection.baseline_days,
         "incidents": incidents(world),
+        "seasonality": describe(world.start, world.days, world.params, world.drifts),
         "streams": streams(world),
         "survey": {
             "respondents": int(world.survey.person.size),
@@ -96,6 +98,7 @@ def streams(world: World) -> list[dict[str, Any]]:
     p0 = np.zeros(len(rows.streams))
     p0[rows.stream] = world.values.p0
     hit = {key for key in rows.streams if any(i.covers(key) for i in world.incidents)}
+    drifting = {(d.moment, d.segment, d.metric) for d in world.drifts}
     return [
         {
             "moment": m,
@@ -105,6 +108,7 @@ def streams(world: World) -> list[dict[str, Any]]:
             "events": int(n[i]),
             "missed": int(missed[i]),
             "incident": (m, s, k) in hit,
+            "drift": (m, s, k) in drifting,
         }
         for i, (m, s, k) in enumerate(rows.streams)
     ]

@@ -76,11 +76,25 @@ def burn_in_days(stages: tuple[str, ...], params: WorldParams) -> int:
 def make_people(
     rng: np.random.Generator, n: int, days: int, start: dt.date, params: WorldParams, burn_in: int = 0
 ) -> People:
-    """``n`` arrivals in the window plus the burn-in's at the same rate (fewer arrivals at weekends)."""
+    """``n`` arrivals in the window plus the burn-in's at the same rate (fewer arrivals at weekends),
+    more in holiday peaks, with a segment mix that may move over the window (``seasons.py``)."""
+    from gapwatch.simulate.seasons import arrival_boost, segment_mix_at
+
     extra = round(n * burn_in / days)
     mix = np.asarray(params.segment_mix)
-    segment = rng.choice(len(mix), size=n + extra, p=mix).astype(np.int8)
-    arrival = np.concatenate([rng.uniform(0, days, n), rng.uniform(-burn_in, 0, extra)])
+    if params.segment_mix_end is None and not params.peaks:  # the classic world, drawn as it always was
+        segment = rng.choice(len(mix), size=n + extra, p=mix).astype(np.int8)
+        arrival = np.concatenate([rng.uniform(0, days, n), rng.uniform(-burn_in, 0, extra)])
+    else:
+        arrival = np.concatenate(
+            [
+                rng.uniform(0, days, n),
+                rng.uniform(-burn_in, 0, extra),
+                arrival_boost(rng, n, days, start, params),
+            ]
+        )
+        cdf = np.cumsum(segment_mix_at(arrival, days, params), axis=1)
+        segment = (rng.random(arrival.size)[:, None] > cdf[:, :-1]).sum(axis=1).astype(np.int8)
     prob = np.asarray(params.weekend_shift)[segment]
     arrival = shift_weekends(rng, arrival, start, prob)
     return People(segment, arrival)

@@ -10,6 +10,7 @@ SELECT
   COALESCE(SUM(`t1`.`gap_norm` * `t1`.`gap_norm`), 0.0) AS `sum_gap_norm2`,
   COALESCE(SUM(`t1`.`value`), 0.0) AS `sum_value`,
   COALESCE(SUM(`t1`.`value` * `t1`.`value`), 0.0) AS `sum_value2`,
+  COUNT(`t1`.`gap_norm`) AS `n_gap`,
   COALESCE(
     SUM(
       IF(`t1`.`gap_norm` < -3.0, -3.0, IF(`t1`.`gap_norm` > 3.0, 3.0, `t1`.`gap_norm`))

@@ -9,7 +9,8 @@ SELECT
   `t3`.`sum_gap_norm`,
   `t3`.`sum_gap_norm2`,
   `t3`.`sum_value`,
-  `t3`.`sum_value2`
+  `t3`.`sum_value2`,
+  `t3`.`n_gap`
 FROM (
   SELECT
     `t2`.`moment`,
@@ -21,7 +22,8 @@ FROM (
     SUM(`t2`.`sum_gap_norm`) AS `sum_gap_norm`,
     SUM(`t2`.`sum_gap_norm2`) AS `sum_gap_norm2`,
     SUM(`t2`.`sum_value`) AS `sum_value`,
-    SUM(`t2`.`sum_value2`) AS `sum_value2`
+    SUM(`t2`.`sum_value2`) AS `sum_value2`,
+    SUM(`t2`.`n_gap`) AS `n_gap`
   FROM (
     SELECT
       `t1`.`moment`,
@@ -34,7 +36,8 @@ FROM (
       COALESCE(SUM(`t1`.`gap_norm`), 0.0) AS `sum_gap_norm`,
       COALESCE(SUM(`t1`.`gap_norm` * `t1`.`gap_norm`), 0.0) AS `sum_gap_norm2`,
       COALESCE(SUM(`t1`.`value`), 0.0) AS `sum_value`,
-      COALESCE(SUM(`t1`.`value` * `t1`.`value`), 0.0) AS `sum_value2`
+      COALESCE(SUM(`t1`.`value` * `t1`.`value`), 0.0) AS `sum_value2`,
+      COUNT(`t1`.`gap_norm`) AS `n_gap`
     FROM (
       SELECT
         *

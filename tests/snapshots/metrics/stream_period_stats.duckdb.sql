@@ -9,7 +9,8 @@ SELECT
   COALESCE(SUM("t1"."gap_norm"), 0.0) AS "sum_gap_norm",
   COALESCE(SUM("t1"."gap_norm" * "t1"."gap_norm"), 0.0) AS "sum_gap_norm2",
   COALESCE(SUM("t1"."value"), 0.0) AS "sum_value",
-  COALESCE(SUM("t1"."value" * "t1"."value"), 0.0) AS "sum_value2"
+  COALESCE(SUM("t1"."value" * "t1"."value"), 0.0) AS "sum_value2",
+  COUNT("t1"."gap_norm") AS "n_gap"
 FROM (
   SELECT
     *

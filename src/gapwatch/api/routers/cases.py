@@ -71,7 +71,10 @@ def get_case(case_id: str, principal: PrincipalDep, con: ReaderDep) -> CaseDetai
 def act_on_case(
     case_id: str, body: CaseActionCreate, principal: PrincipalDep, con: ReaderDep, runtime: RuntimeDep
 ) -> CaseDetailPublic:
-    """Move a case one step: acknowledge, record cause and action, verify, close — or comment."""
+    """Move a case one step: acknowledge, record cause and action, verify, close — or comment.
+
+    `rebaseline` (or recording a standard change) accepts the stream's shift as its new normal: from
+    `rebaseline_from` its limits start over from a new baseline."""
     ensure(principal, RouteGroup.ACT, silo=svc.get_case(con, case_id).silo)
     data = svc.ActionInput(
         note=body.note,
@@ -80,11 +83,11 @@ def act_on_case(
         action=body.action_text,
         expectation_version=body.expectation_version,
         verify_from=body.verify_from,
+        rebaseline_from=body.rebaseline_from,
     )
     required = runtime.settings.verify_periods
-    runtime.write(
-        lambda w: svc.act(
-            w, case_id, CaseAction(body.action), principal.name, data, periods_required=required
-        )
-    )
+    action = CaseAction(body.action)
+    runtime.write(lambda w: svc.act(w, case_id, action, principal.name, data, periods_required=required))
+    if svc.starts_phase(action, data):  # new limits from the phase start: judge the store again
+        runtime.redetect()
     return _detail(con, case_id)
