@@ -191,7 +191,8 @@ def test_rejected_rows_keep_every_cell_of_an_unnamed_or_repeated_column(tmp_path
     assert (result.accepted, result.counts.reasons) == (1, {"negative_span": 1})
     raw = json.loads(store.query("SELECT raw FROM rejected").column("raw")[0].as_py())
     assert raw["id"] == "1" and raw["ordered"] == "2017-12-01" and raw["cust"] == "c1"
-    assert sorted(raw.values()) == sorted(["0", "1", "2017-12-01", "2017-12-10", "2017-11-30", "c1", "x", "z"])
+    cells = ["0", "1", "2017-12-01", "2017-12-10", "2017-11-30", "c1", "x", "z"]
+    assert sorted(raw.values()) == sorted(cells)
 
 
 def test_late_is_one_after_the_promise_and_zero_before() -> None:
