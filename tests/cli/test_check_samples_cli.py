@@ -103,7 +103,7 @@ def test_samples_a_mapping_rejects_exit_1_with_reasons(
         ["check", "--samples", str(samples), "--source", "segment", "--workspace", str(workspace)], capsys
     )
     assert code == 1
-    assert "not a number" in out and "'vip'" in out and "neither userId nor anonymousId" in out
+    assert "must be a JSON number" in out and "'vip'" in out and "neither userId nor anonymousId" in out
     assert "3 rejected" in out
 
 
