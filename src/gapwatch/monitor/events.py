@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 
 from gapwatch.config.schema import DetectionSection
 from gapwatch.detectors.bcusum_lattice import (
+    H_MAX,
     BernoulliDesign,
     averaged_design,
     bernoulli_design,
@@ -209,8 +210,16 @@ def _design(p0: float, arl0: float) -> BernoulliDesign:
 @functools.lru_cache(maxsize=8192)
 def _averaged_h(p0: float, arl0: float, spread: tuple[float, ...]) -> float:
     """h of the lattice chart tuned to ``p0`` whose ARL₀ holds on average over ``spread`` (p₀'s
-    posterior at the Gauss–Hermite points, weights :data:`SPREAD_WEIGHTS`)."""
-    return averaged_design(p0, max(arl0, 1.0), spread, SPREAD_WEIGHTS, ODDS_RATIO).h
+    posterior at the Gauss–Hermite points, weights :data:`SPREAD_WEIGHTS`).
+
+    A thin baseline's posterior can be so wide that no limit up to ``H_MAX`` holds ARL₀ on
+    average (its upper point lies past the shift the chart is tuned to): the chart then gets
+    ``H_MAX``, which only a long run of misses reaches, until the baseline has more events.
+    """
+    try:
+        return averaged_design(p0, max(arl0, 1.0), spread, SPREAD_WEIGHTS, ODDS_RATIO).h
+    except ValueError:  # a baseline too uncertain to hold ARL₀ on average: the highest limit
+        return H_MAX
 
 
 @functools.lru_cache(maxsize=8192)
