@@ -27,6 +27,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve_cmd", "Serve a workspace's HTTP API (/v1, OpenAPI); the server owns the workspace."),
     "token": ("token_cmd", "Create API tokens (printed once, stored hashed)."),
     "replay": ("replay_cmd", "Replay a simulated world into a live server on the event-time clock."),
+    "drivers": (
+        "drivers_cmd",
+        "Key drivers of an outcome with bootstrap intervals (a survey table or a workspace).",
+    ),
+    "predict": (
+        "predict_cmd",
+        "Predict an outcome: a model from one table judged on another, or a workspace's risk.",
+    ),
 }
 
 
