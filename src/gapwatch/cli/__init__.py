@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "drivers_cmd",
         "Key drivers of an outcome with bootstrap intervals (a survey table or a workspace).",
     ),
+    "perspectives": (
+        "perspectives_cmd",
+        "Perception surveys: customers', employees' and leaders' views and their gaps.",
+    ),
     "predict": (
         "predict_cmd",
         "Predict an outcome: a model from one table judged on another, or a workspace's risk.",

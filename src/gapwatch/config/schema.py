@@ -199,6 +199,38 @@ class DetectionSection(Strict):
     overrides: list[MethodOverride] = Field(default_factory=list)
 
 
+class Dimension(Strict):
+    name: str
+    description: str = ""
+
+
+def _servqual() -> dict[str, Dimension]:
+    # Parasuraman, Zeithaml & Berry (1988): the five SERVQUAL dimensions
+    return {
+        "tangibles": Dimension(name="Tangibles", description="Facilities, equipment, appearance"),
+        "reliability": Dimension(name="Reliability", description="Doing what was promised, dependably"),
+        "responsiveness": Dimension(name="Responsiveness", description="Willingness to help, promptly"),
+        "assurance": Dimension(name="Assurance", description="Knowledge and courtesy that inspire trust"),
+        "empathy": Dimension(name="Empathy", description="Caring, individual attention"),
+    }
+
+
+class PerspectivesSection(Strict):
+    """Perception surveys of customers, employees and leaders on the same quality dimensions."""
+
+    dimensions: dict[Key, Dimension] = Field(default_factory=_servqual)
+    scale: tuple[float, float] = (1.0, 7.0)
+    period: Literal["month", "quarter"] = "quarter"
+
+    @model_validator(mode="after")
+    def _scale_order(self) -> PerspectivesSection:
+        if not self.scale[0] < self.scale[1]:
+            raise ValueError("scale must be [low, high] with low < high")
+        if not self.dimensions:
+            raise ValueError("at least one dimension is needed")
+        return self
+
+
 class WorkspaceConfig(Strict):
     """The whole of `gapwatch.yaml`, after validation."""
 
@@ -211,3 +243,4 @@ class WorkspaceConfig(Strict):
     expectations: list[Expectation] = Field(default_factory=list)
     sources: dict[Key, Source] = Field(default_factory=dict)
     detection: DetectionSection = Field(default_factory=DetectionSection)
+    perspectives: PerspectivesSection = Field(default_factory=PerspectivesSection)
