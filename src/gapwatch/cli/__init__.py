@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "perspectives_cmd",
         "Perception surveys: customers', employees' and leaders' views and their gaps.",
     ),
+    "text": ("text_cmd", "Sentiment, emotions and intent in comments; text streams that chart and alert."),
     "predict": (
         "predict_cmd",
         "Predict an outcome: a model from one table judged on another, or a workspace's risk.",

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from gapwatch.cli.common import emit_json, fail, json_option
+from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
 
 
 def _print_drivers(rows: list[tuple[str, float, tuple[float, float]]], title: str) -> None:
@@ -56,14 +57,22 @@ def _print_drivers(rows: list[tuple[str, float, tuple[float, float]]], title: st
     show_default=True,
     help="Bootstrap replicates for the 95% intervals.",
 )
+@workspace_option
 @json_option
 def command(
-    data: Path | None, outcome: str | None, positive: str | None, seed: int, replicates: int, as_json: bool
+    data: Path | None,
+    outcome: str | None,
+    positive: str | None,
+    seed: int,
+    replicates: int,
+    workspace: Path,
+    as_json: bool,
 ) -> None:
     """Key drivers of an outcome: each feature's share of the explained outcome (summing to 1),
-    with 95% bootstrap intervals (relative weights)."""
+    with 95% bootstrap intervals (relative weights). Without --data: the workspace's moments of
+    truth as drivers of its survey outcome, and what-if (a moment's miss rate at its expectation)."""
     if data is None:
-        fail("give --data FILE --outcome COLUMN")
+        _workspace(workspace, outcome or "nps", positive, seed, replicates, as_json)
         return
     if not outcome:
         fail("--outcome COLUMN is required with --data")
@@ -89,3 +98,62 @@ def command(
         emit_json({"drivers": [{"name": n, "importance": s, "ci": [lo, hi]} for n, s, (lo, hi) in rows]})
     else:
         _print_drivers(rows, f"Key drivers of {what}")
+
+
+def _workspace(
+    workspace: Path, outcome: str, positive: str | None, seed: int, replicates: int, as_json: bool
+) -> None:
+    from gapwatch.insight.drivers_service import workspace_drivers
+    from gapwatch.insight.models import load_journey_model
+    from gapwatch.workspace import Workspace
+
+    try:
+        ws = Workspace.open(workspace, read_only=True)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc).splitlines()[0])
+        return
+    positive = positive if positive is not None else ("<=6" if outcome == "nps" else None)
+    with ws:
+        try:
+            found = workspace_drivers(
+                ws.store.reader(),
+                ws.config,
+                load_journey_model(ws.root),
+                outcome=outcome,
+                positive=positive,
+                seed=seed,
+                replicates=replicates,
+            )
+        except ValueError as exc:
+            fail(str(exc))
+            return
+    rows = [(d.name, d.importance, d.ci) for d in found.drivers.drivers]
+    whatif: list[dict[str, Any]] = [
+        {
+            "moment": w.moment,
+            "miss_rate": w.miss_rate,
+            "expected_rate": w.expected_rate,
+            "change": w.change,
+            "ci": [w.low, w.high],
+        }
+        for w in found.what_if
+    ]
+    if as_json:
+        emit_json(
+            {
+                "drivers": [{"name": n, "importance": s, "ci": [lo, hi]} for n, s, (lo, hi) in rows],
+                "what_if": whatif,
+                "answers": found.answers,
+                "positive": found.positive,
+            }
+        )
+        return
+    _print_drivers(rows, f"Moments of truth driving P({found.positive}) ({found.answers:,} answers)")
+    if not whatif:
+        click.echo("what-if needs a journey model: gapwatch predict --workspace W --retrain")
+        return
+    for w in whatif:
+        click.echo(
+            f"  {w['moment']}: miss rate {w['miss_rate']:.1%} → {w['expected_rate']:.1%}: "
+            f"P({found.positive}) {w['change']:+.1%} (95% {w['ci'][0]:+.1%} … {w['ci'][1]:+.1%})"
+        )

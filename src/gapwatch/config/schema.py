@@ -231,6 +231,37 @@ class PerspectivesSection(Strict):
         return self
 
 
+RulePatterns = dict[str, dict[str, list[str]]]  # kind (emotion / intent) -> label -> regular expressions
+
+
+class TextSection(Strict):
+    """Free-text comments: candidate languages, rule overrides per language, text streams."""
+
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(
+        default_factory=lambda: ["en", "pt", "es", "fr", "de", "it", "nl"], min_length=1
+    )
+    rules: dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")], RulePatterns] = Field(default_factory=dict)
+    streams: list[Key] = Field(default_factory=lambda: ["negative", "complaint"])
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> TextSection:
+        import re
+
+        for lang, kinds in self.rules.items():
+            for kind, labels in kinds.items():
+                if kind not in ("emotion", "intent"):
+                    raise ValueError(f"rules.{lang}: {kind!r} is not 'emotion' or 'intent'")
+                for name, patterns in labels.items():
+                    for p in patterns:
+                        try:
+                            re.compile(p)
+                        except re.error as exc:
+                            raise ValueError(
+                                f"rules.{lang}.{kind}.{name}: bad pattern {p!r} ({exc})"
+                            ) from None
+        return self
+
+
 class WorkspaceConfig(Strict):
     """The whole of `gapwatch.yaml`, after validation."""
 
@@ -244,3 +275,4 @@ class WorkspaceConfig(Strict):
     sources: dict[Key, Source] = Field(default_factory=dict)
     detection: DetectionSection = Field(default_factory=DetectionSection)
     perspectives: PerspectivesSection = Field(default_factory=PerspectivesSection)
+    text: TextSection = Field(default_factory=TextSection)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold, train_test_split
 from threadpoolctl import threadpool_limits
 
 from gapwatch.insight.encode import Basis, Features
@@ -133,8 +133,12 @@ class OutcomeClassifier:
         # BLAS gets one thread always (small dense solves); OpenMP per ``threads``.
         return threadpool_limits(limits={"blas": 1, **({"openmp": self.threads} if self.threads else {})})
 
-    def fit(self, features: Features, y: Floats) -> OutcomeClassifier:
+    def fit(
+        self, features: Features, y: Floats, groups: npt.NDArray[np.int64] | None = None
+    ) -> OutcomeClassifier:
+        """Fit on ``features``; rows of one group (one customer's snapshots) stay in one fold."""
         y = np.asarray(y, dtype=np.float64)
+        self._groups = groups
         if np.unique(y).size != 2:
             raise ValueError("the outcome must have both classes among the training rows")
         with self._limits():
@@ -143,7 +147,7 @@ class OutcomeClassifier:
             z, _ = self.basis_.transform(features)
             self.linear_ = self._linear(self.choice_.c).fit(z, y)
             self.boosted_ = self._boosted(self.choice_.config, features, rounds=self.choice_.rounds)
-            self.boosted_.fit(features.x, y)
+            self.boosted_.fit(_fillable(features.x), y)
         return self
 
     def predict_proba(self, features: Features) -> Floats:
@@ -159,6 +163,14 @@ class OutcomeClassifier:
 
     def _splits(self, y: Floats) -> list[tuple[Index, Index]]:
         n = y.size
+        groups = getattr(self, "_groups", None)
+        if groups is not None:
+            if n >= LARGE:
+                tr, te = next(GroupShuffleSplit(1, test_size=0.2, random_state=self.seed).split(y, y, groups))
+                return [(np.asarray(tr), np.asarray(te))]
+            k = max(2, min(self.folds, int(min(np.bincount(y.astype(np.int64))))))
+            sgk = StratifiedGroupKFold(k, shuffle=True, random_state=self.seed)
+            return [(np.asarray(a), np.asarray(b)) for a, b in sgk.split(np.zeros(n), y, groups)]
         if n >= LARGE:
             tr, te = train_test_split(np.arange(n), test_size=0.2, stratify=y, random_state=self.seed)
             return [(np.asarray(tr), np.asarray(te))]
@@ -177,7 +189,7 @@ class OutcomeClassifier:
         for s, (tr, te) in enumerate(splits):
             part, rest = features.take(tr), features.take(te)
             for g in range(len(BOOSTED_GRID)):
-                model = self._boosted(g, part).fit(part.x, y[tr])
+                model = self._boosted(g, part).fit(_fillable(part.x), y[tr])
                 rounds[g, s] = model.n_iter_
                 boosted[g, at : at + te.size] = _logit(model.predict_proba(rest.x)[:, 1])
             basis = Basis().fit(part)
@@ -234,6 +246,16 @@ class OutcomeClassifier:
     @staticmethod
     def _linear(c: float) -> LogisticRegression:
         return LogisticRegression(C=c, max_iter=500, tol=1e-5)
+
+
+def _fillable(x: Floats) -> Floats:
+    """``x`` with columns that are wholly missing set to 0 (boosting cannot bin an empty column)."""
+    empty = np.isnan(x).all(axis=0)
+    if not empty.any():
+        return x
+    out = x.copy()
+    out[:, empty] = 0.0
+    return out
 
 
 def _platt(score: Floats, y: Floats) -> tuple[float, float]:

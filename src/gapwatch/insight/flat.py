@@ -105,7 +105,7 @@ def drivers_of_file(
 
 
 def predict_files(
-    train: Path, test: Path, outcome: str, positive: str | None = None, seed: int = 0
+    train: Path, test: Path, outcome: str, positive: str | None = None, seed: int = 0, threads: int | None = 1
 ) -> FlatPrediction:
     """Fit on ``train`` only; predict every row of ``test`` and score those with an outcome."""
     features, spec, encoder, notes = _training(train, outcome, positive)
@@ -116,7 +116,7 @@ def predict_files(
         )
     if min(int(spec.y.sum()), int((1 - spec.y).sum())) < 2:
         raise OutcomeError(f"{train}: the training rows need at least two of each class")
-    model = OutcomeClassifier(seed=seed).fit(features, spec.y)
+    model = OutcomeClassifier(seed=seed, threads=threads).fit(features, spec.y)
     flat = read_flat(test)
     columns = type_columns(flat.table, skip=(outcome,))
     test_features = encoder.transform(columns, flat.rows)

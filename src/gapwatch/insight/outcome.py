@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,7 +57,7 @@ def _number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _clean(labels: list[str | None]) -> list[str | None]:
+def _clean(labels: Sequence[str | None]) -> list[str | None]:
     return [None if v is None or not str(v).strip() else str(v).strip() for v in labels]
 
 
@@ -67,7 +68,7 @@ def _same(a: str, b: str) -> bool:
     return x is not None and y is not None and x == y
 
 
-def target(labels: list[str | None], positive: str | None, column: str = "outcome") -> Target:
+def target(labels: Sequence[str | None], positive: str | None, column: str = "outcome") -> Target:
     """Define the target from an outcome column's cells (text)."""
     cells = _clean(labels)
     counts = Counter(v for v in cells if v is not None)

@@ -1,0 +1,57 @@
+"""Where a workspace keeps its trained models: ``models/`` beside ``gapwatch.yaml``.
+
+Models are pickled (scikit-learn objects) with mode 0600, like the workspace secret: the folder
+is as trusted as the workspace's configuration, and nothing else writes there. A model file
+carries the gapwatch version that wrote it; one from another version is refused rather than
+half-trusted (retrain).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+from gapwatch import __version__
+
+__all__ = ["MODELS", "load_journey_model", "load_text_model", "save_model"]
+
+MODELS = "models"
+JOURNEY = "journey.pkl"
+
+
+def save_model(root: Path, name: str, model: Any) -> Path:
+    folder = root / MODELS
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump({"gapwatch": __version__, "model": model}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    return path
+
+
+def _load(root: Path, name: str) -> Any:
+    path = root / MODELS / name
+    if not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        stored = pickle.load(fh)
+    if not isinstance(stored, dict) or stored.get("gapwatch") != __version__:
+        raise ValueError(f"{path} was written by another gapwatch version: retrain")
+    return stored["model"]
+
+
+def load_journey_model(root: Path) -> Any:
+    """The stored journey model, or None before the first ``gapwatch predict --retrain``."""
+    return _load(root, JOURNEY)
+
+
+def load_text_model(root: Path) -> Any:
+    """The text model of the stored journey model (None without one)."""
+    model = load_journey_model(root)
+    return None if model is None else getattr(model, "text", None)
