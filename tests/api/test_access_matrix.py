@@ -169,7 +169,33 @@ RECIPES: dict[str, Recipe] = {
     "list_streams": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "get_stream_chart": lambda w, silo, src: ({"stream_id": w.streams[silo]}, NONE, None),
     "get_config": lambda w, silo, src: (NONE, NONE, None),
+    "get_perspectives": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "ingest_answers": lambda w, silo, src: (
+        NONE,
+        NONE,
+        {"source": src, "answers": [_answer(w, silo)]},
+    ),
+    "list_at_risk": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "get_customer_risk": lambda w, silo, src: ({"customer_id": w.customers[silo][0]}, NONE, None),
+    "get_risk_model": lambda w, silo, src: (NONE, NONE, None),
+    "retrain_risk_model": lambda w, silo, src: (NONE, NONE, None),
+    "get_drivers": lambda w, silo, src: (NONE, {"replicates": "10"}, None),
+    "get_text_summary": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "analyse_text": lambda w, silo, src: (NONE, NONE, None),
 }
+
+
+def _answer(world: World, silo: str) -> dict[str, Any]:
+    return {
+        "respondent_id": f"L-{silo}-{next(world.counter)}",
+        "perspective": "leader",
+        "silo": silo,
+        "dimension": "reliability",
+        "item": "reliability_1",
+        "kind": "P",
+        "score": 6,
+        "answered_at": "2026-03-03T10:00:00Z",
+    }
 
 
 def _callers(world: World) -> list[Caller]:

@@ -64,7 +64,7 @@ def pending_comments(con: Any, limit: int) -> pa.Table:
         f"WHERE text IS NOT NULL AND source <> '{TEXT_SOURCE}' {analysed} "
         "GROUP BY source, customer_key, occurred_at, moment, text ORDER BY occurred_at LIMIT ?"
     )
-    table: pa.Table = con.execute(query, [limit]).to_arrow_table()
+    table: pa.Table = con.sql(query, params=[limit]).to_arrow_table()
     return table
 
 

@@ -11,11 +11,39 @@ from gapwatch.api import errors
 from gapwatch.api.admission import IngestAdmission
 from gapwatch.api.deps import reject_unknown_query
 from gapwatch.api.limits import BodyLimitMiddleware
-from gapwatch.api.routers import alerts, cases, customers, events, files, lifecycle, streams, tokens, webhooks
+from gapwatch.api.routers import (
+    alerts,
+    cases,
+    customers,
+    drivers,
+    events,
+    files,
+    lifecycle,
+    perspectives,
+    risk,
+    streams,
+    text,
+    tokens,
+    webhooks,
+)
 from gapwatch.api.runtime import Runtime
 
 API_PREFIX = "/v1"
-ROUTERS = (events, files, streams, alerts, cases, customers, webhooks, tokens, lifecycle)
+ROUTERS = (
+    events,
+    files,
+    streams,
+    alerts,
+    cases,
+    customers,
+    webhooks,
+    tokens,
+    lifecycle,
+    perspectives,
+    risk,
+    drivers,
+    text,
+)
 
 
 def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:

@@ -1,0 +1,219 @@
+"""Outcome risk during the journey: each silo's at-risk list, one customer's risk, and retraining.
+
+Scoring uses the stored journey model (``gapwatch predict --retrain`` or ``POST /v1/risk/model``)
+on the events stored so far, so a customer's new events count at once, without retraining.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access
+from gapwatch.api.errors import ApiError
+from gapwatch.api.runtime import Runtime
+from gapwatch.api.schemas_insight import ModelPublic, ReasonPublic, RiskListPublic, RiskPublic
+from gapwatch.domain.access import RouteGroup
+from gapwatch.insight import journey_service as js
+
+router = APIRouter(tags=["risk"])
+NO_MODEL = "no journey model yet: POST /v1/risk/model (or gapwatch predict --workspace W --retrain)"
+# A runtime without a workspace folder (tests, an in-memory store) keeps its model and its retraining
+# job on itself; a dataclass runtime is unhashable, so they are attributes rather than dict keys.
+MODEL_ATTR, JOB_ATTR = "_gapwatch_journey_model", "_gapwatch_retrain_job"
+
+
+def _root(runtime: Runtime) -> FsPath | None:
+    return runtime.settings.workspace
+
+
+def model_of(runtime: Runtime) -> Any:
+    """The stored journey model, or None."""
+    from gapwatch.insight.models import load_journey_model
+
+    root = _root(runtime)
+    if root is None:
+        return getattr(runtime, MODEL_ATTR, None)
+    try:
+        return load_journey_model(root)
+    except ValueError as exc:
+        raise ApiError(409, str(exc)) from None
+
+
+def _public(risks: list[js.Risk], ids: dict[str, str]) -> list[RiskPublic]:
+    return [
+        RiskPublic(
+            customer_id=ids.get(r.customer_key),
+            risk=r.risk,
+            flagged=r.flagged,
+            as_of=r.as_of.isoformat(),
+            reasons=[ReasonPublic.model_validate(x) for x in r.reasons],
+        )
+        for r in risks
+    ]
+
+
+def _ids(con: Any, keys: list[str]) -> dict[str, str]:
+    if not keys:
+        return {}
+    marks = ", ".join("?" for _ in keys)
+    found = con.execute(
+        f"SELECT customer_key, min(customer_id) FROM identities WHERE customer_key IN ({marks}) GROUP BY 1",
+        keys,
+    ).fetchall()
+    return dict(found)
+
+
+@router.get("/risk", operation_id="list_at_risk", response_model=RiskListPublic, **access(RouteGroup.READ))
+def list_at_risk(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    con: ReaderDep,
+    silo: Annotated[
+        str | None, Query(max_length=64, description="Customers whose reasons lie in this silo.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> RiskListPublic:
+    """Customers still on their journey whose risk crossed the flag level, riskiest first, with the
+    moments behind it (the drop in risk had each gone as expected)."""
+    model = model_of(runtime)
+    if model is None:
+        return RiskListPublic(threshold=None, scored=0, at_risk=[], note=NO_MODEL)
+    data = js.load_data(con, model.outcome)
+    silo_of = {m: runtime.lifecycle.silo_of(m) for m in runtime.lifecycle.moments}
+    risks = js.score_customers(data, model, silo_of)
+    mine = [r for r in risks if r.flagged and (silo is None or any(x.silo == silo for x in r.reasons))]
+    flagged = mine[:limit]
+    return RiskListPublic(
+        threshold=model.threshold,
+        scored=len(risks),
+        at_risk=_public(flagged, _ids(con, [r.customer_key for r in flagged])),
+    )
+
+
+CustomerId = Annotated[str, Path(min_length=1, max_length=256)]
+
+
+@router.get(
+    "/customers/{customer_id}/risk",
+    operation_id="get_customer_risk",
+    response_model=RiskPublic,
+    **access(RouteGroup.READ, 404),
+)
+def get_customer_risk(
+    customer_id: CustomerId, principal: PrincipalDep, runtime: RuntimeDep, con: ReaderDep
+) -> RiskPublic:
+    """The customer's risk from their events so far (re-scored at once, no retraining) and the
+    moments behind it."""
+    from gapwatch.service.customers import CustomerNotFound, customer_keys
+
+    try:
+        keys = customer_keys(con, customer_id)
+    except CustomerNotFound:
+        keys = []
+    if not keys:
+        raise ApiError(404, "no such customer")
+    model = model_of(runtime)
+    if model is None:
+        return RiskPublic(
+            customer_id=customer_id, risk=None, flagged=False, as_of=None, reasons=[], note=NO_MODEL
+        )
+    data = js.load_data(con, model.outcome)
+    silo_of = {m: runtime.lifecycle.silo_of(m) for m in runtime.lifecycle.moments}
+    risks = js.score_customers(data, model, silo_of, customers=keys)
+    if not risks:
+        note = "no experience of this customer to score yet"
+        return RiskPublic(
+            customer_id=customer_id, risk=None, flagged=False, as_of=None, reasons=[], note=note
+        )
+    return _public(risks[:1], {risks[0].customer_key: customer_id})[0]
+
+
+@dataclass
+class Job:
+    state: str = "none"
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+
+_lock = threading.Lock()
+
+
+def _status(runtime: Runtime) -> ModelPublic:
+    job: Job = getattr(runtime, JOB_ATTR, None) or Job()
+    if job.state == "running":
+        return ModelPublic(state="running")
+    try:
+        model = model_of(runtime)
+    except ApiError as exc:
+        return ModelPublic(state="failed", error=exc.message)
+    if model is None:
+        return ModelPublic(state="failed" if job.state == "failed" else "none", error=job.error)
+    precision = model.precision if model.precision == model.precision else None  # NaN: not reached
+    return ModelPublic(
+        state="ready",
+        answers=model.answers,
+        threshold=model.threshold,
+        precision=precision,
+        moments=list(model.moments),
+        text_model=model.text is not None,
+        trained_at=model.trained_at.isoformat(),
+        error=job.error if job.state == "failed" else None,
+    )
+
+
+def _train(runtime: Runtime, outcome: str, positive: str | None, job: Job) -> None:
+    from gapwatch.insight.models import JOURNEY, save_model
+
+    try:
+        with runtime.reader() as con:
+            data = js.load_data(con, outcome)
+        model = js.train(data, outcome, positive)
+        root = _root(runtime)
+        if root is None:
+            setattr(runtime, MODEL_ATTR, model)
+        else:
+            save_model(root, JOURNEY, model)
+        job.state, job.error = "ready", None
+    except Exception as exc:  # the job's failure is its status, read by GET /v1/risk/model
+        job.state, job.error = "failed", (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+
+
+@router.get(
+    "/risk/model", operation_id="get_risk_model", response_model=ModelPublic, **access(RouteGroup.READ)
+)
+def get_risk_model(principal: PrincipalDep, runtime: RuntimeDep) -> ModelPublic:
+    """The journey model in use (when and on how many answers it was trained) and the last retraining."""
+    return _status(runtime)
+
+
+@router.post(
+    "/risk/model",
+    operation_id="retrain_risk_model",
+    response_model=ModelPublic,
+    status_code=202,
+    **access(RouteGroup.ADMIN),
+)
+def retrain_risk_model(
+    principal: PrincipalDep,
+    runtime: RuntimeDep,
+    outcome: Annotated[str, Query(max_length=64)] = "nps",
+    positive: Annotated[str | None, Query(max_length=64)] = None,
+) -> ModelPublic:
+    """Start retraining the journey model on every answer so far (a separate step, in the background,
+    one at a time); poll ``GET /v1/risk/model``. Scoring keeps the previous model until it is done."""
+    chosen = positive if positive is not None else ("<=6" if outcome == "nps" else None)
+    with _lock:
+        job = getattr(runtime, JOB_ATTR, None) or Job()
+        setattr(runtime, JOB_ATTR, job)
+        if job.state != "running":
+            job.state, job.error = "running", None
+            job.thread = threading.Thread(
+                target=_train, args=(runtime, outcome, chosen, job), name="gapwatch-retrain", daemon=True
+            )
+            job.thread.start()
+    return ModelPublic(state="running")
