@@ -36,12 +36,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from gapwatch.service.demo_score import GRACE_DAYS, count_false_alarms, score_incidents
-from gapwatch.service.monitor import MonitorResult, run_monitor
-from gapwatch.service.monitor_arrays import to_weeks
-from gapwatch.service.monitor_detect import miss_rate_chart
-from gapwatch.service.monitor_events import event_sequences, judge_events, plan_for_rows
-from gapwatch.service.monitor_plan import NP_MIN, plan_streams, week_mask
+from gapwatch.demo.score import GRACE_DAYS, count_false_alarms, score_incidents
+from gapwatch.monitor.arrays import to_weeks
+from gapwatch.monitor.detect import miss_rate_chart
+from gapwatch.monitor.events import event_sequences, judge_events, plan_for_rows
+from gapwatch.monitor.plan import NP_MIN, plan_streams, week_mask
+from gapwatch.monitor.run import MonitorResult, run_monitor
 
 Key = tuple[str, str, str]
 SIZES = (("×2", 2.0, 2.0), ("×2.5", 2.5, 2.5), ("×3", 3.0, 3.0), ("×4–6", 4.0, 6.0))
@@ -74,7 +74,7 @@ def build_world(
     folder: Path, customers: int, days: int, seed: int
 ) -> tuple[MonitorResult, dict[str, Any], Any]:
     """Simulate, init, ingest, detect; returns the result, the truth and the open workspace."""
-    from gapwatch.service.ingest import ingest_file
+    from gapwatch.ingest.files import ingest_file
     from gapwatch.simulate import TRUTH_FILE, simulate, write_world
     from gapwatch.workspace import Workspace, init_workspace
 

@@ -71,7 +71,7 @@ def generate(rows: int, path: Path, seed: int = 7) -> Path:
 
 def time_gapwatch(file: Path, folder: Path, chunk_rows: int) -> tuple[float, float, int]:
     """Wall and CPU seconds (all threads) to ingest ``file`` into a fresh workspace; experiences accepted."""
-    from gapwatch.service.ingest import ingest_file
+    from gapwatch.ingest.files import ingest_file
     from gapwatch.workspace import Workspace, init_workspace
 
     init_workspace(folder, force=True)

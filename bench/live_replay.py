@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
-from gapwatch.service.live_state import StateSnapshot, compare_states, stored_state_snapshot
+from gapwatch.live.state import StateSnapshot, compare_states, stored_state_snapshot
 
 CLI = [sys.executable, "-m", "gapwatch"]
 OUT = Path(__file__).resolve().parent / "out"

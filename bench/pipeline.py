@@ -102,7 +102,7 @@ def bare(con: Any, path: Path) -> int:
 def gapwatch(con: Any, path: Path) -> tuple[int, int]:
     """gapwatch's aggregate (Ibis expression, run by DuckDB) then detection over all streams."""
     from gapwatch.config.schema import DetectionSection
-    from gapwatch.service.monitor import aggregate, detect_streams
+    from gapwatch.monitor.run import aggregate, detect_streams
 
     con.execute(f"CREATE OR REPLACE VIEW experiences AS SELECT * FROM read_parquet('{path}')")
     table = aggregate(con)

@@ -8,12 +8,19 @@ Capabilities are separate Protocols, so an adapter states what it can do.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from gapwatch.domain.experience import ExpectationVersion, IngestCounts, IngestJob, MalformedRow
+
+Post = Callable[[str, dict[str, Any], float], int]
+"""Send one JSON body to a URL with a timeout and return the HTTP status (an outbound adapter)."""
+
+
+class StoreLocked(RuntimeError):
+    """Another process holds the store's file (a store adapter raises it instead of its driver's error)."""
 
 
 class Clock(Protocol):

@@ -12,12 +12,22 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import CONFIG_FILE, WorkspaceConfig, default_config_text, load_config
 from gapwatch.domain.lifecycle import Lifecycle
-from gapwatch.service.expectations import sync_expectations
+from gapwatch.expectations import sync_expectations
+from gapwatch.lockfile import WorkspaceBusy, read_lock
+from gapwatch.ports import StoreLocked
+
+__all__ = [
+    "DB_FILE",
+    "SECRET_FILE",
+    "Workspace",
+    "WorkspaceBusy",
+    "WorkspaceExists",
+    "init_workspace",
+    "read_secret",
+]
 
 DB_FILE = "gapwatch.duckdb"
 SECRET_FILE = ".gapwatch-secret"
@@ -129,9 +139,7 @@ class Workspace:
                 secret=read_secret(root),
                 read_only=read_only,
             )
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
+        except StoreLocked as exc:
             raise WorkspaceBusy(_busy_message(root)) from exc
         if not read_only:
             sync_expectations(store, config)
@@ -152,13 +160,7 @@ class Workspace:
         self.close()
 
 
-class WorkspaceBusy(RuntimeError):
-    """Another process owns the workspace's store (DESIGN.md, "One process owns a workspace")."""
-
-
 def _busy_message(root: Path) -> str:
-    from gapwatch.api.server import read_lock  # the server's lock file says who owns it
-
     lock = read_lock(root)
     if lock is None:
         return f"{root}: another process holds the store; wait for it to finish, or stop it"

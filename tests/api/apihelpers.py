@@ -13,11 +13,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
-from gapwatch.adapters.notifiers import Post, http_post
+from gapwatch.adapters.http import http_post
 from gapwatch.api import Runtime
 from gapwatch.config import default_config
 from gapwatch.domain.alerts import SignalFacts
-from gapwatch.service.alerts import raise_alert
+from gapwatch.ports import Post
+from gapwatch.quality.alerts import raise_alert
 from gapwatch.settings import Settings
 
 SECRET = b"test-secret-test-secret-test-sec"

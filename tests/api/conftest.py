@@ -10,8 +10,8 @@ from apihelpers import Tokens, make_runtime, serve
 from fastapi import FastAPI
 
 from gapwatch.api import Runtime, create_app
+from gapwatch.auth.tokens import create_token
 from gapwatch.domain.access import Role
-from gapwatch.service.tokens import create_token
 
 
 @pytest.fixture

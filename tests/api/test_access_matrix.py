@@ -18,12 +18,12 @@ import httpx
 from apihelpers import bearer, serve, signal
 
 from gapwatch.api import Runtime, create_app
+from gapwatch.auth.tokens import create_token, revoke_token
 from gapwatch.domain.access import POLICY
 from gapwatch.domain.alerts import SignalFacts
-from gapwatch.service import alerts as alert_svc
-from gapwatch.service import webhooks as hook_svc
-from gapwatch.service.events import ingest_records
-from gapwatch.service.tokens import create_token, revoke_token
+from gapwatch.ingest.batches import ingest_records
+from gapwatch.quality import alerts as alert_svc
+from gapwatch.quality import webhooks as hook_svc
 
 ORACLE: dict[str, dict[str, str]] = {
     "ingest": {"admin": "all", "ingest": "own_source"},

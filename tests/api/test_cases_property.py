@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gapwatch.domain.cases import ORDER, CaseAction, CaseState, TransitionError, apply, is_step
-from gapwatch.service import cases as svc
-from gapwatch.service.alerts import raise_alert
+from gapwatch.quality import cases as svc
+from gapwatch.quality.alerts import raise_alert
 
 ACTIONS = st.sampled_from(list(CaseAction))
 

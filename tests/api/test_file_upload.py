@@ -6,8 +6,8 @@ import httpx
 from apihelpers import bearer, make_runtime, serve
 
 from gapwatch.api import create_app
+from gapwatch.auth.tokens import create_token
 from gapwatch.domain.access import Role
-from gapwatch.service.tokens import create_token
 
 CSV = (
     "order_no,cust_no,delivered_at,customer_tier,delivery_days,promised_days,carrier,region,ordered_at\n"

@@ -19,8 +19,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from gapwatch.api import create_app
+from gapwatch.auth.tokens import create_token
 from gapwatch.domain.access import Role
-from gapwatch.service.tokens import create_token
 
 EXAMPLES = int(os.environ.get("GAPWATCH_FUZZ_EXAMPLES", "25"))
 

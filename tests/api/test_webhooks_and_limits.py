@@ -9,7 +9,7 @@ from apihelpers import Tokens, bearer, make_runtime, seed_alert, serve
 from httpx import Client
 
 from gapwatch.api import Runtime, create_app
-from gapwatch.service.alerts import get_alert
+from gapwatch.quality.alerts import get_alert
 
 
 def test_webhooks_deliver_json_and_slack_and_record_failures(tokens: Tokens) -> None:
@@ -23,8 +23,8 @@ def test_webhooks_deliver_json_and_slack_and_record_failures(tokens: Tokens) -> 
 
     runtime = make_runtime(post=post, webhook_backoff_seconds=0.001, webhook_max_attempts=3)
     try:
+        from gapwatch.auth.tokens import create_token
         from gapwatch.domain.access import Role
-        from gapwatch.service.tokens import create_token
 
         member = runtime.write(lambda c: create_token(c, Role.MEMBER, silo="delivery"))[0]
         with serve(create_app(runtime, close_on_shutdown=False)) as url, Client(base_url=url) as client:
@@ -78,8 +78,8 @@ EVENT = {
 def test_too_fast_clients_get_429_with_retry_after() -> None:
     runtime = make_runtime(rate_limit_events_per_second=5.0, retry_after_seconds=2)
     try:
+        from gapwatch.auth.tokens import create_token
         from gapwatch.domain.access import Role
-        from gapwatch.service.tokens import create_token
 
         key = runtime.write(lambda c: create_token(c, Role.INGEST, source="crm"))[0]
         with serve(create_app(runtime, close_on_shutdown=False)) as url, Client(base_url=url) as client:
@@ -101,8 +101,8 @@ def test_full_write_queue_gives_503_and_writes_nothing() -> None:
         gate.wait()
 
     try:
+        from gapwatch.auth.tokens import create_token
         from gapwatch.domain.access import Role
-        from gapwatch.service.tokens import create_token
 
         admin = runtime.write(lambda c: create_token(c, Role.ADMIN))[0]
         runtime.writer.submit(block)  # the writer is busy ...

@@ -14,7 +14,7 @@ each time. Then:
   event is in ``rejected`` once, and the request answers add up;
 * the detector state equals a batch recomputation: the ``stream_periods`` and ``signals``
   the server maintained itself (live detection, rebuilt at every restart) equal
-  ``gapwatch detect``'s recomputation on the recovered store (service/live_state.py), and
+  ``gapwatch detect``'s recomputation on the recovered store (live/state.py), and
   ``gapwatch detect`` on the recovered store equals it on the reference store.
 """
 
@@ -34,12 +34,12 @@ import pytest
 from durahelpers import ServerProcess, cli, free_port
 
 from gapwatch.adapters.service_schema import ensure_service_schema
-from gapwatch.client import GapwatchClient
+from gapwatch.client.http import GapwatchClient
+from gapwatch.client.replay import world_records
 from gapwatch.config import load_config
-from gapwatch.service.clock import ServiceClock
-from gapwatch.service.events import ingest_records
-from gapwatch.service.live_state import batch_state_snapshot, compare_states, stored_state_snapshot
-from gapwatch.service.replay import world_records
+from gapwatch.ingest.batches import ingest_records
+from gapwatch.live.clock import ServiceClock
+from gapwatch.live.state import batch_state_snapshot, compare_states, stored_state_snapshot
 from gapwatch.workspace import Workspace, init_workspace
 
 pytestmark = pytest.mark.slow
@@ -169,7 +169,7 @@ def _reference(ws: Path, ref: Path, batches: list[Batch]) -> None:
 def _server_state_differences(ws: Path) -> list[str]:
     """How the detector state the server kept differs from a batch recomputation on its store.
 
-    The server maintains ``stream_periods`` and ``signals`` incrementally (service/live.py)
+    The server maintains ``stream_periods`` and ``signals`` incrementally (live/monitor.py)
     and rebuilds them from the store at every start, so after the kills its stored state must
     be what ``gapwatch detect`` computes from the events that survived, on the same clock.
     """

@@ -9,8 +9,8 @@ from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.api import Runtime
 from gapwatch.config import default_config
 from gapwatch.domain.alerts import Severity, SignalFacts
-from gapwatch.service.alerts import raise_alert
-from gapwatch.service.webhooks import (
+from gapwatch.quality.alerts import raise_alert
+from gapwatch.quality.webhooks import (
     WebhookKind,
     create_webhook,
     list_deliveries,

@@ -26,6 +26,6 @@ def config() -> WorkspaceConfig:
 
 @pytest.fixture(scope="session")
 def records(world_dir: Path, config: WorkspaceConfig) -> list[Record]:
-    from gapwatch.service.replay import world_records
+    from gapwatch.client.replay import world_records
 
     return list(world_records(world_dir, config))

@@ -14,11 +14,11 @@ import uvicorn
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.api import Runtime
-from gapwatch.client import PostSummary
+from gapwatch.client.http import PostSummary
+from gapwatch.client.replay import Replayer
 from gapwatch.config import default_config
 from gapwatch.config.schema import WorkspaceConfig
-from gapwatch.service.live_state import StateSnapshot, stored_state_snapshot
-from gapwatch.service.replay import Replayer
+from gapwatch.live.state import StateSnapshot, stored_state_snapshot
 from gapwatch.settings import Settings
 
 CUSTOMERS, DAYS, SEED = 700, 56, 5
@@ -155,8 +155,8 @@ def serving(runtime: Runtime) -> Iterator[str]:
 
 
 def admin_token(runtime: Runtime) -> dict[str, str]:
+    from gapwatch.auth.tokens import create_token
     from gapwatch.domain.access import Role
-    from gapwatch.service.tokens import create_token
 
     token = runtime.write(lambda con: create_token(con, Role.ADMIN))[0]
     return {"Authorization": f"Bearer {token}"}

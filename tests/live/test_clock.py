@@ -9,8 +9,8 @@ from livehelpers import START, live_config, replay, synthetic_records
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.api import Runtime
-from gapwatch.service.clock import PeriodTicker, ServiceClock
-from gapwatch.service.live_state import batch_state_snapshot, compare_states, live_state_snapshot
+from gapwatch.live.clock import PeriodTicker, ServiceClock
+from gapwatch.live.state import batch_state_snapshot, compare_states, live_state_snapshot
 from gapwatch.settings import Settings
 
 UTC = dt.UTC

@@ -7,7 +7,7 @@ import datetime as dt
 import pyarrow as pa
 from livehelpers import event_runtime, live_config, replay, stored, synthetic_records
 
-from gapwatch.service.live_state import batch_state_snapshot, compare_states, live_state_snapshot
+from gapwatch.live.state import batch_state_snapshot, compare_states, live_state_snapshot
 
 EVERY = 25  # one event in 25 arrives after the fact
 

@@ -15,7 +15,7 @@ from livehelpers import Record, event_runtime, live_config, replay, stored, synt
 
 from gapwatch.api import Runtime
 from gapwatch.config.schema import WorkspaceConfig
-from gapwatch.service.live_state import batch_state_snapshot, compare_states, live_state_snapshot
+from gapwatch.live.state import batch_state_snapshot, compare_states, live_state_snapshot
 
 
 def _replay_and_compare(records: list[Record], config: WorkspaceConfig, batch: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
-from gapwatch.service.live_state import StateSnapshot, compare_states, stored_state_snapshot
+from gapwatch.live.state import StateSnapshot, compare_states, stored_state_snapshot
 
 CLI = [sys.executable, "-m", "gapwatch"]
 

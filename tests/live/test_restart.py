@@ -12,8 +12,8 @@ from pathlib import Path
 from livehelpers import SECRET, event_runtime, live_config, replay, stored, synthetic_records
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
-from gapwatch.service.events import ingest_records
-from gapwatch.service.live_state import batch_state_snapshot, compare_states, live_state_snapshot
+from gapwatch.ingest.batches import ingest_records
+from gapwatch.live.state import batch_state_snapshot, compare_states, live_state_snapshot
 
 
 def _open(path: Path, tz: str) -> DuckDBStore:

@@ -9,9 +9,9 @@ import pytest
 from livehelpers import event_runtime, live_config, replay, serving, synthetic_records
 
 from gapwatch.api import Runtime
+from gapwatch.auth.tokens import create_token
 from gapwatch.domain.access import Role
-from gapwatch.service.live_state import live_state_snapshot
-from gapwatch.service.tokens import create_token
+from gapwatch.live.state import live_state_snapshot
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from gapwatch.service.demo_score import (
+from gapwatch.demo.score import (
     NPS_WINDOW_DAYS,
     SYSTEMIC_NPS_WINDOW_DAYS,
     count_false_alarms,
@@ -17,8 +17,8 @@ from gapwatch.service.demo_score import (
     nps_window_days,
     score_incidents,
 )
-from gapwatch.service.monitor import ALL_SEGMENTS, MonitorResult, Signal
-from gapwatch.service.nps import nps_chart
+from gapwatch.monitor.nps import nps_chart
+from gapwatch.monitor.run import ALL_SEGMENTS, MonitorResult, Signal
 
 START = dt.date(2025, 1, 6)  # a Monday
 

@@ -13,8 +13,8 @@ import pytest
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import default_config
-from gapwatch.service import ingest_readers
-from gapwatch.service.ingest import IngestError, ingest_file
+from gapwatch.ingest import readers as ingest_readers
+from gapwatch.ingest.files import IngestError, ingest_file
 
 HEADER = "order_no,cust_no,delivered_at,customer_tier,delivery_days,promised_days,carrier,region,ordered_at"
 GOOD = "A1,C1,2025-03-01T10:00:00Z,STD,4,,DHL,north,2025-02-26"

@@ -11,8 +11,8 @@ import pytest
 
 from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.config import default_config, default_config_text, parse_config
-from gapwatch.service.expectations import sync_expectations
-from gapwatch.service.ingest import IngestError, ingest_table
+from gapwatch.expectations import sync_expectations
+from gapwatch.ingest.files import IngestError, ingest_table
 
 UTC = dt.UTC
 ROWS: dict[str, list[Any]] = {

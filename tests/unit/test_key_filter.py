@@ -10,8 +10,8 @@ from gapwatch.adapters.duckdb_store import DuckDBStore
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.adapters.service_schema import ensure_service_schema
 from gapwatch.config import default_config
-from gapwatch.service.events import ingest_records
-from gapwatch.service.expectations import sync_expectations
+from gapwatch.expectations import sync_expectations
+from gapwatch.ingest.batches import ingest_records
 
 
 def _hashes(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -12,8 +12,8 @@ from scipy import stats
 
 from gapwatch.config import default_config
 from gapwatch.config.schema import DetectionSection
-from gapwatch.service.monitor import ALL_SEGMENTS, MonitorResult, StreamView, closed_through, run_monitor
-from gapwatch.service.monitor_plan import Plan, limit_multiplier
+from gapwatch.monitor.plan import Plan, limit_multiplier
+from gapwatch.monitor.run import ALL_SEGMENTS, MonitorResult, StreamView, closed_through, run_monitor
 
 World = tuple[duckdb.DuckDBPyConnection, MonitorResult]
 INCIDENT = START + dt.timedelta(days=60)  # a Friday

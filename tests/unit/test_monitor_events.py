@@ -12,13 +12,13 @@ from scipy import stats
 
 from gapwatch.config import default_config
 from gapwatch.detectors.bcusum import bernoulli_cusum_arl
-from gapwatch.service.monitor import MonitorResult, run_monitor
-from gapwatch.service.monitor_events import (
+from gapwatch.monitor.events import (
     EventPlan,
     EventSequences,
     bcusum_design,
     judge_events,
 )
+from gapwatch.monitor.run import MonitorResult, run_monitor
 
 THIN = ("support_ticket", "business", "first_response_hours")
 BUSY = ("delivery", "standard", "delivery_days")

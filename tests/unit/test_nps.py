@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from monitor_world import START, experiences, store, survey
 
-from gapwatch.service.demo_score import NPS_WINDOW_DAYS, count_nps_false_alarms, nps_showed
-from gapwatch.service.nps import NpsChart, compute_nps, nps_chart, nps_se
+from gapwatch.demo.score import NPS_WINDOW_DAYS, count_nps_false_alarms, nps_showed
+from gapwatch.monitor.nps import NpsChart, compute_nps, nps_chart, nps_se
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 

@@ -11,9 +11,9 @@ from monitor_world import START, experiences, store
 
 from gapwatch.config import default_config
 from gapwatch.domain.lifecycle import Lifecycle
+from gapwatch.monitor.nps import nps_chart
+from gapwatch.monitor.run import run_monitor
 from gapwatch.report import ChartSpec, IncidentLine, Window, render_chart, render_report
-from gapwatch.service.monitor import run_monitor
-from gapwatch.service.nps import nps_chart
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 DAY60, DAY70 = START + dt.timedelta(days=60), START + dt.timedelta(days=70)

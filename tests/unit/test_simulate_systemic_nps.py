@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from gapwatch.service.nps import nps_chart
+from gapwatch.monitor.nps import nps_chart
 from gapwatch.simulate import World, simulate
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from gapwatch.adapters.duckdb_store import TABLES, DuckDBStore
-from gapwatch.service.ingest import ingest_table
+from gapwatch.ingest.files import ingest_table
 
 
 def test_tables_exist_and_start_empty() -> None:

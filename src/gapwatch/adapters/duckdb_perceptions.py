@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from gapwatch.adapters.duckdb_ingest import upsert_rejects
 from gapwatch.domain.experience import IngestCounts
-from gapwatch.insight.perception_rows import PerceptionBatch
+from gapwatch.domain.perceptions import PerceptionBatch
 
 __all__ = ["DDL", "ensure_table", "has_table", "read_answers", "write_batch"]
 

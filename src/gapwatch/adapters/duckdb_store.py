@@ -34,6 +34,7 @@ from gapwatch.domain.experience import (
     RejectCode,
     pseudonym,
 )
+from gapwatch.ports import StoreLocked
 
 MEMORY = ":memory:"
 TABLES = ("expectations", "experiences", "outcomes", "rejected", "identities")
@@ -97,7 +98,12 @@ class DuckDBStore:
         self._lock = threading.RLock()
         self._known: dict[str, KeyFilter] = {}  # stored event-id hashes per table (live service)
         self._macros: set[str] = set()  # stage macros defined on the writer connection
-        self._con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(str(exc)) from exc
+            raise
         self._con.execute(f"SET TimeZone = {lit(timezone)}")
         if memory_limit:
             self._con.execute(f"SET memory_limit = {lit(memory_limit)}")

@@ -6,7 +6,7 @@ the store schema so that the store and the service can evolve separately.
 
 from __future__ import annotations
 
-from gapwatch.service.sqlport import Sql
+from gapwatch.sqlport import Sql
 
 SERVICE_DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS tokens (

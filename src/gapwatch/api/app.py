@@ -26,7 +26,7 @@ from gapwatch.api.routers import (
     tokens,
     webhooks,
 )
-from gapwatch.api.runtime import Runtime
+from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
 ROUTERS = (

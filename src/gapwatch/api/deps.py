@@ -17,10 +17,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gapwatch.api.errors import ApiError, responses
-from gapwatch.api.runtime import Runtime
+from gapwatch.auth.tokens import authenticate
 from gapwatch.domain.access import POLICY, Principal, RouteGroup, decide
-from gapwatch.service.sqlport import Sql
-from gapwatch.service.tokens import authenticate
+from gapwatch.serve.runtime import Runtime
+from gapwatch.sqlport import Sql
 
 ACCESS_KEY = "x-gapwatch-access"
 _QUERY_TOKEN_NAMES = ("token", "access_token", "api_key", "apikey")

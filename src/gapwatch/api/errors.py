@@ -19,12 +19,12 @@ from starlette.routing import Match
 
 from gapwatch.adapters.writer import WriteQueueFull, WriterClosed
 from gapwatch.api.schemas import ErrorDetail, ErrorPublic
+from gapwatch.auth.tokens import TokenError
+from gapwatch.customers.journey import CustomerNotFound
 from gapwatch.domain.cases import TransitionError
-from gapwatch.service.alerts import AlertNotFound
-from gapwatch.service.cases import CaseNotFound
-from gapwatch.service.customers import CustomerNotFound
-from gapwatch.service.tokens import TokenError
-from gapwatch.service.webhooks import WebhookNotFound
+from gapwatch.quality.alerts import AlertNotFound
+from gapwatch.quality.cases import CaseNotFound
+from gapwatch.quality.webhooks import WebhookNotFound
 
 CODES = {
     400: "bad_request",

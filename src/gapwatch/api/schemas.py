@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, PlainValidator
 from gapwatch.domain.access import Role
 from gapwatch.domain.alerts import AlertState, Severity, Verdict
 from gapwatch.domain.cases import ActionKind, CaseAction, CaseState
-from gapwatch.service.webhooks import WebhookKind
+from gapwatch.quality.webhooks import WebhookKind
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 KeyFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]

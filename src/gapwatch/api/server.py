@@ -14,75 +14,21 @@ import json
 import os
 import socket
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
 from gapwatch.api.app import create_app
-from gapwatch.api.runtime import Runtime
+from gapwatch.auth.tokens import create_token, revoke_token
 from gapwatch.domain.access import Role
-from gapwatch.service.tokens import create_token, revoke_token
+from gapwatch.lockfile import CREDENTIALS_FILE, LOCK_FILE, read_lock, write_private
+from gapwatch.serve.runtime import Runtime
 from gapwatch.settings import Settings
-
-LOCK_FILE = "gapwatch-serve.lock"
-CREDENTIALS_FILE = ".gapwatch-local-token"
-
-
-class WorkspaceBusy(RuntimeError):
-    """Another live server already owns the workspace."""
-
-
-@dataclass(frozen=True, slots=True)
-class ServerLock:
-    url: str
-    pid: int
-    started_at: str
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def read_lock(root: Path) -> ServerLock | None:
-    """The lock of a live server on ``root``, or None (no lock, or its process is gone)."""
-    try:
-        data = json.loads((root / LOCK_FILE).read_text(encoding="utf-8"))
-        lock = ServerLock(str(data["url"]), int(data["pid"]), str(data["started_at"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return lock if _alive(lock.pid) else None
-
-
-def local_server(root: Path) -> tuple[str, str] | None:
-    """(URL, admin token) of the server owning ``root``, for CLI commands; None when none runs."""
-    lock = read_lock(root)
-    if lock is None:
-        return None
-    try:
-        token = (root / CREDENTIALS_FILE).read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return lock.url, token
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+from gapwatch.workspace import Workspace, WorkspaceBusy
 
 
 def serve(root: Path, settings: Settings) -> None:
     """Own ``root`` and serve the API until interrupted (blocking)."""
-    from gapwatch.workspace import Workspace
-
     lock = read_lock(root)
     if lock is not None:
         raise WorkspaceBusy(f"{root} is already served at {lock.url} (pid {lock.pid})")
@@ -96,9 +42,9 @@ def serve(root: Path, settings: Settings) -> None:
     workspace = Workspace.open(root)
     runtime = Runtime(settings, workspace.config, workspace.store)
     plain, record = runtime.write(lambda con: create_token(con, Role.ADMIN, label="local CLI"))
-    _write_private(root / CREDENTIALS_FILE, plain + "\n")
+    write_private(root / CREDENTIALS_FILE, plain + "\n")
     started = dt.datetime.now(dt.UTC).isoformat()
-    _write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
+    write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
     try:
         config = uvicorn.Config(
             create_app(runtime, close_on_shutdown=False), log_level="warning", timeout_graceful_shutdown=10

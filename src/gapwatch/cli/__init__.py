@@ -83,7 +83,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; usage errors print one line on stderr and exit 2."""
-    from gapwatch.workspace import WorkspaceBusy
+    from gapwatch.lockfile import WorkspaceBusy  # not the workspace: that would load the store
 
     try:
         return cli.main(args=argv, standalone_mode=False)

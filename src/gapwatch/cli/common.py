@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from gapwatch.client import GapwatchClient
+    from gapwatch.client.http import GapwatchClient
 
 workspace_option = click.option(
     "--workspace",
@@ -52,8 +52,8 @@ def server_client(workspace: Path) -> GapwatchClient | None:
 
     While a server runs, the CLI goes through it (DESIGN.md, "One process owns a workspace").
     """
-    from gapwatch.api.server import local_server
-    from gapwatch.client import GapwatchClient
+    from gapwatch.client.http import GapwatchClient
+    from gapwatch.lockfile import local_server
 
     found = local_server(workspace)
     return None if found is None else GapwatchClient(found[0], found[1], max_retries=3)

@@ -9,7 +9,7 @@ import click
 
 from gapwatch.cli.common import emit_json, fail, json_option
 
-# The same as gapwatch.service.demo.default_size(), kept here so that --help imports nothing heavy.
+# The same as gapwatch.demo.run.default_size(), kept here so that --help imports nothing heavy.
 CUSTOMERS, DAYS, SEED = 150_000, 180, 42
 
 
@@ -45,7 +45,7 @@ def command(folder: Path, customers: int, days: int, seed: int, as_json: bool) -
     from rich.console import Console
 
     from gapwatch.cli.demo_view import print_summary, progress, wide_console
-    from gapwatch.service.demo import run_demo
+    from gapwatch.demo.run import run_demo
 
     err = Console(stderr=True)
     try:

@@ -9,8 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gapwatch.service.demo import NPS_WINDOW_DAYS, SYSTEMIC_NPS_WINDOW_DAYS, DemoResult
-from gapwatch.service.monitor_summary import StreamState
+from gapwatch.demo.run import NPS_WINDOW_DAYS, SYSTEMIC_NPS_WINDOW_DAYS, DemoResult
+from gapwatch.monitor.summary import StreamState
 
 STATE_STYLE = {"signalled": "bold red", "in control": "green", "too thin": "dim"}
 PIPE_WIDTH = 132  # tables printed to a pipe or file: rich would otherwise wrap at 80 columns

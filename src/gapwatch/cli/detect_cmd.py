@@ -24,8 +24,8 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
     the charts chosen by volume against each stream's baseline, store the `stream_periods` and
     `signals` tables, and print the signals per stream."""
     from gapwatch.cli.demo_view import lifecycle_table, wide_console
-    from gapwatch.service.monitor import run_monitor
-    from gapwatch.service.monitor_summary import stream_states
+    from gapwatch.monitor.run import run_monitor
+    from gapwatch.monitor.summary import stream_states
     from gapwatch.workspace import Workspace
 
     try:

@@ -1,4 +1,4 @@
-"""`gapwatch ingest FILE --source NAME`: a thin face over :func:`gapwatch.service.ingest.ingest_file`."""
+"""`gapwatch ingest FILE --source NAME`: a thin face over :func:`gapwatch.ingest.files.ingest_file`."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def command(
     only when the file itself cannot be used (missing, unreadable, a mapped column absent).
     """
     from gapwatch.config import ConfigError
-    from gapwatch.service.ingest import IngestError, ingest_file
+    from gapwatch.ingest.files import IngestError, ingest_file
     from gapwatch.workspace import Workspace
 
     if _through_server(file, source, workspace, as_json):
@@ -57,7 +57,7 @@ def command(
 
 def _through_server(file: Path, source: str, workspace: Path, as_json: bool) -> bool:
     """Upload ``file`` to the server that owns ``workspace``; False when none runs."""
-    from gapwatch.client import ClientError
+    from gapwatch.client.http import ClientError
 
     client = server_client(workspace)
     if client is None:

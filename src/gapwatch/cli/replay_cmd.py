@@ -33,9 +33,9 @@ def command(
     folder: Path, url: str, token: str, speed: str, batch_size: int, config_dir: Path | None, as_json: bool
 ) -> None:
     """Post every experience of a simulated world in event-time order; retries are safe (idempotent)."""
-    from gapwatch.client import ClientError, GapwatchClient
+    from gapwatch.client.http import ClientError, GapwatchClient
+    from gapwatch.client.replay import Replayer, parse_speed, world_records
     from gapwatch.config import CONFIG_FILE, default_config, load_config
-    from gapwatch.service.replay import Replayer, parse_speed, world_records
 
     try:
         factor = parse_speed(speed)

@@ -37,8 +37,9 @@ def command(workspace: Path, host: str, port: int, clock: str | None, grace_seco
     runs and writes gapwatch-serve.lock with its URL; CLI commands then go through it. Each
     request's events are judged as they are stored (incremental detection); a day closes when the
     clock has passed its end plus the grace delay."""
-    from gapwatch.api.server import WorkspaceBusy, serve
+    from gapwatch.api.server import serve
     from gapwatch.settings import Settings
+    from gapwatch.workspace import WorkspaceBusy
 
     settings = Settings.from_env(
         workspace=workspace, host=host, port=port, clock=clock, close_grace_seconds=grace_seconds

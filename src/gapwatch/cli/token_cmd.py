@@ -26,9 +26,9 @@ def create(
     workspace: Path, role: str, silo: str | None, source: str | None, label: str, as_json: bool
 ) -> None:
     """Create a token and print it once (only its hash is kept)."""
-    from gapwatch.client import ClientError
+    from gapwatch.auth.tokens import TokenError, create_token
+    from gapwatch.client.http import ClientError
     from gapwatch.domain.access import Role
-    from gapwatch.service.tokens import TokenError, create_token
 
     client = server_client(workspace)
     try:
@@ -98,8 +98,8 @@ def _show(token: dict[str, Any]) -> str:
 @json_option
 def list_(workspace: Path, as_json: bool) -> None:
     """List tokens: id, role, scope, active or revoked, label (never the token itself)."""
-    from gapwatch.client import ClientError
-    from gapwatch.service.tokens import list_tokens
+    from gapwatch.auth.tokens import list_tokens
+    from gapwatch.client.http import ClientError
 
     client = server_client(workspace)
     try:
@@ -124,8 +124,8 @@ def list_(workspace: Path, as_json: bool) -> None:
 @json_option
 def revoke(workspace: Path, token_id: str, as_json: bool) -> None:
     """Revoke the token TOKEN_ID at once (idempotent); requests with it then get 401."""
-    from gapwatch.client import ClientError
-    from gapwatch.service.tokens import revoke_token
+    from gapwatch.auth.tokens import revoke_token
+    from gapwatch.client.http import ClientError
 
     client = server_client(workspace)
     try:

@@ -2,8 +2,8 @@
 
 Models are pickled (scikit-learn objects) with mode 0600, like the workspace secret: the folder
 is as trusted as the workspace's configuration, and nothing else writes there. A model file
-carries the gapwatch version that wrote it; one from another version is refused rather than
-half-trusted (retrain).
+carries the model format and the scikit-learn version that wrote it; one from another is refused
+rather than half-trusted (retrain).
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from gapwatch import __version__
+import sklearn
 
 __all__ = ["MODELS", "load_journey_model", "load_text_model", "save_model"]
 
 MODELS = "models"
+FORMAT = 1
 JOURNEY = "journey.pkl"
 
 
@@ -28,7 +29,8 @@ def save_model(root: Path, name: str, model: Any) -> Path:
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        pickle.dump({"gapwatch": __version__, "model": model}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        stamp = {"format": FORMAT, "sklearn": sklearn.__version__, "model": model}
+        pickle.dump(stamp, fh, protocol=pickle.HIGHEST_PROTOCOL)
         fh.flush()
         os.fsync(fh.fileno())
     tmp.replace(path)
@@ -41,8 +43,11 @@ def _load(root: Path, name: str) -> Any:
         return None
     with path.open("rb") as fh:
         stored = pickle.load(fh)
-    if not isinstance(stored, dict) or stored.get("gapwatch") != __version__:
-        raise ValueError(f"{path} was written by another gapwatch version: retrain")
+    if not isinstance(stored, dict) or (stored.get("format"), stored.get("sklearn")) != (
+        FORMAT,
+        sklearn.__version__,
+    ):
+        raise ValueError(f"{path} was written by another gapwatch or scikit-learn version: retrain")
     return stored["model"]
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.experience import IngestCounts
-from gapwatch.insight.perception_rows import COLUMNS, validate_rows
+from gapwatch.domain.perceptions import COLUMNS, validate_rows
 from gapwatch.insight.perspectives import GapEstimate, PerceptionRows, ScoreEstimate, perception_gaps
 from gapwatch.insight.tables import TableError, read_flat
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from gapwatch.domain.lifecycle import Lifecycle
+from gapwatch.monitor.nps import NpsChart
+from gapwatch.monitor.run import ALL_SEGMENTS, MonitorResult, StreamView
+from gapwatch.monitor.summary import stream_label, stream_states
 from gapwatch.report.style import CSS
 from gapwatch.report.svg import ChartSpec, Window, render_chart
-from gapwatch.service.monitor import ALL_SEGMENTS, MonitorResult, StreamView
-from gapwatch.service.monitor_summary import stream_label, stream_states
-from gapwatch.service.nps import NpsChart
 
 __all__ = ["IncidentLine", "render_report", "write_report"]
 

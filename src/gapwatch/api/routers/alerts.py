@@ -10,7 +10,7 @@ from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access, ensur
 from gapwatch.api.schemas import AlertListPublic, AlertPublic, FalseAlarmsPublic, KeyFilter, VerdictCreate
 from gapwatch.domain.access import RouteGroup
 from gapwatch.domain.alerts import AlertState, Severity
-from gapwatch.service import alerts as svc
+from gapwatch.quality import alerts as svc
 
 router = APIRouter(tags=["alerts"])
 Limit = Annotated[int, Query(ge=1, le=1000)]

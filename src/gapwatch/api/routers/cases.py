@@ -17,8 +17,8 @@ from gapwatch.api.schemas import (
 )
 from gapwatch.domain.access import RouteGroup
 from gapwatch.domain.cases import CaseAction, CaseState, allowed_actions
-from gapwatch.service import cases as svc
-from gapwatch.service.sqlport import Sql
+from gapwatch.quality import cases as svc
+from gapwatch.sqlport import Sql
 
 router = APIRouter(tags=["cases"])
 

@@ -14,8 +14,8 @@ from gapwatch.api.schemas import (
     ErasurePublic,
     JourneyStepPublic,
 )
+from gapwatch.customers import erasure, journey
 from gapwatch.domain.access import RouteGroup
-from gapwatch.service import customers as svc
 
 router = APIRouter(tags=["customers"])
 CustomerId = Annotated[str, Path(min_length=1, max_length=256)]
@@ -29,7 +29,7 @@ CustomerId = Annotated[str, Path(min_length=1, max_length=256)]
 )
 def get_customer(customer_id: CustomerId, principal: PrincipalDep, con: ReaderDep) -> CustomerPublic:
     """The journey across all silos: experiences in order with their gaps, stage now, open cases."""
-    j = svc.journey(con, customer_id)
+    j = journey.journey(con, customer_id)
     return CustomerPublic(
         customer_id=j.customer_id,
         stage_now=j.stage_now,
@@ -48,7 +48,7 @@ def get_customer(customer_id: CustomerId, principal: PrincipalDep, con: ReaderDe
 )
 def export_customer(customer_id: CustomerId, principal: PrincipalDep, con: ReaderDep) -> CustomerExportPublic:
     """All personal data held about the customer."""
-    return CustomerExportPublic.model_validate(svc.export(con, customer_id), from_attributes=True)
+    return CustomerExportPublic.model_validate(erasure.export(con, customer_id), from_attributes=True)
 
 
 @router.delete(
@@ -59,4 +59,6 @@ def export_customer(customer_id: CustomerId, principal: PrincipalDep, con: Reade
 )
 def erase_customer(customer_id: CustomerId, principal: PrincipalDep, runtime: RuntimeDep) -> ErasurePublic:
     """Erase the customer's personal data; statistics stay valid; later events for them are suppressed."""
-    return ErasurePublic.model_validate(runtime.write(lambda w: svc.erase(w, customer_id, principal.name)))
+    return ErasurePublic.model_validate(
+        runtime.write(lambda w: erasure.erase(w, customer_id, principal.name))
+    )

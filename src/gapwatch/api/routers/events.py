@@ -14,7 +14,7 @@ from gapwatch.api.deps import PrincipalDep, RuntimeDep, access, ensure
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import EventBatchCreate, EventBatchPublic
 from gapwatch.domain.access import Role, RouteGroup
-from gapwatch.service.events import BatchOutcome
+from gapwatch.ingest.batches import BatchOutcome
 
 
 class _OrjsonRequest(Request):

@@ -2,7 +2,7 @@
 
 While a server owns the workspace, ``gapwatch ingest FILE`` uploads the file here instead of
 opening the store. The body streams to a temporary file (never held in memory), then one
-writer job runs the batch ingest on it (the same :func:`gapwatch.service.ingest.ingest_file`,
+writer job runs the batch ingest on it (the same :func:`gapwatch.ingest.files.ingest_file`,
 each chunk one transaction) and detection takes the new rows in (a rebuild of the detector
 state from the store). The answer comes once every chunk is committed.
 """
@@ -22,7 +22,7 @@ from gapwatch.api.deps import PrincipalDep, RuntimeDep, access, ensure
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import FileIngestPublic
 from gapwatch.domain.access import Role, RouteGroup
-from gapwatch.service.ingest import IngestError
+from gapwatch.ingest.files import IngestError
 
 router = APIRouter(tags=["events"])
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access, ensure
 from gapwatch.api.schemas_insight import AnswersCreate, CountsPublic, PeriodChoice, PerspectivesPublic
 from gapwatch.domain.access import RouteGroup
-from gapwatch.insight.perception_rows import validate_rows
+from gapwatch.domain.perceptions import validate_rows
 from gapwatch.insight.perspectives_service import perspectives_report
 
 router = APIRouter(tags=["perspectives"])

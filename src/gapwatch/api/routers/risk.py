@@ -15,10 +15,10 @@ from fastapi import APIRouter, Path, Query
 
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access
 from gapwatch.api.errors import ApiError
-from gapwatch.api.runtime import Runtime
 from gapwatch.api.schemas_insight import ModelPublic, ReasonPublic, RiskListPublic, RiskPublic
 from gapwatch.domain.access import RouteGroup
 from gapwatch.insight import journey_service as js
+from gapwatch.serve.runtime import Runtime
 
 router = APIRouter(tags=["risk"])
 NO_MODEL = "no journey model yet: POST /v1/risk/model (or gapwatch predict --workspace W --retrain)"
@@ -109,7 +109,7 @@ def get_customer_risk(
 ) -> RiskPublic:
     """The customer's risk from their events so far (re-scored at once, no retraining) and the
     moments behind it."""
-    from gapwatch.service.customers import CustomerNotFound, customer_keys
+    from gapwatch.customers.journey import CustomerNotFound, customer_keys
 
     try:
         keys = customer_keys(con, customer_id)

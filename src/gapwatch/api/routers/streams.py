@@ -21,7 +21,7 @@ from gapwatch.api.schemas import (
     StreamState,
 )
 from gapwatch.domain.access import RouteGroup
-from gapwatch.service import live_read as svc
+from gapwatch.live import read as svc
 
 router = APIRouter(tags=["streams"])
 StreamId = Annotated[

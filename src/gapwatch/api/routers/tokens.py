@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas import TokenCreate, TokenCreatedPublic, TokenListPublic, TokenPublic
+from gapwatch.auth import tokens as svc
 from gapwatch.domain.access import Role, RouteGroup
-from gapwatch.service import tokens as svc
 
 router = APIRouter(tags=["tokens"])
 

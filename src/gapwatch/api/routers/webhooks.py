@@ -15,7 +15,7 @@ from gapwatch.api.schemas import (
     WebhookPublic,
 )
 from gapwatch.domain.access import Role, RouteGroup
-from gapwatch.service import webhooks as svc
+from gapwatch.quality import webhooks as svc
 
 router = APIRouter(tags=["webhooks"])
 

@@ -1,0 +1,230 @@
+"""The Python face: the CLI's and the API's verbs on an open workspace, for notebooks and scripts.
+
+``gapwatch.open(path)`` gives a :class:`Gapwatch`; its methods carry the names of the CLI
+commands and API routes (``ingest``, ``detect``, ``streams``, ``signals``, ``alerts``,
+``customer``) and call the same room functions they call. Lists come back as
+:class:`Results`: typed rows (dataclasses) that also convert to Arrow, pandas and Polars.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> import gapwatch
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "shop"
+>>> _ = gapwatch.init(folder)
+>>> orders = folder / "orders.csv"
+>>> _ = orders.write_text(
+...     "order_no,cust_no,ordered_at,delivered_at,customer_tier,delivery_days,promised_days,carrier,region\\n"
+...     "A1,C1,2025-02-23,2025-03-01T10:00:00Z,STD,6,,DHL,north\\n"
+...     "A2,C2,2025-02-24,2025-03-01T11:00:00Z,PREM,2,,DHL,south\\n"
+...     "A3,C3,2025-02-24,2025-03-01T12:00:00Z,STD,soon,,DHL,south\\n"
+... )
+>>> with gapwatch.open(folder) as gw:
+...     print(gw.ingest(orders, source="orders").summary())
+...     found = gw.detect(clock="event")
+...     streams = gw.streams()
+...     print(len(found.signals), streams[0].moment, type(streams.to_arrow()).__name__)
+...     print(gw.customer("C1").steps[0].status)
+2 accepted / 0 duplicate / 1 rejected
+0 delivery Table
+missed
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar, overload
+
+import pyarrow as pa
+
+from gapwatch.customers.journey import Journey, journey
+from gapwatch.ingest.files import IngestResult, ingest_file, ingest_table
+from gapwatch.live.read import StreamSummary, list_streams
+from gapwatch.monitor.charts import Signal
+from gapwatch.monitor.run import run_monitor
+from gapwatch.monitor.store import stored_signals
+from gapwatch.monitor.summary import StreamState, stream_states
+from gapwatch.quality.alerts import Alert, list_alerts
+from gapwatch.sqlport import has_tables
+from gapwatch.workspace import Workspace, init_workspace
+
+T = TypeVar("T")
+
+__all__ = ["Detection", "Gapwatch", "Results", "init", "open"]
+
+
+class Results(Sequence[T], Generic[T]):
+    """Typed rows that convert to a table: ``to_arrow()``, ``to_pandas()``, ``to_polars()``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Row:
+    ...     name: str
+    ...     n: int
+    >>> rows = Results([Row("a", 1), Row("b", 2)])
+    >>> rows[1].n, len(rows), rows.to_arrow().column("name").to_pylist()
+    (2, 2, ['a', 'b'])
+    """
+
+    def __init__(self, rows: Sequence[T]) -> None:
+        self._rows = list(rows)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Results[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | Results[T]:
+        if isinstance(index, slice):
+            return Results(self._rows[index])
+        return self._rows[index]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._rows)
+
+    def __repr__(self) -> str:
+        kind = type(self._rows[0]).__name__ if self._rows else "rows"
+        return f"<Results: {len(self._rows)} {kind}>"
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Each row as a dict (dataclass fields; nested values as they are)."""
+        return [_as_dict(r) for r in self._rows]
+
+    def to_arrow(self) -> pa.Table:
+        """An Arrow table, one column per field (lists and dicts nest as Arrow types)."""
+        return pa.Table.from_pylist(self.to_dicts())
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame (needs pandas: ``pip install gapwatch[tables]``)."""
+        return self.to_arrow().to_pandas()
+
+    def to_polars(self) -> Any:
+        """A Polars DataFrame (needs polars: ``pip install gapwatch[tables]``)."""
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow())
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(row) and not isinstance(row, type):
+        out = {f.name: getattr(row, f.name) for f in dataclasses.fields(row)}
+        # enums become their values, so the columns are plain strings and numbers
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in out.items()}
+    if isinstance(row, dict):
+        return dict(row)
+    raise TypeError(f"cannot turn a {type(row).__name__} into a row")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What ``detect`` found: the state of every stream and the signals, judged with limits ±L·σ."""
+
+    streams: Results[StreamState]
+    signals: Results[Signal]
+    L: float
+    closed_through: dt.date
+
+
+class Gapwatch:
+    """An open workspace with the verbs of the CLI and the API (use ``gapwatch.open``)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    @property
+    def path(self) -> Path:
+        return self.workspace.root
+
+    def ingest(self, data: str | Path | Any, *, source: str, progress: bool = False) -> IngestResult:
+        """Ingest a file (CSV, CSV.gz, Parquet, JSONL) or a pandas / Polars / Arrow table.
+
+        Like ``gapwatch ingest FILE --source S``: bad rows are kept in ``rejected`` with their reason.
+        """
+        if isinstance(data, str | Path):
+            return ingest_file(self.workspace, data, source, progress=progress)
+        return ingest_table(self.workspace, data, source)
+
+    def detect(self, *, clock: Literal["wall", "event"] = "wall") -> Detection:
+        """Aggregate every stream, run the charts chosen by volume, store signals (``gapwatch detect``)."""
+        result = run_monitor(self.workspace.store, self.workspace.config, clock=clock)
+        states = stream_states(result, self.workspace.lifecycle)
+        return Detection(Results(states), Results(result.signals), result.L, result.closed_through)
+
+    def streams(
+        self, *, silo: str | None = None, stage: str | None = None, state: str | None = None
+    ) -> Results[StreamSummary]:
+        """Every watched stream with its state, in lifecycle order (``GET /v1/streams``)."""
+        with self._reader() as con:
+            if not has_tables(con, "stream_periods", "signals"):
+                return Results([])
+            return Results(list_streams(con, self.workspace.lifecycle, silo=silo, stage=stage, state=state))
+
+    def signals(self, *, moment: str | None = None) -> Results[Signal]:
+        """The stored signals of the last detection, oldest first."""
+        with self._reader() as con:
+            return Results(stored_signals(con, moment=moment) if has_tables(con, "signals") else [])
+
+    def alerts(
+        self, *, silo: str | None = None, state: str | None = None, limit: int = 100
+    ) -> Results[Alert]:
+        """Alerts raised by the service, newest first (``GET /v1/alerts``); empty before any was raised."""
+        with self._reader() as con:
+            if not has_tables(con, "alerts", "cases"):
+                return Results([])
+            return Results(list_alerts(con, silo=silo, state=state, limit=limit))
+
+    def customer(self, customer_id: str) -> Journey:
+        """One customer's journey across every silo (``GET /v1/customers/{id}``).
+
+        Raises ``gapwatch.customers.journey.CustomerNotFound`` for an unknown or erased customer.
+        """
+        with self._reader() as con:
+            return journey(con, customer_id)
+
+    def close(self) -> None:
+        self.workspace.close()
+
+    def __enter__(self) -> Gapwatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Gapwatch {self.path}>"
+
+    def _reader(self) -> Any:
+        return _Closing(self.workspace.store.reader())
+
+
+class _Closing:
+    """A reader connection as a context manager that closes it."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def __enter__(self) -> Any:
+        return self.con
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.close()
+
+
+def open(path: str | Path = ".", *, read_only: bool = False) -> Gapwatch:
+    """Open a workspace folder (``gapwatch init`` made it); use as a context manager to close it."""
+    return Gapwatch(Workspace.open(path, read_only=read_only))
+
+
+def init(path: str | Path, *, force: bool = False) -> Path:
+    """Create a workspace from the default template (``gapwatch init``); returns its folder."""
+    return init_workspace(path, force=force)

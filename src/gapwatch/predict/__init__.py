@@ -1,3 +1,0 @@
-"""predict."""
-
-from __future__ import annotations

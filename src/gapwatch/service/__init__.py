@@ -1,3 +1,0 @@
-"""service."""
-
-from __future__ import annotations
