@@ -71,10 +71,23 @@ def erase(con: Sql, customer_id: str, actor: str) -> Erasure:
     con.execute(f"UPDATE outcomes SET customer_key = ? WHERE {where}", [tomb, *keys])
     con.execute(f"DELETE FROM rejected WHERE {where}", keys)
     con.execute(f"DELETE FROM identities WHERE {where}", keys)
+    extra = _unlink_perceptions(con, keys, tomb)
     now = dt.datetime.now(dt.UTC)
     for key in keys:
         con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
-    return Erasure(customer_id, idents, texts, unlinked, outcomes, rejected)
+    return Erasure(customer_id, idents, texts, unlinked, outcomes, rejected, extra=extra)
+
+
+def _unlink_perceptions(con: Sql, keys: list[str], tomb: str) -> dict[str, int]:
+    """A customer's perception survey answers keep their scores (the gaps stay as they were) but lose
+    the link to the person, like their outcomes."""
+    found = one(con, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'perception_responses'")
+    if not found or not found["n"]:
+        return {}
+    where = f"respondent_key IN ({placeholders(keys)})"
+    n = _count(con, f"SELECT count(*) AS n FROM perception_responses WHERE {where}", keys)
+    con.execute(f"UPDATE perception_responses SET respondent_key = ? WHERE {where}", [tomb, *keys])
+    return {"perception_answers_unlinked": n}
 
 
 def erased_keys(con: Sql, keys: list[str]) -> set[str]:
