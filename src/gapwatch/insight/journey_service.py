@@ -47,6 +47,7 @@ __all__ = [
 Floats = npt.NDArray[np.float64]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LOOKBACK_DAYS = (0.0, 7.0, 21.0, 45.0)
+MIN_ANSWERS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,12 +237,14 @@ def train(
 ) -> JourneyModel:
     """Fit the journey model on the answers selected by ``customers`` (all by default)."""
     use = np.ones(data.answer_customer.size, dtype=bool) if customers is None else customers
+    if int(use.sum()) < MIN_ANSWERS:
+        raise ValueError(f"{int(use.sum())} {outcome} answers: at least {MIN_ANSWERS} are needed to train")
     spec = target(data.answer_value, positive, outcome)
     if not spec.binary:
         raise ValueError("the journey model predicts a binary outcome: give positive (e.g. '<=6')")
     y_all = spec.y
     who, when, y = data.answer_customer[use], data.answer_time[use], y_all[use]
-    if who.size < 40 or y.sum() < 10 or (1 - y).sum() < 10:
+    if who.size < MIN_ANSWERS or y.sum() < 10 or (1 - y).sum() < 10:
         raise ValueError(
             f"{who.size} answers ({int(y.sum())} positive): at least 40 with 10 of each class are needed"
         )

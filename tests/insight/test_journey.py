@@ -1,0 +1,117 @@
+"""Outcome prediction during the journey on a simulated world: no leakage, AUC, lead time, re-scoring."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gapwatch.insight import journey_service as js
+from gapwatch.insight.journey import JourneyEvents, snapshots
+from gapwatch.simulate import simulate, write_world
+from gapwatch.workspace import Workspace, init_workspace
+
+
+def _events(customer: list[str], time: list[float], moment: list[str], gap: list[float]) -> JourneyEvents:
+    n = len(customer)
+    g = np.asarray(gap, dtype=float)
+    return JourneyEvents(
+        np.asarray(customer, dtype=object),
+        np.asarray(time, dtype=float),
+        np.asarray(moment, dtype=object),
+        g,
+        g < 0,
+        np.zeros(n, bool),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.full(n, np.nan),
+        np.zeros(n, bool),
+        np.zeros(n, bool),
+    )
+
+
+def test_a_snapshot_sees_only_the_past() -> None:
+    e = _events(
+        ["a", "a", "a", "b"],
+        [1.0, 5.0, 9.0, 2.0],
+        ["delivery", "quote", "delivery", "quote"],
+        [0.5, -2.0, -1.0, 0.2],
+    )
+    snaps = snapshots(e)
+    names = snaps.features.names
+    rows = snaps.last_before(np.array(["a", "a", "b", "c"], dtype=object), np.array([5.0, 10.0, 3.0, 3.0]))
+    assert rows[3] == -1  # no events at all
+    before = snaps.features.x[rows[0]]  # strictly before day 5: only the first delivery
+    assert before[names.index("misses")] == 0 and before[names.index("quote: seen")] == 0
+    after = snaps.features.x[rows[1]]
+    assert after[names.index("misses")] == 2 and after[names.index("worst_gap")] == -2.0
+    assert after[names.index("delivery: worst_gap")] == -1.0 and after[names.index("days_since_miss")] == 0.0
+    assert after[names.index("journey_days")] == 8.0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gapwatch.ingest.files import ingest_file
+
+    folder = tmp_path_factory.mktemp("journey")
+    write_world(simulate(customers=9000, days=300, seed=21, incidents=3), folder / "sources")
+    init_workspace(folder / "ws")
+    with Workspace.open(folder / "ws") as ws:
+        for name in ("web", "crm", "orders", "usage", "tickets", "survey"):
+            ingest_file(ws, folder / "sources" / f"{name}.csv", name)
+    return folder / "ws"
+
+
+@pytest.mark.slow
+def test_time_split_evaluation_reports_auc_calibration_and_lead_time(world: Path) -> None:
+    with Workspace.open(world, read_only=True) as ws:
+        data = js.load_data(ws.store.reader())
+    ev = js.evaluate(data, precision=0.8, seed=1)
+    assert ev.test_answers > 150 and ev.positives_test > 30
+    assert ev.cut.isoformat() > "2025-06"  # the later answers are the test
+    assert ev.auc is not None and ev.auc > 0.8
+    assert ev.calibration.ece < 0.12
+    assert ev.flagged > 10 and ev.precision_reached is not None and ev.precision_reached > 0.6
+    assert ev.lead_days_median is not None and ev.lead_days_median > 7  # flagged well before the answer
+
+
+@pytest.mark.slow
+def test_new_events_rescore_without_retraining(world: Path) -> None:
+    from gapwatch.adapters.service_schema import ensure_service_schema
+    from gapwatch.ingest.batches import ingest_records
+
+    with Workspace.open(world) as ws:
+        data = js.load_data(ws.store.reader())
+        model = js.train(data, seed=2)
+        silo_of = {m: ws.lifecycle.silo_of(m) for m in ws.lifecycle.moments}
+        risks = js.score_customers(data, model, silo_of)
+        assert risks and all(a.risk >= b.risk for a, b in itertools.pairwise(risks))
+        calm = next(r for r in reversed(risks) if not r.reasons)
+        cid = (
+            ws.store.reader()
+            .execute("SELECT min(customer_id) FROM identities WHERE customer_key = ?", [calm.customer_key])
+            .fetchall()[0][0]
+        )
+        with ws.store.transaction() as con:
+            ensure_service_schema(con)
+        last = calm.as_of
+        late = [
+            {
+                "event_id": f"late-{i}",
+                "customer_id": cid,
+                "occurred_at": (last.replace(microsecond=0)).isoformat(),
+                "moment": "delivery",
+                "metric": "delivery_days",
+                "value": 15.0 + i,
+            }
+            for i in range(3)
+        ]
+        assert ingest_records(ws.store, late, "api", ws.config).count("accepted") == 3
+        again = js.score_customers(
+            js.load_data(ws.store.reader()), model, silo_of, customers=[calm.customer_key]
+        )
+    assert again[0].risk > calm.risk + 0.05  # three badly late deliveries raise the risk at once
+    assert again[0].reasons and again[0].reasons[0].moment == "delivery"
+    assert again[0].reasons[0].silo == "delivery"
