@@ -62,9 +62,8 @@ def airline() -> None:
         )
     c0 = time.process_time()
     d = drivers_of_file(path, "satisfaction", seed=0)
-    print(
-        f"airline drivers of P({d.target.positive}) (R_O² {d.result.r2:.3f}; CPU {time.process_time() - c0:.0f} s):"
-    )
+    cpu = time.process_time() - c0
+    print(f"airline drivers of P({d.target.positive}) (R_O² {d.result.r2:.3f}; CPU {cpu:.0f} s):")
     for x in d.result.drivers[:10]:
         print(f"  {x.name:36} {x.importance:6.1%}  [{x.ci[0]:.1%}, {x.ci[1]:.1%}]")
 
@@ -105,8 +104,8 @@ def servqual() -> None:
         pcsv.write_csv(pa.table(rows), path)
         counts = ingest_perceptions(store, config, path, now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     print(
-        f"servqual: {counts.accepted:,} answers accepted, {counts.rejected:,} rejected {dict(counts.reasons)} "
-        "(the 4 respondents who never used a kiosk left the items empty)"
+        f"servqual: {counts.accepted:,} answers accepted, {counts.rejected:,} rejected "
+        f"{dict(counts.reasons)} (the 4 respondents who never used a kiosk left the items empty)"
     )
     report = perspectives_report(store.reader(), config, pooled=True)
     print("  P − E per dimension (customers, 95 % t interval):")
@@ -146,9 +145,15 @@ def _olist_table() -> pa.Table:
     return read_flat(SHARED / "olist_classified_reviews" / "olist_classified_public_dataset.csv").table
 
 
+def _stamps(col: pa.ChunkedArray) -> pa.Array:
+    from gapwatch.insight.tables import parse_dates
+
+    return parse_dates(col.combine_chunks())
+
+
 def _days(col: pa.ChunkedArray) -> np.ndarray:
-    stamps = pc.strptime(col, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    return np.asarray(pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False), dtype=float) / 86400.0
+    seconds = pc.cast(_stamps(col), pa.int64()).to_numpy(zero_copy_only=False)
+    return np.asarray(seconds, dtype=float) / 86400.0
 
 
 def olist() -> None:
@@ -172,12 +177,13 @@ def olist() -> None:
 
 
 def _olist_text(t: pa.Table, bad: np.ndarray) -> None:
+    from sklearn.model_selection import StratifiedKFold
+
     from gapwatch.insight.classifier import OutcomeClassifier
     from gapwatch.insight.encode import Encoder, Features
     from gapwatch.insight.scores import auc
     from gapwatch.insight.tables import type_columns
     from gapwatch.insight.text.learned import TextModel
-    from sklearn.model_selection import StratifiedKFold
 
     when = _days(t.column("review_answer_timestamp"))
     order = np.argsort(when)
@@ -224,9 +230,7 @@ def _olist_weeks(t: pa.Table, score: np.ndarray, gap: np.ndarray) -> None:
     promised = _days(t.column("order_estimated_delivery_date"))
     ok = ~np.isnan(delivered) & ~np.isnan(purchase)
     idx = np.flatnonzero(ok)
-    stamps = pc.strptime(
-        t.column("order_delivered_customer_date"), format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True
-    )
+    stamps = _stamps(t.column("order_delivered_customer_date"))
     iso = pc.utf8_replace_slice(pc.cast(stamps, pa.string()), 10, 11, "T")
     orders = pa.table(
         {
@@ -244,7 +248,11 @@ def _olist_weeks(t: pa.Table, score: np.ndarray, gap: np.ndarray) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         pcsv.write_csv(orders, folder / "orders.csv")
-        init_workspace(folder / "ws")
+        # the sample starts thin (15 orders before May 2017): the baseline is eight weeks from June 2017
+        from gapwatch.config.loader import default_config_text
+
+        text = default_config_text().replace("baseline_start: null", "baseline_start: 2017-06-01")
+        init_workspace(folder / "ws", config_text=text.replace("baseline_days: 28", "baseline_days: 56"))
         with Workspace.open(folder / "ws") as ws:
             res = ingest_file(ws, folder / "orders.csv", "orders")
             result = run_monitor(ws.store, ws.config, clock="event")
@@ -265,12 +273,27 @@ def _olist_weeks(t: pa.Table, score: np.ndarray, gap: np.ndarray) -> None:
     }
     fell = [dt.date(1970, 1, 1) + dt.timedelta(days=int(weeks[i])) for i in sorted(above) if n[i] >= 5]
     print(
-        f"  delivery stream: {res.accepted:,} orders ingested; gapwatch's delivery stream signalled in the weeks of "
-        f"{', '.join(f'{w:%Y-%m-%d}' for w in signalled) or 'none'}"
+        f"  delivery stream ({res.accepted:,} orders; baseline 8 weeks from 2017-06-01): signalled in "
+        f"{_runs(signalled)}"
     )
     print(
-        f"  reviews fell (weekly share of 1–2 reviews above its p-chart limit) in the weeks of "
-        f"{', '.join(f'{w:%Y-%m-%d}' for w in fell) or 'none'}"
+        "  reviews fell (weekly share of 1–2 reviews above its p-chart limit, 8 baseline weeks): "
+        f"{_runs(fell)}"
+    )
+
+
+def _runs(weeks: list[dt.date]) -> str:
+    """Consecutive weeks as runs: '2017-11-06 … 2018-01-29 (13 weeks)'."""
+    if not weeks:
+        return "no week"
+    runs: list[list[dt.date]] = [[weeks[0]]]
+    for w in weeks[1:]:
+        if (w - runs[-1][-1]).days <= 7:
+            runs[-1].append(w)
+        else:
+            runs.append([w])
+    return "; ".join(
+        f"{r[0]:%Y-%m-%d}" + (f" … {r[-1]:%Y-%m-%d} ({len(r)} weeks)" if len(r) > 1 else "") for r in runs
     )
 
 
@@ -305,9 +328,10 @@ def simulated() -> None:
         for p, o, n in zip(ev.calibration.predicted, ev.calibration.observed, ev.calibration.n, strict=True):
             print(f"    predicted {p:.2f}  observed {o:.2f}  (n {n})")
         print(
-            f"  flag level {ev.threshold:.3f} chosen for 80 % precision on the training period: {ev.flagged} test "
-            f"customers flagged, precision {ev.precision_reached:.2f}; {ev.detractors_flagged} of "
-            f"{ev.positives_test} detractors flagged a median {ev.lead_days_median:.1f} days before their answer "
+            f"  flag level {ev.threshold:.3f} chosen for 80 % precision on the training period: "
+            f"{ev.flagged} test customers flagged, precision {ev.precision_reached:.2f}; "
+            f"{ev.detractors_flagged} of {ev.positives_test} detractors flagged a median "
+            f"{ev.lead_days_median:.1f} days before their answer "
             f"(quartiles {ev.lead_days_quartiles[0]:.1f}–{ev.lead_days_quartiles[1]:.1f})"
             if ev.lead_days_quartiles
             else "  no detractor flagged"

@@ -109,7 +109,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         train, test = _split(args.file, Path(tmp))
         print(
-            f"{'run':22} {'AUC':>7} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}   (train {train.stat().st_size >> 20} MiB CSV)"
+            f"{'run':22} {'AUC':>7} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}   "
+            f"(train {train.stat().st_size >> 20} MiB CSV)"
         )
         for kind in ("baseline-hgb-default", "gapwatch"):
             out = (

@@ -81,7 +81,9 @@ def erase(con: Sql, customer_id: str, actor: str) -> Erasure:
 def _unlink_perceptions(con: Sql, keys: list[str], tomb: str) -> dict[str, int]:
     """A customer's perception survey answers keep their scores (the gaps stay as they were) but lose
     the link to the person, like their outcomes."""
-    found = one(con, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'perception_responses'")
+    found = one(
+        con, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'perception_responses'"
+    )
     if not found or not found["n"]:
         return {}
     where = f"respondent_key IN ({placeholders(keys)})"

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-__all__ = ["FlatTable", "TableError", "TypedColumn", "read_flat", "type_columns"]
+__all__ = ["FlatTable", "TableError", "TypedColumn", "parse_dates", "read_flat", "type_columns"]
 
 Kind = Literal["numeric", "categorical", "datetime", "text", "ignored"]
 Floats = npt.NDArray[np.float64]
@@ -147,7 +147,7 @@ def _text_column(name: str, arr: pa.Array, n: int) -> TypedColumn:
     if good >= SHARE * filled:
         numbers = pc.cast(pc.if_else(is_number, text, pa.scalar(None, pa.string())), pa.float64())
         return _numeric(name, _floats(numbers), n, filled - good)
-    stamps = _parse_dates(text)
+    stamps = parse_dates(text)
     parsed = len(stamps) - stamps.null_count
     if parsed >= SHARE * filled:
         return _datetime(name, _days(stamps), filled - parsed)
@@ -155,7 +155,7 @@ def _text_column(name: str, arr: pa.Array, n: int) -> TypedColumn:
     return _labels(name, labels, n, filled)
 
 
-def _parse_dates(text: pa.Array) -> pa.Array:
+def parse_dates(text: pa.Array) -> pa.Array:
     # Fractions of a second and an offset are dropped: days are the unit, and a flat export
     # writes all its times in one zone.
     core = pc.replace_substring_regex(text, r"(\.\d+)?(Z|[+-]\d\d:?\d\d)?$", "")
