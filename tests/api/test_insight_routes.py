@@ -41,6 +41,14 @@ def test_perspectives_answers_and_gaps(client: Client, runtime: Runtime, tokens:
         headers=bearer(tokens.ingest_crm),
     )
     assert denied.status_code == 403
+    # a boolean is not a score (lax parsing would read true as 1.0) and a score string is bounded
+    for bad in (True, "5" * 65):
+        r = client.post(
+            "/v1/perspectives/answers",
+            json={"answers": [_answer("C-x", "customer", "all", bad)]},
+            headers=bearer(tokens.admin),
+        )
+        assert r.status_code == 422, r.text
     report = client.get(
         "/v1/perspectives", params={"pooled": "true"}, headers=bearer(tokens.member_sales)
     ).json()

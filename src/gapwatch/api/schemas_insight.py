@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 
 class Public(BaseModel):
@@ -54,7 +54,7 @@ class AnswerCreate(BaseModel):
     dimension: str | None = Field(None, max_length=128)
     item: str | None = Field(None, max_length=256)
     kind: str | None = Field(None, max_length=8)
-    score: float | str | None = None
+    score: StrictFloat | Annotated[str, Field(max_length=64)] | None = None
     answered_at: str | None = Field(None, max_length=64)
 
 
