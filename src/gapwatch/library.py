@@ -258,6 +258,17 @@ class Gapwatch:
                 seed=seed,
             )
 
+    def report(self, out: str | Path | None = None, *, clock: Literal["wall", "event"] = "wall") -> Path:
+        """Write every chart of every signalled stream, the NPS and the lifecycle as one HTML file.
+
+        Like ``gapwatch report`` (default file: the workspace's ``report.html``); returns its path.
+        Raises ``gapwatch.report.NothingDetected`` before the first ``detect``.
+        """
+        from gapwatch.report import report_of_workspace, write_report
+
+        target = Path(out) if out is not None else self.path / "report.html"
+        return write_report(target, report_of_workspace(self.workspace, clock))
+
     def close(self) -> None:
         self.workspace.close()
 

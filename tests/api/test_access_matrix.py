@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +183,7 @@ RECIPES: dict[str, Recipe] = {
     "get_drivers": lambda w, silo, src: (NONE, {"replicates": "10"}, None),
     "get_text_summary": lambda w, silo, src: (NONE, {"silo": silo}, None),
     "analyse_text": lambda w, silo, src: (NONE, NONE, None),
+    "get_report": lambda w, silo, src: (NONE, NONE, None),
 }
 
 
@@ -297,5 +299,124 @@ def test_every_route_every_role_every_silo(runtime: Runtime) -> None:
         f"{len(wrongly_denied)} wrongly denied"
     )
     assert attempts >= 2000
+    assert wrongly_allowed == []
+    assert wrongly_denied == []
+
+
+# --- the web app's pages: the same table, through a browser's session ------------------------------
+
+WEB_PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/login/once"), ("POST", "/logout")}
+WebRecipe = Callable[[World, str], tuple[str, dict[str, str] | None]]  # -> (path, form or None for GET)
+WEB_RECIPES: dict[tuple[str, str], tuple[str, WebRecipe]] = {
+    ("GET", "/"): ("read", lambda w, silo: ("/", None)),
+    ("GET", "/inbox"): ("read", lambda w, silo: (f"/inbox?silo={silo}", None)),
+    ("GET", "/streams/{stream_id}"): ("read", lambda w, silo: (f"/streams/{w.streams[silo]}", None)),
+    ("GET", "/streams/{stream_id}/charts"): (
+        "read",
+        lambda w, silo: (f"/streams/{w.streams[silo]}/charts?v=stale", None),
+    ),
+    ("GET", "/cases/{case_id}"): ("read", lambda w, silo: (f"/cases/{w.cases[silo]}", None)),
+    ("GET", "/customers"): ("read", lambda w, silo: (f"/customers?q=C-{silo}-", None)),
+    ("GET", "/customers/{customer_id}"): (
+        "read",
+        lambda w, silo: (f"/customers/{w.customers[silo][0]}", None),
+    ),
+    ("POST", "/cases/{case_id}/act"): (
+        "act",
+        lambda w, silo: (f"/cases/{w.cases[silo]}/act", {"action": "comment", "note": "x"}),
+    ),
+    ("POST", "/alerts/{alert_id}/verdict"): (
+        "act",
+        lambda w, silo: (f"/alerts/{w.alerts[silo]}/verdict", {"verdict": "true_alarm"}),
+    ),
+}
+
+
+def _web_routes(app: Any) -> list[tuple[str, str]]:
+    from fastapi.routing import APIRoute
+
+    def flat(routes: list[Any]) -> Iterator[Any]:  # FastAPI keeps an included router's routes inside it
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            yield from flat(inner.routes) if inner is not None else [route]
+
+    found = []
+    for route in flat(app.routes):
+        if (
+            isinstance(route, APIRoute)
+            and not route.include_in_schema
+            and not route.path.startswith("/static")
+        ):
+            found += [(m, route.path) for m in sorted(route.methods or ())]
+    return found
+
+
+def _web_callers(world: World, url: str) -> list[tuple[Caller, httpx.Client, str]]:
+    """Every caller of the API table, signed in through the form where the token may sign in."""
+    out = []
+    for caller in _callers(world):
+        client = httpx.Client(base_url=url, timeout=30)
+        token = caller.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        csrf = ""
+        if token and caller.role is not None:
+            r = client.post("/login", data={"token": token})
+            signed = r.status_code == 303
+            assert signed == (caller.role != "ingest"), f"{caller.name}: sign-in {r.status_code}"
+            if signed:
+                csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/customers").text).group(1)  # type: ignore[union-attr]
+        out.append((caller, client, csrf))
+    # a session whose token is revoked afterwards is dead at once
+    from gapwatch.domain.access import Role
+
+    plain, record = world.write(lambda c: create_token(c, Role.ADMIN))
+    late = httpx.Client(base_url=url, timeout=30)
+    assert late.post("/login", data={"token": plain}).status_code == 303
+    csrf = re.search(r'name="csrf" value="([^"]+)"', late.get("/customers").text).group(1)  # type: ignore[union-attr]
+    world.write(lambda c: revoke_token(c, record.id))
+    out.append((Caller("session of a revoked admin", None), late, csrf))
+    return out
+
+
+def _web_expected(group: str, caller: Caller, silo: str) -> bool:
+    if caller.role == "ingest":  # an ingest key cannot sign in: a signed-out visitor
+        return False
+    return _expected(group, caller, silo, "")
+
+
+def test_web_pages_every_role_every_silo(runtime: Runtime) -> None:
+    world = World(runtime)
+    _seed(world)
+    app = create_app(runtime, close_on_shutdown=False)
+    routes = _web_routes(app)
+    missing = [r for r in routes if r not in WEB_RECIPES and r not in WEB_PUBLIC]
+    assert missing == [], f"web routes without a recipe in this test: {missing}"
+    attempts, wrongly_allowed, wrongly_denied = 0, [], []
+    with serve(app) as url:
+        callers = _web_callers(world, url)
+        for (method, path), (caller, client, csrf), silo in itertools.product(
+            [r for r in routes if r in WEB_RECIPES], callers, SILOS
+        ):
+            group, recipe = WEB_RECIPES[(method, path)]
+            target, form = recipe(world, silo)
+            if form is None:
+                r = client.get(target)
+            else:
+                r = client.post(target, data={**form, "csrf": csrf}, headers={"HX-Request": "true"})
+            attempts += 1
+            label = f"{method} {target} as {caller.name} on {silo}: {r.status_code}"
+            allowed = _web_expected(group, caller, silo)
+            if allowed and r.status_code != 200:
+                wrongly_denied.append(f"{label} {r.text[:200]}")
+            if not allowed:
+                signed_out = caller.role is None or caller.role == "ingest"
+                expected = {303, 401} if signed_out else {403}
+                object_id = target.rsplit("/", 2)[-2] if form else target.rsplit("/", 1)[-1]
+                if r.status_code not in expected or (signed_out and object_id and object_id in r.text):
+                    wrongly_allowed.append(f"{label} {r.text[:200]}")
+            assert r.status_code < 500, label
+        for _, client, _ in callers:
+            client.close()
+    print(f"web access matrix: {attempts} attempts, {len(wrongly_allowed)} wrongly allowed")
+    assert attempts >= 400
     assert wrongly_allowed == []
     assert wrongly_denied == []

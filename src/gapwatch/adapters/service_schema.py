@@ -42,6 +42,12 @@ SERVICE_DDL: tuple[str, ...] = (
         attempted_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS webhook_outbox (
         alert_id VARCHAR PRIMARY KEY, queued_at TIMESTAMPTZ NOT NULL)""",
+    # the web app's sessions and one-time sign-in links (gapwatch.auth.sessions): hashes only
+    """CREATE TABLE IF NOT EXISTS web_sessions (
+        id_hash VARCHAR PRIMARY KEY, token_id VARCHAR NOT NULL, csrf VARCHAR NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS web_login_links (
+        code_hash VARCHAR PRIMARY KEY, token_id VARCHAR NOT NULL, expires_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS erased (
         customer_key VARCHAR PRIMARY KEY, erased_at TIMESTAMPTZ NOT NULL, erased_by VARCHAR NOT NULL)""",
 )

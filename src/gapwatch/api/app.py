@@ -20,6 +20,7 @@ from gapwatch.api.routers import (
     files,
     lifecycle,
     perspectives,
+    report,
     risk,
     streams,
     text,
@@ -39,6 +40,7 @@ ROUTERS = (
     webhooks,
     tokens,
     lifecycle,
+    report,
     perspectives,
     risk,
     drivers,
@@ -76,6 +78,9 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
     errors.install(app, runtime.settings.retry_after_seconds)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
+    from gapwatch.web import install_web  # the pages at / (imported here: the web face sits above the API)
+
+    install_web(app, runtime, API_PREFIX)
     s = runtime.settings
     # Inside the body limit: an ingest request the writer cannot take is refused before it is parsed.
     app.add_middleware(

@@ -71,8 +71,8 @@ def reject_unknown_query(request: Request) -> None:
         raise ApiError(401, "tokens are accepted in the Authorization header only, never in the query string")
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
+    if dependant is None or not getattr(route, "include_in_schema", True):
+        return  # not an API route (the web app's pages take what a browser sends)
     declared = set(_query_names(dependant))
     unknown = sorted(set(request.query_params) - declared)
     if unknown:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -27,8 +29,16 @@ from gapwatch.settings import Settings
 from gapwatch.workspace import Workspace, WorkspaceBusy
 
 
-def serve(root: Path, settings: Settings) -> None:
-    """Own ``root`` and serve the API until interrupted (blocking)."""
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def serve(root: Path, settings: Settings, on_ready: Callable[[Runtime, str], None] | None = None) -> None:
+    """Own ``root`` and serve the API until interrupted (blocking).
+
+    ``on_ready(runtime, url)`` runs once the service is up, before requests are taken
+    (``gapwatch demo --serve`` prints its sign-in link there).
+    """
     lock = read_lock(root)
     if lock is not None:
         raise WorkspaceBusy(f"{root} is already served at {lock.url} (pid {lock.pid})")
@@ -45,12 +55,17 @@ def serve(root: Path, settings: Settings) -> None:
     write_private(root / CREDENTIALS_FILE, plain + "\n")
     started = dt.datetime.now(dt.UTC).isoformat()
     write_private(root / LOCK_FILE, json.dumps({"url": url, "pid": os.getpid(), "started_at": started}))
+    # uvicorn re-raises SIGTERM once it has shut down; by default that would end the process before
+    # the clean-up below (lock, local token). A SIGTERM is a normal stop: leave through the finally.
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        config = uvicorn.Config(
-            create_app(runtime, close_on_shutdown=False), log_level="warning", timeout_graceful_shutdown=10
-        )
+        app = create_app(runtime, close_on_shutdown=False)
+        if on_ready is not None:
+            on_ready(runtime, url)
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        signal.signal(signal.SIGTERM, previous)
         (root / LOCK_FILE).unlink(missing_ok=True)
         (root / CREDENTIALS_FILE).unlink(missing_ok=True)
         runtime.write(lambda con: revoke_token(con, record.id))

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "predict_cmd",
         "Predict an outcome: a model from one table judged on another, or a workspace's risk.",
     ),
+    "report": ("report_cmd", "Write a workspace's charts as one self-contained HTML report."),
 }
 
 

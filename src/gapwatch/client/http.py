@@ -201,6 +201,13 @@ class GapwatchClient:
     def act_on_case(self, case_id: str, action: str, **fields: Any) -> dict[str, Any]:
         return dict(self.request("POST", f"/v1/cases/{case_id}/actions", json={"action": action, **fields}))
 
+    def get_report(self) -> str:
+        """The workspace's report as one HTML page (``GET /v1/report``)."""
+        response = self._http.get("/v1/report")
+        if response.status_code >= 400:
+            raise ClientError(response.status_code, _message(response))
+        return response.text
+
     def get_customer(self, customer_id: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/v1/customers/{customer_id}"))
 

@@ -37,6 +37,7 @@ class JourneyStep:
     gap_norm: float | None
     status: str
     late: bool
+    text: str | None = None  # the customer's comment, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ def journey(con: Sql, customer_id: str) -> Journey:
     found = rows(
         con,
         "SELECT occurred_at, period, source, event_id, silo, stage, moment, segment, metric, value,"
-        " expected, adequate, desired, gap, gap_norm, status, late FROM experiences"
+        " expected, adequate, desired, gap, gap_norm, status, late, text FROM experiences"
         f" WHERE customer_key IN ({placeholders(keys)})"
         " ORDER BY occurred_at, moment, metric, event_id",
         keys,

@@ -33,6 +33,7 @@ from gapwatch.monitor.nps import NpsChart, compute_nps
 from gapwatch.monitor.run import MonitorResult, run_monitor
 from gapwatch.monitor.summary import StreamState, stream_states
 from gapwatch.report import IncidentLine, render_report, write_report
+from gapwatch.report.figures import FigureContext
 
 __all__ = ["NPS_WINDOW_DAYS", "SYSTEMIC_NPS_WINDOW_DAYS", "DemoResult", "default_size", "run_demo"]
 
@@ -160,14 +161,23 @@ def run_demo(folder: Path, customers: int, days: int, seed: int, *, step: Step |
         weeks = _weeks_monitored(result, ws.config.detection.baseline_days)
         streams = stream_states(result, ws.lifecycle)
         say("report")
-        html = render_report(
-            result,
-            ws.lifecycle,
-            nps=nps,
-            incidents=incidents,
-            title="gapwatch demo: during the fact vs after the fact",
-            notes=_report_notes(customers, days, seed, false_alarms, weeks, notes),
+        ctx = FigureContext(
+            ws.config.detection, result.L, result.first_period, result.last_period, result.closed_through
         )
+        reader = ws.store.reader()
+        try:  # the same figures the web app draws, from what the monitor stored
+            html = render_report(
+                reader,
+                ws.config,
+                ws.lifecycle,
+                ctx,
+                nps=nps,
+                incidents=incidents,
+                title="gapwatch demo: during the fact vs after the fact",
+                notes=_report_notes(customers, days, seed, false_alarms, weeks, notes),
+            )
+        finally:
+            reader.close()
         report = write_report(folder / REPORT_FILE, html)
         lap("report")
     systemic = [str(i.get("id", "")) for i in truth["incidents"] if is_systemic(i)]

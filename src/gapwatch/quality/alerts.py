@@ -24,7 +24,7 @@ from gapwatch.domain.alerts import (
     severity,
 )
 from gapwatch.domain.lifecycle import Lifecycle
-from gapwatch.quality.cases import open_or_join
+from gapwatch.quality.cases import audit, get_case, open_or_join
 from gapwatch.sqlport import Sql, has_tables, one, rows
 
 _STATE_SQL = (
@@ -271,11 +271,23 @@ def list_alerts(
 
 
 def mark_alert(con: Sql, alert_id: str, verdict: Verdict, actor: str) -> Alert:
-    """Record a person's verdict (true or false alarm) on an alert."""
-    get_alert(con, alert_id)
+    """Record a person's verdict (true or false alarm) on an alert, and in its case's audit trail."""
+    alert = get_alert(con, alert_id)
+    now = dt.datetime.now(dt.UTC)
     con.execute(
         "UPDATE alerts SET verdict = ?, verdict_by = ?, verdict_at = ? WHERE id = ?",
-        [verdict.value, actor, dt.datetime.now(dt.UTC), alert_id],
+        [verdict.value, actor, now, alert_id],
+    )
+    state = get_case(con, alert.case_id).state  # a verdict changes no state: from and to are the same
+    audit(
+        con,
+        alert.case_id,
+        actor,
+        "verdict",
+        state,
+        state,
+        {"alert_id": alert_id, "verdict": verdict.value},
+        now,
     )
     return get_alert(con, alert_id)
 

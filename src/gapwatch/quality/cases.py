@@ -110,7 +110,7 @@ def case_events(con: Sql, case_id: str) -> list[CaseEvent]:
     ]
 
 
-def _audit(
+def audit(
     con: Sql,
     case_id: str,
     actor: str,
@@ -170,14 +170,14 @@ def open_or_join(
                 " verify_from = NULL, closed_at = NULL, last_signal_period = ? WHERE id = ?",
                 [after.value, now, period, case_id],
             )
-            _audit(con, case_id, SYSTEM_ACTOR, CaseAction.REOPEN.value, state, after, detail, now)
+            audit(con, case_id, SYSTEM_ACTOR, CaseAction.REOPEN.value, state, after, detail, now)
             return case_id
         con.execute(
             "UPDATE cases SET updated_at = ?, last_signal_period = greatest(coalesce("
             "last_signal_period, ?), ?) WHERE id = ?",
             [now, period, period, case_id],
         )
-        _audit(con, case_id, SYSTEM_ACTOR, "join", state, state, detail, now)
+        audit(con, case_id, SYSTEM_ACTOR, "join", state, state, detail, now)
         return case_id
     case_id = f"cs_{secrets.token_hex(6)}"
     con.execute(
@@ -185,7 +185,7 @@ def open_or_join(
         " reopen_count, last_signal_period) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
         [case_id, silo, stage, moment, segment, metric, CaseState.OPEN.value, now, now, period],
     )
-    _audit(con, case_id, SYSTEM_ACTOR, "open", None, CaseState.OPEN, detail, now)
+    audit(con, case_id, SYSTEM_ACTOR, "open", None, CaseState.OPEN, detail, now)
     return case_id
 
 
@@ -241,7 +241,7 @@ def act(
     detail = {k: v for k, v in _detail(data).items() if v is not None}
     if action is CaseAction.CLOSE:
         detail["periods_in_control"] = in_control
-    _audit(con, case_id, actor, action.value, case.state, after, detail, now)
+    audit(con, case_id, actor, action.value, case.state, after, detail, now)
     return get_case(con, case_id)
 
 

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from gapwatch.report.html import IncidentLine, render_report, write_report
-from gapwatch.report.svg import ChartSpec, Window, render_chart
+from gapwatch.report.html import (
+    IncidentLine,
+    NothingDetected,
+    render_report,
+    report_of_workspace,
+    workspace_report,
+    write_report,
+)
+from gapwatch.report.svg import render_figure, render_panel, render_sparkline
 
-__all__ = ["ChartSpec", "IncidentLine", "Window", "render_chart", "render_report", "write_report"]
+__all__ = [
+    "IncidentLine",
+    "NothingDetected",
+    "render_figure",
+    "render_panel",
+    "render_report",
+    "render_sparkline",
+    "report_of_workspace",
+    "workspace_report",
+    "write_report",
+]

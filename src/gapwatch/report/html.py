@@ -1,7 +1,8 @@
-"""One self-contained HTML report: inline CSS and inline SVG, no script, no external file.
+"""One self-contained HTML report of a workspace: inline CSS and inline SVG, no script, no external file.
 
-Sections: the incidents table (when the caller knows incidents, as the demo does), the
-weekly NPS chart, the control charts of every signalled stream, and the lifecycle table
+Sections: the incidents table (when the caller knows incidents, as the demo does), the weekly
+NPS chart, every chart of every signalled stream (the same figures the web app draws, from
+what the workspace has stored: :mod:`gapwatch.report.figures`), and the lifecycle table
 (stages in order, owning silo, each stream's method and state).
 """
 
@@ -12,23 +13,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
+from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.lifecycle import Lifecycle
+from gapwatch.live.read import StreamSummary, list_streams
+from gapwatch.monitor.arrays import ALL_SEGMENTS
 from gapwatch.monitor.nps import NpsChart
-from gapwatch.monitor.run import ALL_SEGMENTS, MonitorResult, StreamView
-from gapwatch.monitor.summary import stream_label, stream_states
+from gapwatch.report.figure_model import Window, ordinal
+from gapwatch.report.figures import FigureContext, nps_figure, stream_figure
 from gapwatch.report.style import CSS
-from gapwatch.report.svg import ChartSpec, Window, render_chart
+from gapwatch.report.svg import render_figure
 
-__all__ = ["IncidentLine", "render_report", "write_report"]
-
-CHART_TITLES = {
-    "p": "miss rate: p chart",
-    "pprime": "miss rate: Laney p′ chart",
-    "ewma": "mean normalised gap: EWMA",
-}
+__all__ = [
+    "IncidentLine",
+    "NothingDetected",
+    "render_report",
+    "report_of_workspace",
+    "workspace_report",
+    "write_report",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,9 @@ class IncidentLine:
             and (everywhere or segment in (self.segment, ALL_SEGMENTS))
         )
 
+    def window(self) -> Window:
+        return Window(ordinal(self.start), ordinal(self.end) + 1.0, f"{self.id} ×{self.size:g}", "incident")
+
 
 def _d(day: dt.date | None) -> str:
     return day.isoformat() if day else "never"
@@ -78,71 +85,24 @@ def _incident_table(incidents: Sequence[IncidentLine]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def _after_baseline(view: StreamView) -> np.ndarray:
-    end = view.baseline_end
-    return np.array([end is not None and d > end for d in view.periods])
+def _label(s: StreamSummary) -> str:
+    return f"{s.moment}/{'(all segments)' if s.segment == ALL_SEGMENTS else s.segment}/{s.metric}"
 
 
-def _stream_figure(view: StreamView, incidents: Sequence[IncidentLine], method: str, state: str) -> str:
-    windows: list[Window] = []
-    if view.baseline_start and view.baseline_end:
-        windows.append(Window(view.baseline_start, view.baseline_end, "baseline", "baseline"))
-    windows += [
-        Window(i.start, i.end, f"{i.id} ×{i.size:g}", "incident") for i in incidents if i.covers(view.key)
-    ]
-    after = _after_baseline(view)
-    svgs = []
-    for name, series in view.charts.items():
-        spec = ChartSpec(
-            title=CHART_TITLES.get(series.chart, series.chart),
-            dates=view.periods,
-            statistic=series.statistic.tolist(),
-            center=series.center.tolist(),
-            lcl=series.lcl.tolist(),
-            ucl=series.ucl.tolist(),
-            signals=(series.flags & after).tolist(),
-            windows=windows,
-            percent=name == "miss_rate",
-            y_label="share missed" if name == "miss_rate" else "mean gap (0 = adequate, 1 = desired)",
-        )
-        svgs.append(render_chart(spec))
-    caption = f"{escape(stream_label(view.key))} — {escape(method)} — {escape(state)}"
-    return f'<figure class="stream"><figcaption>{caption}</figcaption>{"".join(svgs)}</figure>'
-
-
-def _nps_figure(nps: NpsChart, incidents: Sequence[IncidentLine]) -> str:
-    base = [w for w, b in zip(nps.weeks, nps.baseline, strict=True) if b]
-    windows = [Window(base[0], base[-1] + dt.timedelta(days=6), "baseline", "baseline")] if base else []
-    windows += [Window(i.start, i.end, i.id, "incident") for i in incidents]
-    spec = ChartSpec(
-        title=f"weekly end-of-journey NPS (limits ±{nps.L:g}σ from the baseline; ● = drop)",
-        dates=nps.weeks,
-        statistic=nps.nps.tolist(),
-        center=[nps.center] * len(nps.weeks),
-        lcl=nps.lcl.tolist(),
-        ucl=nps.ucl.tolist(),
-        signals=nps.drop.tolist(),
-        windows=windows,
-        y_label="NPS (points)",
-    )
-    answers = int(np.nansum(nps.n))
-    return (
-        f'<figure class="stream"><figcaption>NPS from {answers} survey answers, '
-        f"median {float(np.nanmedian(nps.n)):.0f} a week, SE ≈ {float(np.nanmedian(nps.se)):.0f} points"
-        f"</figcaption>{render_chart(spec)}</figure>"
-    )
-
-
-def _lifecycle_table(result: MonitorResult, lifecycle: Lifecycle) -> str:
+def _lifecycle_table(streams: Sequence[StreamSummary]) -> str:
     rows, last_stage = [], None
-    for s in stream_states(result, lifecycle):
-        stage = f"{escape(s.stage)}<br><small>{escape(s.silo)}</small>" if s.stage != last_stage else ""
+    for s in streams:
+        stage = (
+            f"{escape(s.stage or '?')}<br><small>{escape(s.silo or '?')}</small>"
+            if s.stage != last_stage
+            else ""
+        )
         last_stage = s.stage
         css = {"signalled": "bad", "in control": "good"}.get(s.state, "thin")
+        state = s.state + (f" since {s.since.isoformat()}" if s.since else "")
         rows.append(
-            f"<tr><td>{stage}</td><td>{escape(s.label)}</td><td>{s.events}</td>"
-            f'<td>{escape(s.method)}</td><td class="{css}">{escape(s.describe())}</td>'
-            f"<td>{s.signals}</td></tr>"
+            f"<tr><td>{stage}</td><td>{escape(_label(s))}</td><td>{s.events}</td>"
+            f'<td>{escape(s.method)}</td><td class="{css}">{escape(state)}</td><td>{s.signals}</td></tr>'
         )
     head = (
         "<tr><th>stage / silo</th><th>stream</th><th>events</th><th>method</th><th>state</th>"
@@ -152,23 +112,30 @@ def _lifecycle_table(result: MonitorResult, lifecycle: Lifecycle) -> str:
 
 
 def render_report(
-    result: MonitorResult,
+    con: Any,
+    config: WorkspaceConfig,
     lifecycle: Lifecycle,
+    ctx: FigureContext,
     *,
     nps: NpsChart | None = None,
     incidents: Sequence[IncidentLine] = (),
     title: str = "gapwatch report",
     notes: Sequence[str] = (),
 ) -> str:
-    """The whole report as one HTML string."""
-    states = {(s.moment, s.segment, s.metric): s for s in stream_states(result, lifecycle)}
-    signalled = [v for v in result.streams if result.signals_of(v.key)]
-    signalled.sort(
-        key=lambda v: (not any(i.covers(v.key) for i in incidents), -len(result.signals_of(v.key)))
-    )
+    """The whole report of the workspace whose store ``con`` reads, as one HTML string."""
+    del config  # the figures read the stored tables; kept for the callers' symmetry with the web app
+    streams = list_streams(con, lifecycle)
+    signalled = [s for s in streams if s.signals]
+    covered = {s.id: [i for i in incidents if i.covers((s.moment, s.segment, s.metric))] for s in signalled}
+    signalled.sort(key=lambda s: (not covered[s.id], -s.signals))
     figures = "".join(
-        _stream_figure(v, incidents, states[v.key].method, states[v.key].describe()) for v in signalled
+        render_figure(
+            stream_figure(con, lifecycle, ctx, s.id, windows=[i.window() for i in covered[s.id]]),
+            heading="h3",
+        )
+        for s in signalled
     )
+    nps_html = render_figure(nps_figure(nps, [i.window() for i in incidents]), heading="h3") if nps else ""
     parts = [
         f"<h1>{escape(title)}</h1>",
         "".join(f'<p class="note">{escape(n)}</p>' for n in notes),
@@ -177,12 +144,13 @@ def render_report(
             if incidents
             else ""
         ),
-        f"<h2>After the fact: end-of-journey NPS</h2>{_nps_figure(nps, incidents)}" if nps else "",
+        f"<h2>After the fact: end-of-journey NPS</h2>{nps_html}" if nps else "",
         f"<h2>During the fact: signalled streams ({len(signalled)})</h2>{figures or '<p>No signals.</p>'}",
-        f"<h2>The lifecycle</h2>{_lifecycle_table(result, lifecycle)}",
+        f"<h2>The lifecycle</h2>{_lifecycle_table(streams)}",
     ]
     return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>\n"
     )
 
@@ -192,3 +160,36 @@ def write_report(path: Path, html: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path.resolve()
+
+
+def workspace_report(
+    con: Any, config: WorkspaceConfig, lifecycle: Lifecycle, ctx: FigureContext, title: str
+) -> str:
+    """The report of any workspace: its NPS (when it has survey answers) and every signalled stream."""
+    from gapwatch.report.figures import workspace_nps
+
+    return render_report(con, config, lifecycle, ctx, nps=workspace_nps(con, config, ctx), title=title)
+
+
+class NothingDetected(LookupError):
+    """The workspace has no stored detection yet (``gapwatch detect`` writes it)."""
+
+
+def report_of_workspace(workspace: Any, clock: str = "wall") -> str:
+    """The report of an open :class:`~gapwatch.workspace.Workspace` no server holds.
+
+    The limit multiplier and the calendar are recomputed from the store (``batch_context``);
+    raises :class:`NothingDetected` before any detection.
+    """
+    from gapwatch.report.figures import batch_context
+    from gapwatch.sqlport import has_tables
+
+    cur = workspace.store.reader()
+    try:
+        if not has_tables(cur, "stream_periods", "signals"):
+            raise NothingDetected(f"nothing detected in {workspace.root} yet")
+        ctx = batch_context(cur, workspace.config, clock)
+        title = f"gapwatch report: {workspace.config.workspace.name}"
+        return workspace_report(cur, workspace.config, workspace.lifecycle, ctx, title)
+    finally:
+        cur.close()
