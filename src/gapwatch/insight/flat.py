@@ -23,7 +23,17 @@ from gapwatch.insight.outcome import OutcomeError, Target, target
 from gapwatch.insight.scores import binary_scores
 from gapwatch.insight.tables import FlatTable, TableError, TypedColumn, read_flat, type_columns
 
-__all__ = ["FlatDrivers", "FlatPrediction", "OutcomeError", "TableError", "drivers_of_file", "predict_files"]
+__all__ = [
+    "FlatDrivers",
+    "FlatModel",
+    "FlatPrediction",
+    "OutcomeError",
+    "TableError",
+    "drivers_of_file",
+    "fit_file",
+    "predict_files",
+    "score_file",
+]
 
 Floats = npt.NDArray[np.float64]
 
@@ -104,10 +114,21 @@ def drivers_of_file(
     return FlatDrivers(result, spec, notes)
 
 
-def predict_files(
-    train: Path, test: Path, outcome: str, positive: str | None = None, seed: int = 0, threads: int | None = 1
-) -> FlatPrediction:
-    """Fit on ``train`` only; predict every row of ``test`` and score those with an outcome."""
+@dataclass(slots=True)
+class FlatModel:
+    """A model fitted on a training file, with what scoring another file needs."""
+
+    model: OutcomeClassifier
+    encoder: Encoder
+    target: Target
+    outcome: str
+    notes: list[str] = field(default_factory=list)
+
+
+def fit_file(
+    train: Path, outcome: str, positive: str | None = None, seed: int = 0, threads: int | None = 1
+) -> FlatModel:
+    """Read, type and encode ``train`` and fit the outcome model on it (nothing else is read)."""
     features, spec, encoder, notes = _training(train, outcome, positive)
     if not spec.binary:
         raise OutcomeError(
@@ -117,10 +138,16 @@ def predict_files(
     if min(int(spec.y.sum()), int((1 - spec.y).sum())) < 2:
         raise OutcomeError(f"{train}: the training rows need at least two of each class")
     model = OutcomeClassifier(seed=seed, threads=threads).fit(features, spec.y)
+    return FlatModel(model, encoder, spec, outcome, notes)
+
+
+def score_file(fitted: FlatModel, test: Path) -> FlatPrediction:
+    """Predict every row of ``test``; score those with an outcome."""
+    outcome, spec, notes = fitted.outcome, fitted.target, list(fitted.notes)
     flat = read_flat(test)
     columns = type_columns(flat.table, skip=(outcome,))
-    test_features = encoder.transform(columns, flat.rows)
-    prob = model.predict_proba(test_features)
+    test_features = fitted.encoder.transform(columns, flat.rows)
+    prob = fitted.model.predict_proba(test_features)
     if outcome in flat.names:
         y = spec.apply(_labels(flat.table, outcome))
     else:
@@ -131,3 +158,10 @@ def predict_files(
         notes.append(f"{int((~known).sum())} test row(s) without an outcome: predicted, not scored")
     auc, acc, brier = binary_scores(y[known], prob[known])
     return FlatPrediction(auc, acc, brier, flat.rows, int(known.sum()), prob, spec, notes)
+
+
+def predict_files(
+    train: Path, test: Path, outcome: str, positive: str | None = None, seed: int = 0, threads: int | None = 1
+) -> FlatPrediction:
+    """Fit on ``train`` only; predict every row of ``test`` and score those with an outcome."""
+    return score_file(fit_file(train, outcome, positive, seed, threads), test)
