@@ -71,7 +71,8 @@ def run(
         if model is None:
             fail("no journey model yet: run `gapwatch predict --workspace W --retrain` first")
             return
-        risks = js.score_customers(data, model, {m: ws.lifecycle.silo_of(m) for m in ws.lifecycle.moments})
+        silo_of = {m: ws.lifecycle.silo_of(m) for m in ws.lifecycle.moments}
+        risks = js.score_customers(data, model, silo_of, explain_all=False)
         ids = _customer_ids(ws.store.reader(), [r.customer_key for r in risks])
     if silo is not None:
         risks = [r for r in risks if any(x.silo == silo for x in r.reasons)]

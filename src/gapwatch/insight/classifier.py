@@ -245,7 +245,8 @@ class OutcomeClassifier:
 
     @staticmethod
     def _linear(c: float) -> LogisticRegression:
-        return LogisticRegression(C=c, max_iter=500, tol=1e-5)
+        # 500 lbfgs steps were too few for the journey snapshots of a 150,000-people workspace
+        return LogisticRegression(C=c, max_iter=2000, tol=1e-5)
 
 
 def _fillable(x: Floats) -> Floats:

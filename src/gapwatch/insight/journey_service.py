@@ -108,14 +108,23 @@ def _days(ts: list[dt.datetime]) -> Floats:
     return np.array([(t - EPOCH).total_seconds() / 86400.0 for t in ts], dtype=np.float64)
 
 
-def load_data(con: Any, outcome: str = "nps") -> JourneyData:
-    """Experiences, comments and outcome answers of identified customers, from the store."""
+def load_data(con: Any, outcome: str = "nps", customers: list[str] | None = None) -> JourneyData:
+    """Experiences, comments and outcome answers of identified customers, from the store.
+
+    ``customers`` (keys) reads only theirs: a customer's snapshot needs only their own events, so
+    scoring one customer reads one customer.
+    """
     from gapwatch.adapters.duckdb_text import TEXT_SOURCE
 
+    only, keys = "", list(customers or [])
+    if customers is not None:
+        only = f" AND customer_key IN ({', '.join('?' for _ in keys) or 'NULL'})"
     exp = con.execute(
         "SELECT customer_key, occurred_at, moment, gap_norm, status FROM experiences "
-        "WHERE customer_key IS NOT NULL AND source <> ? ORDER BY customer_key, occurred_at",
-        [TEXT_SOURCE],
+        # a full order: among events at the same instant, which counts as the last must not vary
+        f"WHERE customer_key IS NOT NULL AND source <> ?{only} "
+        "ORDER BY customer_key, occurred_at, moment, metric, source, event_id",
+        [TEXT_SOURCE, *keys],
     ).fetchall()
     has_signals = bool(
         con.execute(
@@ -133,14 +142,15 @@ def load_data(con: Any, outcome: str = "nps") -> JourneyData:
         "SELECT c.customer_key, c.occurred_at, c.moment, c.text, t.sentiment_label, t.sentiment, "
         "t.intents FROM "
         "(SELECT source, min(event_id) AS event_id, customer_key, occurred_at, moment, text FROM experiences "
-        "WHERE text IS NOT NULL AND customer_key IS NOT NULL AND source <> ? GROUP BY source, customer_key, "
-        f"occurred_at, moment, text) c {join}",
-        [TEXT_SOURCE],
+        f"WHERE text IS NOT NULL AND customer_key IS NOT NULL AND source <> ?{only} GROUP BY source, "
+        f"customer_key, occurred_at, moment, text) c {join} "
+        "ORDER BY c.customer_key, c.occurred_at, c.moment, c.source, c.event_id",
+        [TEXT_SOURCE, *keys],
     ).fetchall()
     ans = con.execute(
         "SELECT customer_key, min(occurred_at), arg_min(value, occurred_at) FROM outcomes "
-        "WHERE outcome = ? AND customer_key IS NOT NULL GROUP BY customer_key ORDER BY 2",
-        [outcome],
+        f"WHERE outcome = ? AND customer_key IS NOT NULL{only} GROUP BY customer_key ORDER BY 2",
+        [outcome, *keys],
     ).fetchall()
     n_e, n_c = len(exp), len(com)
     intents = [set(r[6] or []) for r in com]
@@ -449,8 +459,13 @@ def score_customers(
     *,
     customers: list[str] | None = None,
     reasons: int = 3,
+    explain_all: bool = True,
 ) -> list[Risk]:
-    """Each customer's risk from their events so far (latest snapshot) and the moments behind it."""
+    """Each customer's risk from their events so far (latest snapshot) and the moments behind it.
+
+    ``explain_all=False`` gives reasons to flagged customers only: a reason costs one more model
+    evaluation per moment the customer missed, and an at-risk list needs none for the others.
+    """
     snaps = snapshots(_with_text(data, model.text), model.moments)
     if snaps.customer.size == 0:
         return []
@@ -465,20 +480,26 @@ def score_customers(
         return []
     feats = snaps.features.take(rows)
     risk = model.classifier.predict_proba(feats)
-    drops: dict[str, Floats] = {}
+    explained = np.ones(rows.size, dtype=bool) if explain_all else risk >= model.threshold
+    found: list[list[Reason]] = [[] for _ in range(rows.size)]
     for m in model.moments:
         col = f"{m}: missed"
-        if col in feats.names and np.any(feats.x[:, feats.names.index(col)] > 0):
-            drops[m] = risk - model.classifier.predict_proba(_neutral(feats, m))
+        if col not in feats.names:
+            continue
+        misses = feats.x[:, feats.names.index(col)]
+        some = np.flatnonzero(explained & (misses > 0))
+        if some.size == 0:
+            continue
+        part = feats.take(some)
+        drop = risk[some] - model.classifier.predict_proba(_neutral(part, m))
+        worst = part.x[:, part.names.index(f"{m}: worst_gap")]
+        for k, row in enumerate(some.tolist()):
+            if drop[k] > 0.005:
+                reason = Reason(m, silo_of.get(m), int(misses[row]), float(worst[k]), float(drop[k]))
+                found[row].append(reason)
     out = []
     for j, r in enumerate(rows):
-        found = []
-        for m, drop in drops.items():
-            misses = int(feats.x[j, feats.names.index(f"{m}: missed")])
-            if misses > 0 and drop[j] > 0.005:
-                worst = float(feats.x[j, feats.names.index(f"{m}: worst_gap")])
-                found.append(Reason(m, silo_of.get(m), misses, worst, float(drop[j])))
-        found.sort(key=lambda x: -x.risk_drop)
+        found[j].sort(key=lambda x: -x.risk_drop)
         when = EPOCH + dt.timedelta(days=float(snaps.time[r]))
         out.append(
             Risk(
@@ -486,7 +507,7 @@ def score_customers(
                 float(risk[j]),
                 bool(risk[j] >= model.threshold),
                 when,
-                found[:reasons],
+                found[j][:reasons],
             )
         )
     out.sort(key=lambda x: -x.risk)
