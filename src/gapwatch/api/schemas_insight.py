@@ -95,6 +95,8 @@ class RiskListPublic(BaseModel):
     scored: int
     at_risk: list[RiskPublic]
     note: str | None = None
+    scored_at: str | None = Field(None, description="When the listed scoring was made.")
+    refreshing: bool = Field(False, description="A newer scoring (events arrived since) is being made.")
 
 
 class ModelPublic(BaseModel):

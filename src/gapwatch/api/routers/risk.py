@@ -18,13 +18,11 @@ from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas_insight import ModelPublic, ReasonPublic, RiskListPublic, RiskPublic
 from gapwatch.domain.access import RouteGroup
 from gapwatch.insight import journey_service as js
+from gapwatch.insight import risk as risk_svc
 from gapwatch.serve.runtime import Runtime
 
 router = APIRouter(tags=["risk"])
-NO_MODEL = "no journey model yet: POST /v1/risk/model (or gapwatch predict --workspace W --retrain)"
-# A runtime without a workspace folder (tests, an in-memory store) keeps its model and its retraining
-# job on itself; a dataclass runtime is unhashable, so they are attributes rather than dict keys.
-MODEL_ATTR, JOB_ATTR = "_gapwatch_journey_model", "_gapwatch_retrain_job"
+JOB_ATTR = "_gapwatch_retrain_job"  # the retraining job, kept on the runtime (one at a time)
 
 
 def _root(runtime: Runtime) -> FsPath | None:
@@ -32,66 +30,61 @@ def _root(runtime: Runtime) -> FsPath | None:
 
 
 def model_of(runtime: Runtime) -> Any:
-    """The stored journey model, or None."""
-    from gapwatch.insight.models import load_journey_model
-
-    root = _root(runtime)
-    if root is None:
-        return getattr(runtime, MODEL_ATTR, None)
+    """The stored journey model, or None (409 for a model file of another version)."""
     try:
-        return load_journey_model(root)
+        return risk_svc.service_model(_root(runtime), runtime)
     except ValueError as exc:
         raise ApiError(409, str(exc)) from None
 
 
-def _public(risks: list[js.Risk], ids: dict[str, str]) -> list[RiskPublic]:
-    return [
-        RiskPublic(
-            customer_id=ids.get(r.customer_key),
-            risk=r.risk,
-            flagged=r.flagged,
-            as_of=r.as_of.isoformat(),
-            reasons=[ReasonPublic.model_validate(x) for x in r.reasons],
+def _public(row: risk_svc.CustomerRisk) -> RiskPublic:
+    r = row.risk
+    if r is None:
+        return RiskPublic(
+            customer_id=row.customer_id, risk=None, flagged=False, as_of=None, reasons=[], note=row.note
         )
-        for r in risks
-    ]
+    return RiskPublic(
+        customer_id=row.customer_id,
+        risk=r.risk,
+        flagged=r.flagged,
+        as_of=r.as_of.isoformat(),
+        reasons=[ReasonPublic.model_validate(x) for x in r.reasons],
+        note=row.note,
+    )
 
 
-def _ids(con: Any, keys: list[str]) -> dict[str, str]:
-    if not keys:
-        return {}
-    marks = ", ".join("?" for _ in keys)
-    found = con.execute(
-        f"SELECT customer_key, min(customer_id) FROM identities WHERE customer_key IN ({marks}) GROUP BY 1",
-        keys,
-    ).fetchall()
-    return dict(found)
+def _silos(runtime: Runtime) -> dict[str, str]:
+    return {m: runtime.lifecycle.silo_of(m) for m in runtime.lifecycle.moments}
 
 
 @router.get("/risk", operation_id="list_at_risk", response_model=RiskListPublic, **access(RouteGroup.READ))
 def list_at_risk(
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    con: ReaderDep,
     silo: Annotated[
         str | None, Query(max_length=64, description="Customers whose reasons lie in this silo.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> RiskListPublic:
     """Customers still on their journey whose risk crossed the flag level, riskiest first, with the
-    moments behind it (the drop in risk had each gone as expected)."""
-    model = model_of(runtime)
-    if model is None:
-        return RiskListPublic(threshold=None, scored=0, at_risk=[], note=NO_MODEL)
-    data = js.load_data(con, model.outcome)
-    silo_of = {m: runtime.lifecycle.silo_of(m) for m in runtime.lifecycle.moments}
-    risks = js.score_customers(data, model, silo_of)
-    mine = [r for r in risks if r.flagged and (silo is None or any(x.silo == silo for x in r.reasons))]
-    flagged = mine[:limit]
+    moments behind it (the drop in risk had each gone as expected). The service keeps its scoring
+    of every customer; when events arrived since, the list comes from it (``scored_at``) while a
+    newer one is made in the background (``refreshing``)."""
+    found = risk_svc.at_risk(
+        runtime.reader,
+        model_of(runtime),
+        _silos(runtime),
+        silo=silo,
+        limit=limit,
+        board=risk_svc.board_of(runtime),
+    )
     return RiskListPublic(
-        threshold=model.threshold,
-        scored=len(risks),
-        at_risk=_public(flagged, _ids(con, [r.customer_key for r in flagged])),
+        threshold=found.threshold,
+        scored=found.scored,
+        at_risk=[_public(r) for r in found.at_risk],
+        note=found.note,
+        scored_at=found.scored_at.isoformat() if found.scored_at else None,
+        refreshing=found.refreshing,
     )
 
 
@@ -109,28 +102,11 @@ def get_customer_risk(
 ) -> RiskPublic:
     """The customer's risk from their events so far (re-scored at once, no retraining) and the
     moments behind it."""
-    from gapwatch.customers.journey import CustomerNotFound, customer_keys
-
     try:
-        keys = customer_keys(con, customer_id)
-    except CustomerNotFound:
-        keys = []
-    if not keys:
-        raise ApiError(404, "no such customer")
-    model = model_of(runtime)
-    if model is None:
-        return RiskPublic(
-            customer_id=customer_id, risk=None, flagged=False, as_of=None, reasons=[], note=NO_MODEL
-        )
-    data = js.load_data(con, model.outcome)
-    silo_of = {m: runtime.lifecycle.silo_of(m) for m in runtime.lifecycle.moments}
-    risks = js.score_customers(data, model, silo_of, customers=keys)
-    if not risks:
-        note = "no experience of this customer to score yet"
-        return RiskPublic(
-            customer_id=customer_id, risk=None, flagged=False, as_of=None, reasons=[], note=note
-        )
-    return _public(risks[:1], {risks[0].customer_key: customer_id})[0]
+        found = risk_svc.customer_risk(con, model_of(runtime), _silos(runtime), customer_id)
+    except risk_svc.CustomerNotFound:
+        raise ApiError(404, "no such customer") from None
+    return _public(found)
 
 
 @dataclass
@@ -167,17 +143,11 @@ def _status(runtime: Runtime) -> ModelPublic:
 
 
 def _train(runtime: Runtime, outcome: str, positive: str | None, job: Job) -> None:
-    from gapwatch.insight.models import JOURNEY, save_model
-
     try:
         with runtime.reader() as con:
             data = js.load_data(con, outcome)
         model = js.train(data, outcome, positive)
-        root = _root(runtime)
-        if root is None:
-            setattr(runtime, MODEL_ATTR, model)
-        else:
-            save_model(root, JOURNEY, model)
+        risk_svc.keep_model(_root(runtime), runtime, model)
         job.state, job.error = "ready", None
     except Exception as exc:  # the job's failure is its status, read by GET /v1/risk/model
         job.state, job.error = "failed", (str(exc).splitlines() or [type(exc).__name__])[0][:500]
