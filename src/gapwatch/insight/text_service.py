@@ -23,7 +23,7 @@ from gapwatch.insight.text.learned import TextModel
 from gapwatch.insight.text.rules import RuleSet
 from gapwatch.insight.text.sentiment import label, sentiment
 
-__all__ = ["TextRun", "analyse_texts", "text_summary"]
+__all__ = ["TextRun", "TextSignal", "analyse_texts", "customer_signals", "text_summary"]
 
 BATCH = 20_000
 NEGATIVE_SCORE = 0.5  # a learned P(low outcome) at or above this marks a comment negative when no lexicon can
@@ -192,3 +192,38 @@ def text_summary(con: Any, *, silo: str | None = None) -> dict[str, Any]:
             for m, s, n, neg, sent, learned in moments
         ],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class TextSignal:
+    """What the analysis found in one of a customer's comments."""
+
+    source: str
+    occurred_at: dt.datetime
+    moment: str
+    language: str
+    sentiment: float | None
+    sentiment_label: str | None
+    intents: list[str]
+    emotions: list[str]
+    learned: float | None
+
+
+def customer_signals(con: Any, customer_keys: list[str]) -> list[TextSignal]:
+    """The analysed comments of a customer (their keys), in time order."""
+    from gapwatch.adapters.duckdb_perceptions import has_table
+
+    if not customer_keys or not has_table(con, "text_signals"):
+        return []
+    marks = ", ".join("?" for _ in customer_keys)
+    found = con.execute(
+        "SELECT DISTINCT t.source, t.occurred_at, t.moment, t.language, t.sentiment, t.sentiment_label, "
+        "t.intents, t.emotions, t.learned FROM text_signals t JOIN experiences e "
+        "ON e.source = t.source AND e.event_id = t.event_id "
+        f"WHERE e.customer_key IN ({marks}) ORDER BY t.occurred_at, t.moment",
+        customer_keys,
+    ).fetchall()
+    return [
+        TextSignal(r[0], r[1], r[2], r[3], r[4], r[5], list(r[6] or []), list(r[7] or []), r[8])
+        for r in found
+    ]
