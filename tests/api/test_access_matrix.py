@@ -321,6 +321,8 @@ WEB_RECIPES: dict[tuple[str, str], tuple[str, WebRecipe]] = {
         "read",
         lambda w, silo: (f"/customers/{w.customers[silo][0]}", None),
     ),
+    ("GET", "/perspectives"): ("read", lambda w, silo: (f"/perspectives?silo={silo}", None)),
+    ("GET", "/risk"): ("read", lambda w, silo: (f"/risk?silo={silo}", None)),
     ("POST", "/cases/{case_id}/act"): (
         "act",
         lambda w, silo: (f"/cases/{w.cases[silo]}/act", {"action": "comment", "note": "x"}),
