@@ -142,6 +142,8 @@ def test_customer_page_shows_risk_and_what_the_comments_say(served: Served, logi
     page = login(served.token(Role.MEMBER, silo="marketing")).get(f"/customers/{cid}").text
     words = html.unescape(re.sub(r"<[^>]+>", "", page))
     api = _api(served, f"/customers/{cid}/risk")
-    assert f"{api['risk'] * 100:.0f}% chance of a bad outcome" in words
+    risk = api["risk"]
+    shown = ">99%" if risk >= 0.995 else "<1%" if risk < 0.005 else f"{risk * 100:.0f}%"
+    assert f"{shown} chance of a bad outcome (nps <= 6)" in words
     assert "What their comments say" in words and 'class="chip chip-complaint"' in page
     assert "Unacceptable" in words  # the comment itself, with its signals beside it

@@ -27,6 +27,7 @@ __all__ = [
     "RiskBoard",
     "RiskList",
     "at_risk",
+    "bad_outcome",
     "board_of",
     "customer_risk",
     "service_model",
@@ -48,6 +49,12 @@ def service_model(root: Path | None, holder: object) -> js.JourneyModel | None:
         return model
     stored: js.JourneyModel | None = load_journey_model(root)
     return stored
+
+
+def bad_outcome(model: js.JourneyModel) -> str:
+    """The outcome the model predicts, in words: ``nps <= 6``, or ``churn 1`` for a value."""
+    positive = model.target.positive or ""
+    return positive if positive.startswith(f"{model.outcome} ") else f"{model.outcome} {positive}".strip()
 
 
 def keep_model(root: Path | None, holder: object, model: js.JourneyModel) -> None:

@@ -19,6 +19,7 @@ __all__ = ["Interval", "IntervalChart", "IntervalGroup", "render_intervals", "re
 
 W = 720
 LEFT, RIGHT, TOP, AXIS = 118, 84, 6, 26
+CHAR = 7.6  # width of one character of a group label (12 px, bold), for the left margin
 ROW, GAP = 15, 9
 SHAPES = ("circle", "square", "triangle", "diamond", "circle", "square")
 
@@ -102,7 +103,8 @@ def _legend(chart: IntervalChart, used: set[int], weak: bool) -> str:
         if s in used
     ]
     items.append(
-        '<li><svg viewBox="0 0 24 10" class="key"><line class="iv-ci" x1="2" y1="5" x2="22" y2="5"/></svg>'
+        '<li><svg viewBox="0 0 24 10" class="key">'
+        '<path class="iv-ci iv-key-ci" d="M2,5H22M2,2V8M22,2V8"/></svg>'
         f"{escape(chart.span_word)}</li>"
     )
     if weak and chart.weak_word:
@@ -117,10 +119,12 @@ def render_intervals(chart: IntervalChart) -> str:
     if not groups:
         return f'<figure class="intervals">{title}<p class="empty">Nothing to draw yet.</p></figure>'
     x0, x1 = _range(chart)
-    plot_w = W - LEFT - RIGHT
+    # the left margin grows with the longest group label (up to a third of the width), so no label is cut
+    left = min(W / 3, max(LEFT, 16 + CHAR * max(len(g.label) for g in groups)))
+    plot_w = W - left - RIGHT
 
     def x(v: float) -> float:
-        return LEFT + (min(max(v, x0), x1) - x0) / (x1 - x0) * plot_w
+        return left + (min(max(v, x0), x1) - x0) / (x1 - x0) * plot_w
 
     height = TOP + sum(len(g.items) * ROW + GAP for g in groups) + AXIS
     bands: list[str] = []
@@ -130,9 +134,11 @@ def render_intervals(chart: IntervalChart) -> str:
         band = len(g.items) * ROW + GAP
         if k % 2 == 0:
             bands.append(f'<rect class="iv-band" x="0" y="{y:.1f}" width="{W}" height="{band:.1f}"/>')
+        fits = int((left - 16) / CHAR)
+        shown = g.label if len(g.label) <= fits else g.label[: fits - 1] + "…"
         parts.append(
-            f'<text class="iv-group" x="{LEFT - 8}" y="{y + band / 2 + 4:.1f}" '
-            f'text-anchor="end">{escape(g.label)}</text>'
+            f'<text class="iv-group" x="{left - 8:.1f}" y="{y + band / 2 + 4:.1f}" '
+            f'text-anchor="end">{_tip(g.label) if shown != g.label else ""}{escape(shown)}</text>'
         )
         for j, item in enumerate(g.items):
             cy = y + GAP / 2 + j * ROW + ROW / 2
@@ -165,7 +171,7 @@ def render_intervals(chart: IntervalChart) -> str:
     if chart.reference is not None and x0 <= chart.reference <= x1:
         rx = x(chart.reference)
         ref = f'<line class="iv-ref" x1="{rx:.1f}" y1="{TOP}" x2="{rx:.1f}" y2="{axis_y:.1f}"/>'
-    axis = f'<line class="axis" x1="{LEFT}" y1="{axis_y:.1f}" x2="{W - RIGHT}" y2="{axis_y:.1f}"/>'
+    axis = f'<line class="axis" x1="{left:.1f}" y1="{axis_y:.1f}" x2="{W - RIGHT}" y2="{axis_y:.1f}"/>'
     svg = (
         f'<svg class="chart iv" viewBox="0 0 {W} {height:.0f}" role="img" '
         f'aria-label="{escape(chart.title)}" xmlns="http://www.w3.org/2000/svg">'

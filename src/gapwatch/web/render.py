@@ -44,6 +44,17 @@ def _pct(value: float | None, digits: int = 1) -> str:
     return f"{value * 100:.{digits}f}%"
 
 
+def _risk(value: float | None) -> str:
+    """A probability in whole percent, never a rounded 0 % or 100 % (a model is never certain)."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value >= 0.995:
+        return ">99%"
+    if value < 0.005:
+        return "<1%"
+    return f"{value * 100:.0f}%"
+
+
 def _hours(value: float | None) -> str:
     if value is None:
         return "–"
@@ -99,7 +110,9 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(pct=_pct, hours=_hours, when=_when, figure=_figure, signal=_signal, intervals=_intervals)
+env.filters.update(
+    pct=_pct, risk=_risk, hours=_hours, when=_when, figure=_figure, signal=_signal, intervals=_intervals
+)
 env.globals.update(sparkline=_spark, journey_strip=_strip, share_bar=_share_bar)
 
 

@@ -66,6 +66,7 @@ def customer_page(request: Request, session: ViewerDep, customer_id: str) -> HTM
         silo_index={s: i for i, s in enumerate(silos)},
         risk=risk,
         model=model,
+        bad=risk_svc.bad_outcome(model) if model is not None else "",
         problem=problem,
         signals=signals,
         signal_of=_by_comment(signals),

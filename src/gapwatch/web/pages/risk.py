@@ -86,6 +86,7 @@ def risk_page(request: Request, session: ViewerDep, silo: str = "") -> HTMLRespo
         session,
         found=found,
         model=model,
+        bad=risk_svc.bad_outcome(model) if model is not None else "",
         problem=problem,
         chart=_reasons_chart(found, silo_of, chosen) if found.at_risk else None,
         silos=silos,
