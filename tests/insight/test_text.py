@@ -48,6 +48,9 @@ def test_rules_negation_accents_and_overrides() -> None:
     rules = RuleSet()
     assert rules.labels("I am not happy at all", "en") == ([], [])
     assert "joy" in rules.labels("I am happy with it", "en")[1]
+    # the simulator's bad comments carry what they say: tone, disappointment, an intent
+    assert rules.labels("Took far too long, very frustrating.", "en")[1] == ["disappointment"]
+    assert "cancel" in rules.labels("Disappointing service, I want to cancel.", "en")[0]
     assert rules.labels("NÃO RECEBI o produto", "pt")[0] == ["where_is_my_order"]
     custom = RuleSet(
         {"en": {"intent": {"cancel": [r"\bgoodbye forever\b"]}, "emotion": {"relief": [r"\brelieved\b"]}}}

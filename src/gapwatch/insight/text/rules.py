@@ -87,6 +87,7 @@ DEFAULT_RULES: dict[str, dict[str, dict[str, list[str]]]] = {
             ],
             "disappointment": [
                 r"\bdisappoint",
+                r"\bfrustrat",
                 r"\blet down\b",
                 r"\bexpected (more|better)\b",
                 r"\bunfortunately\b",
