@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +117,44 @@ def test_new_events_rescore_without_retraining(world: Path) -> None:
     assert again[0].risk > calm.risk + 0.05  # three badly late deliveries raise the risk at once
     assert again[0].reasons and again[0].reasons[0].moment == "delivery"
     assert again[0].reasons[0].silo == "delivery"
+
+
+def test_retraining_is_due_by_the_models_age_only() -> None:
+    from gapwatch.insight.retraining import retraining_due
+
+    t0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    assert not retraining_due(t0, t0 + dt.timedelta(days=6.9), 7)
+    assert retraining_due(t0, t0 + dt.timedelta(days=7), 7)
+    assert not retraining_due(t0, t0 + dt.timedelta(days=400), 0)  # 0: only on request
+    assert not retraining_due(None, t0, 7)  # the first model is an explicit step
+
+
+@pytest.mark.slow
+def test_the_schedule_retrains_an_old_model_with_its_own_target(world: Path) -> None:
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    from gapwatch.insight import risk as risk_svc
+    from gapwatch.insight.retraining import Retrainer
+
+    with Workspace.open(world, read_only=True) as ws:
+
+        @contextmanager
+        def reader() -> Iterator[object]:
+            yield ws.store.reader()
+
+        holder = SimpleNamespace()
+        old = js.train(js.load_data(ws.store.reader()), positive="<=6", seed=3)
+        old.trained_at -= dt.timedelta(days=10)
+        risk_svc.keep_model(None, holder, old)
+        retrainer = Retrainer(reader, None, holder)
+        assert retrainer.check(14) is None and retrainer.job.state == "none"  # not due yet
+        job = retrainer.check(7)
+        assert job is not None and job.trigger == "schedule" and job.thread is not None
+        assert retrainer.check(7) is job  # one retraining at a time
+        job.thread.join(timeout=600)
+    assert job.state == "ready", job.error
+    new = risk_svc.service_model(None, holder)
+    assert new is not None and new is not old and new.trained_at > old.trained_at + dt.timedelta(days=9)
+    assert (new.outcome, new.target.positive) == (old.outcome, old.target.positive) == ("nps", "nps <= 6")
+    assert retrainer.check(7) is None  # the fresh model is not due

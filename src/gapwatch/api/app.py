@@ -61,7 +61,12 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gapwatch.insight.retraining import RetrainSchedule, retrainer_of
+
+        # the journey model is refitted when older than risk.retrain_every_days (docs/insight.md)
+        schedule = RetrainSchedule(retrainer_of(runtime), runtime.config.risk.retrain_every_days)
         yield
+        schedule.stop()
         if close_on_shutdown:
             runtime.close()
 

@@ -110,6 +110,13 @@ class ModelPublic(BaseModel):
     text_model: bool = False
     trained_at: str | None = None
     error: str | None = None
+    last_trigger: Literal["request", "schedule"] | None = Field(
+        None, description="What started the last retraining."
+    )
+    next_retraining: str | None = Field(
+        None,
+        description="When the service retrains next (risk.retrain_every_days after trained_at; null: off).",
+    )
 
 
 class DriverPublic(BaseModel):

@@ -262,6 +262,14 @@ class TextSection(Strict):
         return self
 
 
+class RiskSection(Strict):
+    """The journey model behind outcome risk: its default outcome and how often a service retrains it."""
+
+    outcome: Key = "nps"
+    positive: str | None = Field(None, max_length=64)  # None: "<=6" for nps, else the rarer class
+    retrain_every_days: float = Field(7.0, ge=0, le=366)  # 0: retrain only on request
+
+
 class WorkspaceConfig(Strict):
     """The whole of `gapwatch.yaml`, after validation."""
 
@@ -276,3 +284,4 @@ class WorkspaceConfig(Strict):
     detection: DetectionSection = Field(default_factory=DetectionSection)
     perspectives: PerspectivesSection = Field(default_factory=PerspectivesSection)
     text: TextSection = Field(default_factory=TextSection)
+    risk: RiskSection = Field(default_factory=RiskSection)

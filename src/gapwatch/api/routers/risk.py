@@ -6,8 +6,7 @@ on the events stored so far, so a customer's new events count at once, without r
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
+import datetime as dt
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -17,12 +16,11 @@ from gapwatch.api.deps import PrincipalDep, ReaderDep, RuntimeDep, access
 from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas_insight import ModelPublic, ReasonPublic, RiskListPublic, RiskPublic
 from gapwatch.domain.access import RouteGroup
-from gapwatch.insight import journey_service as js
 from gapwatch.insight import risk as risk_svc
+from gapwatch.insight.retraining import retrainer_of
 from gapwatch.serve.runtime import Runtime
 
 router = APIRouter(tags=["risk"])
-JOB_ATTR = "_gapwatch_retrain_job"  # the retraining job, kept on the runtime (one at a time)
 
 
 def _root(runtime: Runtime) -> FsPath | None:
@@ -109,18 +107,8 @@ def get_customer_risk(
     return _public(found)
 
 
-@dataclass
-class Job:
-    state: str = "none"
-    error: str | None = None
-    thread: threading.Thread | None = None
-
-
-_lock = threading.Lock()
-
-
 def _status(runtime: Runtime) -> ModelPublic:
-    job: Job = getattr(runtime, JOB_ATTR, None) or Job()
+    job = retrainer_of(runtime).job
     if job.state == "running":
         return ModelPublic(state="running")
     try:
@@ -139,18 +127,23 @@ def _status(runtime: Runtime) -> ModelPublic:
         text_model=model.text is not None,
         trained_at=model.trained_at.isoformat(),
         error=job.error if job.state == "failed" else None,
+        last_trigger=job.trigger,
+        next_retraining=_next(runtime, model.trained_at),
     )
 
 
-def _train(runtime: Runtime, outcome: str, positive: str | None, job: Job) -> None:
-    try:
-        with runtime.reader() as con:
-            data = js.load_data(con, outcome)
-        model = js.train(data, outcome, positive)
-        risk_svc.keep_model(_root(runtime), runtime, model)
-        job.state, job.error = "ready", None
-    except Exception as exc:  # the job's failure is its status, read by GET /v1/risk/model
-        job.state, job.error = "failed", (str(exc).splitlines() or [type(exc).__name__])[0][:500]
+def _next(runtime: Runtime, trained_at: dt.datetime) -> str | None:
+    every = runtime.config.risk.retrain_every_days
+    return (trained_at + dt.timedelta(days=every)).isoformat() if every > 0 else None
+
+
+def _target(runtime: Runtime, outcome: str | None, positive: str | None) -> tuple[str, str | None]:
+    """The outcome and positive class to train on: the request's, else the workspace's ``risk:``."""
+    section = runtime.config.risk
+    chosen = outcome or section.outcome
+    if positive is None and chosen == section.outcome:
+        positive = section.positive
+    return chosen, positive if positive is not None else ("<=6" if chosen == "nps" else None)
 
 
 @router.get(
@@ -171,19 +164,15 @@ def get_risk_model(principal: PrincipalDep, runtime: RuntimeDep) -> ModelPublic:
 def retrain_risk_model(
     principal: PrincipalDep,
     runtime: RuntimeDep,
-    outcome: Annotated[str, Query(max_length=64)] = "nps",
-    positive: Annotated[str | None, Query(max_length=64)] = None,
+    outcome: Annotated[
+        str | None, Query(max_length=64, description="Default: risk.outcome in gapwatch.yaml (nps).")
+    ] = None,
+    positive: Annotated[
+        str | None, Query(max_length=64, description="Default: risk.positive, else <=6 for nps.")
+    ] = None,
 ) -> ModelPublic:
     """Start retraining the journey model on every answer so far (a separate step, in the background,
     one at a time); poll ``GET /v1/risk/model``. Scoring keeps the previous model until it is done."""
-    chosen = positive if positive is not None else ("<=6" if outcome == "nps" else None)
-    with _lock:
-        job = getattr(runtime, JOB_ATTR, None) or Job()
-        setattr(runtime, JOB_ATTR, job)
-        if job.state != "running":
-            job.state, job.error = "running", None
-            job.thread = threading.Thread(
-                target=_train, args=(runtime, outcome, chosen, job), name="gapwatch-retrain", daemon=True
-            )
-            job.thread.start()
+    chosen, bad = _target(runtime, outcome, positive)
+    retrainer_of(runtime).start(chosen, bad)
     return ModelPublic(state="running")
