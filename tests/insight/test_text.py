@@ -130,4 +130,28 @@ def test_text_streams_are_experiences_that_detection_charts() -> None:
     result = run_monitor(store, config, clock="event", store=False)
     keys = {v.key for v in result.streams}
     assert ("support_ticket", "all", "comment_negative") in keys
+    # erasure: what was read in a customer's comments goes with the comments
+    from gapwatch.customers.erasure import erase
+
+    def signals_of(cid: str) -> int:
+        return int(
+            store.reader()
+            .execute(
+                "SELECT count(*) FROM text_signals t JOIN experiences e USING (source, event_id) "
+                "JOIN identities i ON i.customer_key = e.customer_key WHERE i.customer_id = ?",
+                [cid],
+            )
+            .fetchall()[0][0]
+        )
+
+    before, theirs = (
+        store.reader().execute("SELECT count(*) FROM text_signals").fetchall()[0][0],
+        signals_of("C-1"),
+    )
+    assert theirs > 0
+    with store.transaction() as tx:
+        done = erase(tx, "C-1", "test")
+    assert done.extra["text_signals_deleted"] == theirs
+    assert store.reader().execute("SELECT count(*) FROM text_signals").fetchall()[0][0] == before - theirs
+    assert signals_of("C-2") > 0  # nobody else's
     store.close()

@@ -67,24 +67,41 @@ def erase(con: Sql, customer_id: str, actor: str) -> Erasure:
     outcomes = _count(con, f"SELECT count(*) AS n FROM outcomes WHERE {where}", keys)
     rejected = _count(con, f"SELECT count(*) AS n FROM rejected WHERE {where}", keys)
     idents = _count(con, f"SELECT count(*) AS n FROM identities WHERE {where}", keys)
+    extra = _drop_text_signals(con, where, keys)
     con.execute(f"UPDATE experiences SET text = NULL, customer_key = ? WHERE {where}", [tomb, *keys])
     con.execute(f"UPDATE outcomes SET customer_key = ? WHERE {where}", [tomb, *keys])
     con.execute(f"DELETE FROM rejected WHERE {where}", keys)
     con.execute(f"DELETE FROM identities WHERE {where}", keys)
-    extra = _unlink_perceptions(con, keys, tomb)
+    extra |= _unlink_perceptions(con, keys, tomb)
     now = dt.datetime.now(dt.UTC)
     for key in keys:
         con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
     return Erasure(customer_id, idents, texts, unlinked, outcomes, rejected, extra=extra)
 
 
+def _has_table(con: Sql, name: str) -> bool:
+    found = one(con, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = ?", [name])
+    return bool(found and found["n"])
+
+
+def _drop_text_signals(con: Sql, where: str, keys: list[str]) -> dict[str, int]:
+    """What the text analysis read in the customer's comments (language, sentiment, emotions,
+    intents) goes with the comments: a label of a text that no longer exists is still about them."""
+    if not _has_table(con, "text_signals"):
+        return {}
+    theirs = (
+        "EXISTS (SELECT 1 FROM experiences e WHERE e.source = t.source AND e.event_id = t.event_id "
+        f"AND e.{where})"
+    )
+    n = _count(con, f"SELECT count(*) AS n FROM text_signals t WHERE {theirs}", keys)
+    con.execute(f"DELETE FROM text_signals t WHERE {theirs}", keys)
+    return {"text_signals_deleted": n}
+
+
 def _unlink_perceptions(con: Sql, keys: list[str], tomb: str) -> dict[str, int]:
     """A customer's perception survey answers keep their scores (the gaps stay as they were) but lose
     the link to the person, like their outcomes."""
-    found = one(
-        con, "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'perception_responses'"
-    )
-    if not found or not found["n"]:
+    if not _has_table(con, "perception_responses"):
         return {}
     where = f"respondent_key IN ({placeholders(keys)})"
     n = _count(con, f"SELECT count(*) AS n FROM perception_responses WHERE {where}", keys)
