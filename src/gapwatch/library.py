@@ -217,18 +217,21 @@ class Gapwatch:
     def predict(
         self,
         *,
-        outcome: str = "nps",
-        positive: str | None = "<=6",
+        outcome: str | None = None,
+        positive: str | None = None,
         evaluate: bool = False,
         retrain: bool = False,
         precision: float = 0.8,
         seed: int = 0,
     ) -> Any:
         """The journey model (``gapwatch predict --workspace``): ``evaluate`` gives the time-split
-        evaluation, ``retrain`` fits and stores the model, otherwise the customers' risks (riskiest first)."""
+        evaluation, ``retrain`` fits and stores the model, otherwise the customers' risks (riskiest first).
+        Outcome and positive class default to gapwatch.yaml's ``risk:`` (nps, ``<=6``)."""
         from gapwatch.insight import journey_service as js
         from gapwatch.insight.models import JOURNEY, load_journey_model, save_model
+        from gapwatch.insight.retraining import risk_target
 
+        outcome, positive = risk_target(self.workspace.config.risk, outcome, positive)
         with self._reader() as con:
             data = js.load_data(con, outcome)
         if evaluate:

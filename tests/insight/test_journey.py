@@ -158,3 +158,18 @@ def test_the_schedule_retrains_an_old_model_with_its_own_target(world: Path) -> 
     assert new is not None and new is not old and new.trained_at > old.trained_at + dt.timedelta(days=9)
     assert (new.outcome, new.target.positive) == (old.outcome, old.target.positive) == ("nps", "nps <= 6")
     assert retrainer.check(7) is None  # the fresh model is not due
+
+
+def test_the_target_comes_from_the_workspace_unless_given() -> None:
+    from pydantic import ValidationError
+
+    from gapwatch.config.schema import RiskSection
+    from gapwatch.insight.retraining import risk_target
+
+    assert risk_target(RiskSection(), None, None) == ("nps", "<=6")
+    assert risk_target(RiskSection(positive="<=5"), None, None) == ("nps", "<=5")
+    assert risk_target(RiskSection(positive="<=5"), None, "<=4") == ("nps", "<=4")
+    assert risk_target(RiskSection(outcome="churn"), None, None) == ("churn", None)  # the rarer class
+    assert risk_target(RiskSection(positive="<=5"), "csat", None) == ("csat", None)  # not nps's <=5
+    with pytest.raises(ValidationError):
+        RiskSection(retrain_every_days=-1)

@@ -99,7 +99,7 @@ def command(
     if train is None and test is None:
         from gapwatch.cli.predict_workspace import run
 
-        run(workspace, outcome or "nps", positive, seed, evaluate, retrain, precision, silo, limit, as_json)
+        run(workspace, outcome, positive, seed, evaluate, retrain, precision, silo, limit, as_json)
         return
     if train is None or test is None or not outcome:
         fail("give --train FILE --test FILE --outcome COLUMN")

@@ -22,7 +22,7 @@ def _open(workspace: Path, read_only: bool) -> Any:
 
 def run(
     workspace: Path,
-    outcome: str,
+    outcome: str | None,
     positive: str | None,
     seed: int,
     evaluate: bool,
@@ -34,10 +34,11 @@ def run(
 ) -> None:
     from gapwatch.insight import journey_service as js
     from gapwatch.insight.models import JOURNEY, load_journey_model, save_model
+    from gapwatch.insight.retraining import risk_target
 
-    positive = positive if positive is not None else ("<=6" if outcome == "nps" else None)
     ws = _open(workspace, read_only=not retrain)
     with ws:
+        outcome, positive = risk_target(ws.config.risk, outcome, positive)  # default: gapwatch.yaml's risk:
         data = js.load_data(ws.store.reader(), outcome)
         try:
             if evaluate:

@@ -23,11 +23,21 @@ from typing import Any
 from gapwatch.insight import journey_service as js
 from gapwatch.insight import risk as risk_svc
 
-__all__ = ["RetrainJob", "RetrainSchedule", "Retrainer", "retrainer_of", "retraining_due"]
+__all__ = ["RetrainJob", "RetrainSchedule", "Retrainer", "retrainer_of", "retraining_due", "risk_target"]
 
 log = logging.getLogger(__name__)
 RETRAINER_ATTR = "_gapwatch_retrainer"
 CHECK_SECONDS = 3600.0  # how often the schedule looks at the model's age
+
+
+def risk_target(section: Any, outcome: str | None, positive: str | None) -> tuple[str, str | None]:
+    """The outcome and positive class a journey model is trained on: the caller's, else the
+    workspace's ``risk:`` section (``section``), else nps with detractors (``<=6``). Every face
+    (CLI ``--retrain``, ``POST /v1/risk/model``, ``gw.predict``) resolves it here."""
+    chosen = outcome or section.outcome
+    if positive is None and chosen == section.outcome:
+        positive = section.positive
+    return chosen, positive if positive is not None else ("<=6" if chosen == "nps" else None)
 
 
 def retraining_due(trained_at: dt.datetime | None, now: dt.datetime, every_days: float) -> bool:

@@ -17,7 +17,7 @@ from gapwatch.api.errors import ApiError
 from gapwatch.api.schemas_insight import ModelPublic, ReasonPublic, RiskListPublic, RiskPublic
 from gapwatch.domain.access import RouteGroup
 from gapwatch.insight import risk as risk_svc
-from gapwatch.insight.retraining import retrainer_of
+from gapwatch.insight.retraining import retrainer_of, risk_target
 from gapwatch.serve.runtime import Runtime
 
 router = APIRouter(tags=["risk"])
@@ -137,15 +137,6 @@ def _next(runtime: Runtime, trained_at: dt.datetime) -> str | None:
     return (trained_at + dt.timedelta(days=every)).isoformat() if every > 0 else None
 
 
-def _target(runtime: Runtime, outcome: str | None, positive: str | None) -> tuple[str, str | None]:
-    """The outcome and positive class to train on: the request's, else the workspace's ``risk:``."""
-    section = runtime.config.risk
-    chosen = outcome or section.outcome
-    if positive is None and chosen == section.outcome:
-        positive = section.positive
-    return chosen, positive if positive is not None else ("<=6" if chosen == "nps" else None)
-
-
 @router.get(
     "/risk/model", operation_id="get_risk_model", response_model=ModelPublic, **access(RouteGroup.READ)
 )
@@ -173,6 +164,6 @@ def retrain_risk_model(
 ) -> ModelPublic:
     """Start retraining the journey model on every answer so far (a separate step, in the background,
     one at a time); poll ``GET /v1/risk/model``. Scoring keeps the previous model until it is done."""
-    chosen, bad = _target(runtime, outcome, positive)
+    chosen, bad = risk_target(runtime.config.risk, outcome, positive)
     retrainer_of(runtime).start(chosen, bad)
     return ModelPublic(state="running")
