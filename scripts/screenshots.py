@@ -3,7 +3,10 @@
     .venv/bin/python scripts/screenshots.py [--dir gapwatch-demo] [--out screenshots]
 
 Builds the demo workspace first when the folder has none (``gapwatch demo``, 150,000 people),
-serves it in this process (event-time clock, alerts raised from its signals), signs in with
+adds what the insight pages show when it is missing (the simulated perception survey, the
+comments analysed, a journey model trained: ``gapwatch perspectives ingest``, ``text analyse``,
+``predict --retrain``; several minutes on 150,000 people), serves it in this process
+(event-time clock, alerts raised from its signals), signs in with
 the login form as an analyst and as a member of one silo, and saves one PNG per page and width
 (full page). Needs Debian's chromium (/usr/bin/chromium) and Playwright for Python. The browser
 console and failed requests are printed: a page with any of them is named at the end.
@@ -43,7 +46,7 @@ def served(folder: Path) -> Iterator[tuple[str, object]]:
     from gapwatch.workspace import Workspace
 
     ws = Workspace.open(folder)
-    runtime = Runtime(Settings(clock="event"), ws.config, ws.store)
+    runtime = Runtime(Settings(clock="event", workspace=folder), ws.config, ws.store)
     app = create_app(runtime, close_on_shutdown=False)
     runtime.writer.call(runtime.alert)  # the demo's signals become alerts and cases
     server = uvicorn.Server(
@@ -61,6 +64,37 @@ def served(folder: Path) -> Iterator[tuple[str, object]]:
         thread.join(10)
         runtime.close()
         ws.close()
+
+
+def add_insight(folder: Path) -> None:
+    """Perception answers, analysed comments and a journey model, each unless already there."""
+    import gapwatch
+    from gapwatch.insight.models import JOURNEY, MODELS
+
+    with gapwatch.open(folder) as gw:
+        if not gw.perspectives(pooled=True).answers:
+            print("insight: perception survey", flush=True)
+            gw.ingest_perceptions(folder / "sources" / "perceptions.csv")
+        print("insight: comments", flush=True)
+        gw.analyse_text()  # only the comments not analysed yet
+        if not (folder / MODELS / JOURNEY).exists():
+            print("insight: training the journey model", flush=True)
+            gw.predict(retrain=True)
+
+
+def _warm(runtime: object, folder: Path) -> None:
+    """Make the service's first scoring of every customer (the at-risk page would say it is under way)."""
+    from gapwatch.insight import risk as risk_svc
+
+    started = time.perf_counter()
+    lc = runtime.lifecycle  # type: ignore[attr-defined]
+    found = risk_svc.at_risk(
+        runtime.reader,  # type: ignore[attr-defined]
+        risk_svc.service_model(folder, runtime),
+        {m: lc.silo_of(m) for m in lc.moments},
+        board=risk_svc.board_of(runtime),
+    )
+    print(f"insight: {found.scored:,} customers scored in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def _token(runtime: object, role: str, silo: str | None = None) -> str:
@@ -83,6 +117,14 @@ def _targets(runtime: object) -> dict[str, str]:
             "SELECT i.customer_id FROM identities i JOIN experiences e ON e.customer_key = i.customer_key"
             " GROUP BY 1 ORDER BY count(DISTINCT e.silo) DESC, abs(count(*) - 40), 1 LIMIT 1"
         ).fetchone()[0]
+        # a customer still on their journey who wrote a negative comment (risk and text on one page)
+        risky = con.execute(
+            "SELECT min(i.customer_id) FROM identities i"
+            " JOIN experiences e ON e.customer_key = i.customer_key"
+            " JOIN text_signals t ON t.source = e.source AND t.event_id = e.event_id"
+            " WHERE t.sentiment_label = 'negative' AND i.customer_key NOT IN"
+            " (SELECT customer_key FROM outcomes WHERE customer_key IS NOT NULL)"
+        ).fetchone()[0]
     signalled = max(streams, key=lambda s: s.signals)
     thin = [s for s in streams if s.method.startswith("per-event")]
     delivery_case = next((i.case.id for i in items if i.case.silo == "delivery"), items[0].case.id)
@@ -97,7 +139,13 @@ def _targets(runtime: object) -> dict[str, str]:
     }
     if thin:
         out["stream-per-event"] = f"/streams/{thin[0].id}"
+    out["risk"] = "/risk"
+    out["perspectives"] = "/perspectives"
+    if risky:
+        out["customer-risk-text"] = f"/customers/{risky}"
     out["member-other-silo-case"] = f"/cases/{other_case}"
+    out["member-risk"] = "/risk"
+    out["member-perspectives"] = "/perspectives"
     return out
 
 
@@ -108,6 +156,7 @@ def main() -> int:
     args = parser.parse_args()
     if not (args.dir / "gapwatch.yaml").exists():
         subprocess.run([sys.executable, "-m", "gapwatch", "demo", "--dir", str(args.dir)], check=True)
+    add_insight(args.dir)
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -115,6 +164,7 @@ def main() -> int:
     with served(args.dir) as (url, runtime), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         targets = _targets(runtime)
+        _warm(runtime, args.dir)
         people = {"analyst": _token(runtime, "analyst"), "member": _token(runtime, "member", "delivery")}
         for name, (w, h) in WIDTHS.items():
             for who, token in people.items():

@@ -216,6 +216,76 @@ class Gapwatch:
         ws = self.workspace
         return erase_customer(ws.store, customer_id, actor, id_cases(ws.config))
 
+    # -- insight: perspectives, text, outcome risk, drivers (gapwatch perspectives / text / predict / drivers)
+
+    def ingest_perceptions(self, path: str | Path, *, source: str = "perceptions") -> Any:
+        """Store a perception survey file (``gapwatch perspectives ingest FILE``); returns the counts."""
+        from gapwatch.insight.perspectives_service import ingest_perceptions
+
+        return ingest_perceptions(self.workspace.store, self.workspace.config, Path(path), source)
+
+    def perspectives(self, *, period: str | None = None, pooled: bool = False) -> Any:
+        """Scores and gaps per dimension × silo × period (``gapwatch perspectives show``)."""
+        from gapwatch.insight.perspectives_service import perspectives_report
+
+        with self._reader() as con:
+            return perspectives_report(con, self.workspace.config, period=period, pooled=pooled)
+
+    def analyse_text(self) -> Any:
+        """Analyse new comments and add the text streams (``gapwatch text analyse``)."""
+        from gapwatch.insight.models import load_text_model
+        from gapwatch.insight.text_service import analyse_texts
+
+        model = load_text_model(self.path)
+        return analyse_texts(self.workspace.store, self.workspace.config, model=model)
+
+    def predict(
+        self,
+        *,
+        outcome: str | None = None,
+        positive: str | None = None,
+        evaluate: bool = False,
+        retrain: bool = False,
+        precision: float = 0.8,
+        seed: int = 0,
+    ) -> Any:
+        """The journey model (``gapwatch predict --workspace``): ``evaluate`` gives the time-split
+        evaluation, ``retrain`` fits and stores the model, otherwise the customers' risks (riskiest first).
+        Outcome and positive class default to gapwatch.yaml's ``risk:`` (nps, ``<=6``)."""
+        from gapwatch.insight import journey_service as js
+        from gapwatch.insight.models import JOURNEY, load_journey_model, save_model
+        from gapwatch.insight.retraining import risk_target
+
+        outcome, positive = risk_target(self.workspace.config.risk, outcome, positive)
+        with self._reader() as con:
+            data = js.load_data(con, outcome)
+        if evaluate:
+            return js.evaluate(data, outcome, positive, precision, seed)
+        if retrain:
+            model = js.train(data, outcome, positive, seed, precision)
+            save_model(self.path, JOURNEY, model)
+            return model
+        model = load_journey_model(self.path)
+        if model is None:
+            raise LookupError("no journey model yet: predict(retrain=True) first")
+        lc = self.workspace.lifecycle
+        return Results(js.score_customers(data, model, {m: lc.silo_of(m) for m in lc.moments}))
+
+    def drivers(self, *, outcome: str = "nps", positive: str | None = "<=6", seed: int = 0) -> Any:
+        """Moments of truth driving the outcome, with intervals and what-if (``gapwatch drivers``)."""
+        from gapwatch.insight.drivers_service import workspace_drivers
+        from gapwatch.insight.models import load_journey_model
+
+        with self._reader() as con:
+            return workspace_drivers(
+                con,
+                self.workspace.config,
+                load_journey_model(self.path),
+                outcome=outcome,
+                positive=positive,
+                seed=seed,
+            )
+
     def report(self, out: str | Path | None = None, *, clock: Literal["wall", "event"] = "wall") -> Path:
         """Write every chart of every signalled stream, the NPS and the lifecycle as one HTML file.
 

@@ -196,6 +196,19 @@ RECIPES: dict[str, Recipe] = {
     "get_stream_chart": lambda w, silo, src: ({"stream_id": w.streams[silo]}, NONE, None),
     "get_config": lambda w, silo, src: (NONE, NONE, None),
     "list_rejected": lambda w, silo, src: (NONE, {"source": src}, None),
+    "get_perspectives": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "ingest_answers": lambda w, silo, src: (
+        NONE,
+        NONE,
+        {"source": src, "answers": [_answer(w, silo)]},
+    ),
+    "list_at_risk": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "get_customer_risk": lambda w, silo, src: ({"customer_id": w.customers[silo][0]}, NONE, None),
+    "get_risk_model": lambda w, silo, src: (NONE, NONE, None),
+    "retrain_risk_model": lambda w, silo, src: (NONE, NONE, None),
+    "get_drivers": lambda w, silo, src: (NONE, {"replicates": "10"}, None),
+    "get_text_summary": lambda w, silo, src: (NONE, {"silo": silo}, None),
+    "analyse_text": lambda w, silo, src: (NONE, NONE, None),
     "get_report": lambda w, silo, src: (NONE, NONE, None),
     "collect_batch": lambda w, silo, src: (
         NONE,
@@ -213,6 +226,19 @@ RECIPE_SOURCE = {
     f"collect_{k}": "segment" for k in ("batch", "track", "identify", "page", "screen", "group", "alias")
 }
 RECIPE_SOURCE["collect_webhook"] = "formbricks"
+
+
+def _answer(world: World, silo: str) -> dict[str, Any]:
+    return {
+        "respondent_id": f"L-{silo}-{next(world.counter)}",
+        "perspective": "leader",
+        "silo": silo,
+        "dimension": "reliability",
+        "item": "reliability_1",
+        "kind": "P",
+        "score": 6,
+        "answered_at": "2026-03-03T10:00:00Z",
+    }
 
 
 def _callers(world: World) -> list[Caller]:
@@ -338,6 +364,8 @@ WEB_RECIPES: dict[tuple[str, str], tuple[str, WebRecipe]] = {
         "read",
         lambda w, silo: (f"/customers/{w.customers[silo][0]}", None),
     ),
+    ("GET", "/perspectives"): ("read", lambda w, silo: (f"/perspectives?silo={silo}", None)),
+    ("GET", "/risk"): ("read", lambda w, silo: (f"/risk?silo={silo}", None)),
     ("POST", "/cases/{case_id}/act"): (
         "act",
         lambda w, silo: (f"/cases/{w.cases[silo]}/act", {"action": "comment", "note": "x"}),

@@ -234,3 +234,45 @@ def test_a_new_signal_appears_on_the_stream_page(served: Served, open_page: obje
         timeout=20000,
     )
     assert marks.count() > before
+
+
+def test_insight_pages_for_a_member_and_an_analyst(served: Served, open_page: object) -> None:
+    """The at-risk list (a member starts on their own silo), the perspectives charts, and risk and
+    text signals on a customer page reached from the list; at a desktop's and a phone's width."""
+    silo = "delivery"
+    with served.runtime.reader() as con:
+        commented = con.execute(
+            "SELECT i.customer_id FROM identities i JOIN experiences e ON e.customer_key = i.customer_key "
+            "JOIN text_signals t ON t.source = e.source AND t.event_id = e.event_id "
+            "WHERE t.sentiment_label = 'negative' ORDER BY 1 LIMIT 1"
+        ).fetchone()[0]
+    people = [(served.token(Role.MEMBER, silo=silo), silo), (served.token(Role.ANALYST), None)]
+    # the API waits for the service's first scoring of every customer (the page would reload itself)
+    warm = httpx.get(
+        f"{served.url}/v1/risk", headers={"Authorization": f"Bearer {people[1][0]}"}, timeout=120
+    )
+    assert warm.status_code == 200 and warm.json()["at_risk"], warm.text
+    for width in (1280, 390):
+        for token, own in people:
+            page = open_page(width)  # type: ignore[operator]
+            page.sign_in(token)
+            p = page.go("/risk")
+            assert p.locator("main h1").inner_text().endswith(own or "every silo")
+            rows = p.locator("table.risk tbody tr")
+            assert rows.count() >= 1, "the small world has customers above the flag level"
+            if own:  # every listed customer has a reason in the member's silo
+                assert all(f"({own})" in t for t in p.locator("table.risk ul.reasons").all_inner_texts())
+            assert p.locator("figure.intervals svg.iv").count() == 1
+            rows.first.locator("a").click()
+            p.wait_for_url(f"{served.url}/customers/**")
+            assert "at risk" in p.locator("section[aria-label='outcome risk']").inner_text()
+            assert p.locator("section[aria-label='outcome risk'] ul.reasons li").count() >= 1
+            p = page.go("/perspectives")
+            assert p.locator("main h1").inner_text() == f"Perspectives: {own or 'marketing'}"
+            assert p.locator("figure.intervals svg.iv").count() == 3
+            assert p.locator("figure.intervals svg.iv .iv-pt").count() >= 10
+            assert "significant gap" in p.locator(".flag-line").inner_text()
+            p = page.go(f"/customers/{commented}")
+            said = p.locator("section[aria-label='text signals']").inner_text()
+            assert "negative" in said and "analysed" in said
+            assert p.locator("ol.journey .text-signals .sent-negative").count() >= 1

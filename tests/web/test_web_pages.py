@@ -17,7 +17,7 @@ from gapwatch.quality.inbox import inbox
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
 Login = Callable[[str], httpx.Client]
-PAGES = ["/", "/inbox", "/customers", "/customers?q=C0"]
+PAGES = ["/", "/inbox", "/customers", "/customers?q=C0", "/risk", "/perspectives"]
 
 
 def _case_of(served: Served, silo: str | None = None, exclude: str | None = None) -> tuple[str, str]:

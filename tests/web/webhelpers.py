@@ -28,7 +28,19 @@ def build_world(folder: Path) -> Path:
     from gapwatch.demo.run import run_demo
 
     run_demo(folder, CUSTOMERS, DAYS, SEED)
+    add_insight(folder)
     return folder
+
+
+def add_insight(folder: Path) -> None:
+    """What the insight pages show: the simulated perception survey, the comments analysed, and a
+    journey model trained on the survey answers (stored in the workspace, as ``--retrain`` does)."""
+    import gapwatch
+
+    with gapwatch.open(folder) as gw:
+        gw.ingest_perceptions(folder / "sources" / "perceptions.csv")
+        gw.analyse_text()
+        gw.predict(retrain=True)
 
 
 @dataclass
@@ -47,7 +59,7 @@ def serve_world(world: Path, copy_to: Path) -> Iterator[Served]:
     """Serve a copy of ``world`` (event-time clock) with the alerts its signals call for."""
     shutil.copytree(world, copy_to)
     ws = Workspace.open(copy_to)
-    runtime = Runtime(Settings(clock="event"), ws.config, ws.store)
+    runtime = Runtime(Settings(clock="event", workspace=copy_to), ws.config, ws.store)
     app = create_app(runtime, close_on_shutdown=False)
     runtime.writer.call(runtime.alert)
     server = uvicorn.Server(

@@ -19,14 +19,18 @@ from gapwatch.api.routers import (
     collect,
     collect_webhooks,
     customers,
+    drivers,
     events,
     exports,
     files,
     lifecycle,
     metrics,
+    perspectives,
     rejected,
     report,
+    risk,
     streams,
+    text,
     tokens,
     webhooks,
 )
@@ -34,6 +38,8 @@ from gapwatch.serve.runtime import Runtime
 
 API_PREFIX = "/v1"
 COLLECT_PREFIX = "/collect"  # the tracking API (its own /v1 inside) and survey webhooks
+# risk before customers: /v1/customers/{id}/risk must not be read as the customer "{id}/risk"
+# (customer ids may hold a slash)
 ROUTERS = (
     events,
     files,
@@ -41,12 +47,16 @@ ROUTERS = (
     streams,
     alerts,
     cases,
+    risk,
     customers,
     webhooks,
     tokens,
     lifecycle,
     report,
     exports,
+    perspectives,
+    drivers,
+    text,
 )
 COLLECT_ROUTERS = (collect, collect_webhooks)
 
@@ -64,7 +74,12 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from gapwatch.insight.retraining import RetrainSchedule, retrainer_of
+
+        # the journey model is refitted when older than risk.retrain_every_days (docs/insight.md)
+        schedule = RetrainSchedule(retrainer_of(runtime), runtime.config.risk.retrain_every_days)
         yield
+        schedule.stop()
         if close_on_shutdown:
             runtime.close()
 

@@ -29,6 +29,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve_cmd", "Serve a workspace's HTTP API (/v1, OpenAPI); the server owns the workspace."),
     "token": ("token_cmd", "Create API tokens (printed once, stored hashed)."),
     "replay": ("replay_cmd", "Replay a simulated world into a live server on the event-time clock."),
+    "drivers": (
+        "drivers_cmd",
+        "Key drivers of an outcome with bootstrap intervals (a survey table or a workspace).",
+    ),
+    "perspectives": (
+        "perspectives_cmd",
+        "Perception surveys: customers', employees' and leaders' views and their gaps.",
+    ),
+    "text": ("text_cmd", "Sentiment, emotions and intent in comments; text streams that chart and alert."),
+    "predict": (
+        "predict_cmd",
+        "Predict an outcome: a model from one table judged on another, or a workspace's risk.",
+    ),
     "report": ("report_cmd", "Write a workspace's charts as one self-contained HTML report."),
     "export": ("export_cmd", "Export experiences, signals, alerts, cases or streams as Parquet or CSV."),
 }

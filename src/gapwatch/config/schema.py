@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -320,6 +320,77 @@ class DetectionSection(Strict):
     overrides: list[MethodOverride] = Field(default_factory=list)
 
 
+class Dimension(Strict):
+    name: str
+    description: str = ""
+
+
+def _servqual() -> dict[str, Dimension]:
+    # Parasuraman, Zeithaml & Berry (1988): the five SERVQUAL dimensions
+    return {
+        "tangibles": Dimension(name="Tangibles", description="Facilities, equipment, appearance"),
+        "reliability": Dimension(name="Reliability", description="Doing what was promised, dependably"),
+        "responsiveness": Dimension(name="Responsiveness", description="Willingness to help, promptly"),
+        "assurance": Dimension(name="Assurance", description="Knowledge and courtesy that inspire trust"),
+        "empathy": Dimension(name="Empathy", description="Caring, individual attention"),
+    }
+
+
+class PerspectivesSection(Strict):
+    """Perception surveys of customers, employees and leaders on the same quality dimensions."""
+
+    dimensions: dict[Key, Dimension] = Field(default_factory=_servqual)
+    scale: tuple[float, float] = (1.0, 7.0)
+    period: Literal["month", "quarter"] = "quarter"
+
+    @model_validator(mode="after")
+    def _scale_order(self) -> PerspectivesSection:
+        if not self.scale[0] < self.scale[1]:
+            raise ValueError("scale must be [low, high] with low < high")
+        if not self.dimensions:
+            raise ValueError("at least one dimension is needed")
+        return self
+
+
+RulePatterns = dict[str, dict[str, list[str]]]  # kind (emotion / intent) -> label -> regular expressions
+
+
+class TextSection(Strict):
+    """Free-text comments: candidate languages, rule overrides per language, text streams."""
+
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] = Field(
+        default_factory=lambda: ["en", "pt", "es", "fr", "de", "it", "nl"], min_length=1
+    )
+    rules: dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")], RulePatterns] = Field(default_factory=dict)
+    streams: list[Key] = Field(default_factory=lambda: ["negative", "complaint"])
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> TextSection:
+        import re
+
+        for lang, kinds in self.rules.items():
+            for kind, labels in kinds.items():
+                if kind not in ("emotion", "intent"):
+                    raise ValueError(f"rules.{lang}: {kind!r} is not 'emotion' or 'intent'")
+                for name, patterns in labels.items():
+                    for p in patterns:
+                        try:
+                            re.compile(p)
+                        except re.error as exc:
+                            raise ValueError(
+                                f"rules.{lang}.{kind}.{name}: bad pattern {p!r} ({exc})"
+                            ) from None
+        return self
+
+
+class RiskSection(Strict):
+    """The journey model behind outcome risk: its default outcome and how often a service retrains it."""
+
+    outcome: Key = "nps"
+    positive: str | None = Field(None, max_length=64)  # None: "<=6" for nps, else the rarer class
+    retrain_every_days: float = Field(7.0, ge=0, le=366)  # 0: retrain only on request
+
+
 class WorkspaceConfig(Strict):
     """The whole of `gapwatch.yaml`, after validation."""
 
@@ -334,6 +405,9 @@ class WorkspaceConfig(Strict):
     tracking: dict[Key, TrackingSource] = Field(default_factory=dict)
     webhooks: dict[Key, WebhookSource] = Field(default_factory=dict)
     detection: DetectionSection = Field(default_factory=DetectionSection)
+    perspectives: PerspectivesSection = Field(default_factory=PerspectivesSection)
+    text: TextSection = Field(default_factory=TextSection)
+    risk: RiskSection = Field(default_factory=RiskSection)
 
     @property
     def intake_names(self) -> list[str]:

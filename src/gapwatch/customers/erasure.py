@@ -140,6 +140,7 @@ def erase(
     rejected = _count(con, f"SELECT count(*) AS n FROM rejected WHERE customer_key IN {marks}", keys)
     idents = _count(con, f"SELECT count(*) AS n FROM identities WHERE customer_key IN {marks}", keys)
     tomb = f"erased:{secrets.token_hex(12)}"
+    extra = _drop_text_signals(con, *person.where("e"))  # before the event ids change
     for table in ("experiences", "outcomes"):
         scrub = "text = NULL, attributes = NULL, " if table == "experiences" else ""
         # A random event id: the old one may spell the person; the hashes follow the new values.
@@ -174,12 +175,21 @@ def erase(
         links = _count(con, f"SELECT count(*) AS n FROM identity_links WHERE {linked}", [*keys, *keys])
         con.execute(f"DELETE FROM identity_links WHERE {linked}", [*keys, *keys])
     con.execute(f"DELETE FROM identities WHERE customer_key IN {marks}", keys)
+    extra |= _unlink_perceptions(con, keys, tomb)
     suppress = set(keys) | ({pseudonym(i) for i in ids} if pseudonym is not None else set())
     now = dt.datetime.now(dt.UTC)
     for key in sorted(suppress):
         con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
     return Erasure(
-        customer_id, idents, texts, unlinked, outcomes, rejected, behaviour=behaviour, identity_links=links
+        customer_id,
+        idents,
+        texts,
+        unlinked,
+        outcomes,
+        rejected,
+        behaviour=behaviour,
+        identity_links=links,
+        extra=extra,
     )
 
 
@@ -195,6 +205,31 @@ def erase_customer(
         done = erase(con, customer_id, actor, case_rules, store.pseudonym)
     seconds = store.compact()
     return dataclasses.replace(done, compacted=True, seconds=round(seconds, 3))
+
+
+def _drop_text_signals(con: Sql, mine: str, params: list[str]) -> dict[str, int]:
+    """What the text analysis read in the customer's comments (language, sentiment, emotions,
+    intents) goes with the comments: a label of a text that no longer exists is still about them."""
+    if not has_tables(con, "text_signals"):
+        return {}
+    theirs = (
+        "EXISTS (SELECT 1 FROM experiences e WHERE e.source = t.source AND e.event_id = t.event_id "
+        f"AND {mine})"
+    )
+    n = _count(con, f"SELECT count(*) AS n FROM text_signals t WHERE {theirs}", params)
+    con.execute(f"DELETE FROM text_signals t WHERE {theirs}", params)
+    return {"text_signals_deleted": n}
+
+
+def _unlink_perceptions(con: Sql, keys: list[str], tomb: str) -> dict[str, int]:
+    """A customer's perception survey answers keep their scores (the gaps stay as they were) but lose
+    the link to the person, like their outcomes."""
+    if not has_tables(con, "perception_responses"):
+        return {}
+    where = f"respondent_key IN ({placeholders(keys)})"
+    n = _count(con, f"SELECT count(*) AS n FROM perception_responses WHERE {where}", keys)
+    con.execute(f"UPDATE perception_responses SET respondent_key = ? WHERE {where}", [tomb, *keys])
+    return {"perception_answers_unlinked": n}
 
 
 def erased_keys(con: Sql, keys: list[str]) -> set[str]:

@@ -117,6 +117,12 @@ def normalised_ids(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("
     return [str(r["id"]) for r in found]
 
 
+def require_keys(con: Sql, customer_id: str, case_rules: Sequence[IdCase] = ("lower",)) -> list[str]:
+    """Every key of the person ``customer_id`` names (:func:`person_keys`); raises
+    :class:`CustomerNotFound` for an id never seen (or erased)."""
+    return person_keys(con, customer_id, case_rules).all
+
+
 def placeholders(keys: list[str]) -> str:
     return ", ".join("?" for _ in keys)
 

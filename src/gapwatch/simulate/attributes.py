@@ -33,12 +33,14 @@ PER_ROW: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
     "topic": (("billing", "login", "bug", "how-to", "delivery", "account"), (0.2, 0.15, 0.2, 0.25, 0.1, 0.1)),
 }
 GOOD = ("Thanks, all clear.", "Quick and helpful.", "Went as expected.", "Happy with this.", "")
+# Worded as people write them, so the text analysis has something to find: a lexicon's negative
+# tone, an emotion (disappointment) and intents (where is my order, complaint, cancel).
 BAD = (
-    "Took far too long.",
+    "Took far too long, very frustrating.",
     "Still waiting for an answer.",
-    "Not what we were promised.",
-    "Had to chase this twice.",
-    "Disappointing.",
+    "Not what we were promised, disappointed.",
+    "Had to chase this twice. Unacceptable.",
+    "Disappointing service, I want to cancel.",
 )
 
 

@@ -13,10 +13,40 @@ import pyarrow.csv as pacsv
 
 from gapwatch.simulate.dirty import inject
 from gapwatch.simulate.generate import World
+from gapwatch.simulate.perceptions import PerceptionModel, perception_table
 from gapwatch.simulate.tables import STYLE, iso, people_ids, source_table
 from gapwatch.simulate.truth import truth
 
 TRUTH_FILE = "truth.json"
+PERCEPTIONS_FILE = "perceptions.csv"
+
+
+def perceptions(world: World, customer_ids: pa.Array, model: PerceptionModel | None = None) -> pa.Table:
+    """The perception survey export (customers, employees, leaders; see ``simulate/perceptions.py``)."""
+    config = world.spec.config
+    chosen = model or PerceptionModel()
+    person = world.survey.person
+    return perception_table(
+        np.random.default_rng([world.seed, 12]),
+        start=world.start,
+        days=world.days,
+        silos=list(config.silos),
+        dimensions=list(config.perspectives.dimensions),
+        answered_at=np.asarray(world.survey.answered_at, dtype=np.float64),
+        customer_ids=[str(c) for c in customer_ids.take(pa.array(person)).to_pylist()],
+        peak_pain=np.asarray(world.memory.peak[person], dtype=np.float64),
+        model=chosen,
+    )
+
+
+def perception_truth(model: PerceptionModel | None = None) -> dict[str, Any]:
+    m = model or PerceptionModel()
+    return {
+        "file": PERCEPTIONS_FILE,
+        "leader_bias": m.leader_bias,
+        "employee_bias": m.employee_bias,
+        "scale": list(m.scale),
+    }
 
 
 def survey_table(world: World, customer_ids: pa.Array) -> pa.Table | None:
@@ -69,8 +99,12 @@ def write_world(
             injected += added
         pacsv.write_csv(table, out / f"{name}.csv", pacsv.WriteOptions(quoting_style="needed"))
         rows[name] = table.num_rows
+    step(PERCEPTIONS_FILE)
+    survey = perceptions(world, people_ids(world).customer)
+    pacsv.write_csv(survey, out / PERCEPTIONS_FILE, pacsv.WriteOptions(quoting_style="needed"))
     step(TRUTH_FILE)
     facts = truth(world, visitors)
+    facts["perspectives"] = {**perception_truth(), "rows": survey.num_rows}
     facts["files"] = rows
     facts["dirty"] = {"fraction": dirty, "rows": _count(injected), "injected": injected}
     (out / TRUTH_FILE).write_text(json.dumps(facts, separators=(",", ":")) + "\n", encoding="utf-8")

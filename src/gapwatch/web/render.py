@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from gapwatch.report.figure_model import Figure
+from gapwatch.report.intervals import IntervalChart, render_intervals, render_share_bar
 from gapwatch.report.svg import render_figure, render_journey_strip, render_sparkline
 
 __all__ = ["NAV", "NavItem", "env", "page", "partial"]
@@ -41,6 +42,17 @@ def _pct(value: float | None, digits: int = 1) -> str:
     if value is None or not math.isfinite(value):
         return "–"
     return f"{value * 100:.{digits}f}%"
+
+
+def _risk(value: float | None) -> str:
+    """A probability in whole percent, never a rounded 0 % or 100 % (a model is never certain)."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value >= 0.995:
+        return ">99%"
+    if value < 0.005:
+        return "<1%"
+    return f"{value * 100:.0f}%"
 
 
 def _hours(value: float | None) -> str:
@@ -75,6 +87,14 @@ def _figure(fig: Figure) -> Markup:
     return Markup(render_figure(fig))
 
 
+def _intervals(chart: IntervalChart) -> Markup:
+    return Markup(render_intervals(chart))
+
+
+def _share_bar(value: float, mark: float | None, label: str) -> Markup:
+    return Markup(render_share_bar(value, mark, label))
+
+
 def _spark(values: list[float], flags: list[bool], label: str) -> Markup:
     return Markup(render_sparkline(values, flags, label))
 
@@ -90,8 +110,10 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-env.filters.update(pct=_pct, hours=_hours, when=_when, figure=_figure, signal=_signal)
-env.globals.update(sparkline=_spark, journey_strip=_strip)
+env.filters.update(
+    pct=_pct, risk=_risk, hours=_hours, when=_when, figure=_figure, signal=_signal, intervals=_intervals
+)
+env.globals.update(sparkline=_spark, journey_strip=_strip, share_bar=_share_bar)
 
 
 def _common(request: Request, viewer: Any) -> dict[str, Any]:

@@ -8,12 +8,14 @@ routes take ``ViewerDep`` (the signed-in viewer) and call a service function, a 
 
 from __future__ import annotations
 
-from gapwatch.web.pages import cases, customers, inbox, lifecycle, streams
+from gapwatch.web.pages import cases, customers, inbox, lifecycle, perspectives, risk, streams
 from gapwatch.web.render import NavItem
 
-PAGES = (lifecycle, streams, inbox, cases, customers)
+PAGES = (lifecycle, streams, inbox, cases, customers, perspectives, risk)
 NAV_ITEMS = (
     NavItem("Lifecycle", "/", ("/streams/",)),
     NavItem("Inbox", "/inbox", ("/cases/",)),
+    NavItem("At risk", "/risk"),
+    NavItem("Perspectives", "/perspectives"),
     NavItem("Customers", "/customers", ("/customers/",)),
 )
