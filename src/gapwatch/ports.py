@@ -111,8 +111,10 @@ class Engine(Protocol):
         """``name`` over a Hive-partitioned Parquet folder (an empty relation when it holds none)."""
         ...
 
-    def create(self, name: str, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        """Materialise ``sql`` as ``name`` (it is read several times)."""
+    def create(
+        self, name: str, sql: str, params: Mapping[str, Any] | None = None, *, materialise: bool = True
+    ) -> None:
+        """``sql`` as ``name``: materialised when it is read several times, else a view where possible."""
         ...
 
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table: ...

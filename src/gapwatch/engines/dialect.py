@@ -34,10 +34,10 @@ from sqlglot.time import format_time
 
 __all__ = ["NUMBER", "TIMESTAMP_FORMS", "bind", "to_spark"]
 
-# DuckDB's finite decimal numbers (digits may be grouped by single underscores), with
-# surrounding white space, which both engines' casts ignore.
+# The decimal numbers DuckDB reads (digits may be grouped by single underscores, a "+-" sign
+# reads as "-"), with surrounding white space, which both engines' casts ignore.
 _DIGITS = r"[0-9](_?[0-9])*"
-NUMBER = rf"^\s*[+-]?({_DIGITS}(\.({_DIGITS})?)?|\.{_DIGITS})([eE][+-]?[0-9]+)?\s*$"
+NUMBER = rf"^\s*(\+-|[+-])?({_DIGITS}(\.({_DIGITS})?)?|\.{_DIGITS})([eE][+-]?{_DIGITS})?\s*$"
 # The ISO 8601 forms both engines read alike: a date, optionally a time of day (hour and
 # minute of one or two digits, seconds and a fraction optional) and an offset or UTC.
 TIMESTAMP_FORMS = (
@@ -62,7 +62,7 @@ def _try_cast(node: exp.TryCast) -> exp.Expression:
     to = node.to
     cell = node.this
     if to.is_type("double", "float", "decimal"):
-        plain = _call("regexp_replace", cell.copy(), exp.Literal.string("_"), exp.Literal.string(""))
+        plain = _call("regexp_replace", cell.copy(), exp.Literal.string("_|\\+(?=-)"), exp.Literal.string(""))
         return _guarded(_rlike(cell, NUMBER), exp.TryCast(this=plain, to=to, safe=True))
     if to.is_type("timestamptz", "timestamp", "timestampltz"):
         ts = exp.DataType.build("timestamp")
@@ -97,10 +97,51 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression:
         # is followed by whether it is NULL.
         flagged = [e for a in args for e in (a, exp.Is(this=a.copy(), expression=exp.Null()))]
         return _call("xxhash64", *flagged)
+    if name == "json_valid":
+        return exp.Not(this=exp.Is(this=_call("try_parse_json", args[0]), expression=exp.Null()))
     if name == "try_strptime":
         pattern = _java_pattern(args[1].name)
         return _call("try_to_timestamp", args[0], exp.Literal.string(pattern))
     return node
+
+
+# Spark's names of JSON types (schema_of_variant) as DuckDB's json_type() gives them.
+_JSON_TYPES = {"STRING": "VARCHAR", "DECIMAL": "DOUBLE", "VOID": "NULL"}
+
+
+def _json_type(node: exp.JSONType) -> exp.Expression:
+    spark_name = _call(
+        "regexp_extract",
+        _call("schema_of_variant", _call("try_parse_json", node.this)),
+        exp.Literal.string("^[A-Z]+"),
+        exp.Literal.number(0),
+    )
+    ifs = [
+        exp.If(
+            this=exp.EQ(this=spark_name.copy(), expression=exp.Literal.string(k)), true=exp.Literal.string(v)
+        )
+        for k, v in _JSON_TYPES.items()
+    ]
+    return exp.Case(ifs=ifs, default=spark_name)
+
+
+def _spark_path(path: str) -> str:
+    """A DuckDB JSON path of one key (``$."a b"``) in Spark's bracket form (``$['a b']``)."""
+    if path.startswith('$."') and path.endswith('"'):
+        key = path[3:-1].replace('\\"', '"')
+        return "$['" + key.replace("'", "\\'") + "']"
+    return path
+
+
+def _json_extract(node: exp.JSONExtractScalar) -> exp.Expression:
+    paths = node.expression
+    if not isinstance(paths, exp.Array):
+        return _call("get_json_object", node.this, exp.Literal.string(_spark_path(paths.name)))
+    gets = [
+        _call("get_json_object", node.this.copy(), exp.Literal.string(_spark_path(p.name)))
+        for p in paths.expressions
+    ]
+    return exp.Array(expressions=gets)
 
 
 def _json_object(node: exp.JSONObject) -> exp.Expression:
@@ -115,6 +156,10 @@ def _transform(node: exp.Expression) -> exp.Expression:
         return _anonymous(node)
     if isinstance(node, exp.JSONObject):
         return _json_object(node)
+    if isinstance(node, exp.JSONType):
+        return _json_type(node)
+    if isinstance(node, exp.JSONExtractScalar):
+        return _json_extract(node)
     if isinstance(node, exp.Cast) and node.to.is_type("json"):
         return _transform(node.this)  # Spark has no JSON type: the text is the value
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):

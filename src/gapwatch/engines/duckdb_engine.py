@@ -93,7 +93,10 @@ class DuckDBEngine:
             f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
         )
 
-    def create(self, name: str, sql: str, params: Mapping[str, Any] | None = None) -> None:
+    def create(
+        self, name: str, sql: str, params: Mapping[str, Any] | None = None, *, materialise: bool = True
+    ) -> None:
+        del materialise  # a DuckDB view cannot hold bound parameters: always a temp table
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {sql}", dict(params or {}))
 
     # -- results -----------------------------------------------------------------------------

@@ -32,6 +32,8 @@ SESSION_CONF = {
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.shuffle.partitions": "8",
+    # a lake has a folder per period: list them on the driver rather than in a job of its own
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
 }
 
 
@@ -46,13 +48,31 @@ def spark_session(master: str = "local[2]", timezone: str = "UTC", app: str = "g
             SparkSession.builder.master(master)
             .appName(app)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", "1g")
         )
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR") if not master.startswith("sc://") else None
+    if not master.startswith("sc://"):
+        spark.sparkContext.setLogLevel("ERROR")
+        _quiet_codegen(spark)
     for key, value in {**SESSION_CONF, "spark.sql.session.timeZone": timezone}.items():
         spark.conf.set(key, value)
     return spark
+
+
+def _quiet_codegen(spark: Any) -> None:
+    """Silence the whole-stage code generator's failures on the mapping's wide expressions.
+
+    Past Java's 64 KB method limit Spark logs the generated class and runs the stage without
+    whole-stage code generation; the answer is the same, the screen of Java is noise.
+    """
+    jvm = spark.sparkContext._jvm
+    level = jvm.org.apache.logging.log4j.Level.OFF
+    for logger in (
+        "org.apache.spark.sql.catalyst.expressions.codegen.CodeGenerator",
+        "org.apache.spark.sql.execution.WholeStageCodegenExec",
+    ):
+        jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(logger, level)
 
 
 class SparkEngine:
@@ -99,7 +119,7 @@ class SparkEngine:
             df = df.withColumn(ROW, F.col("row_index") + 1).drop("row_index")
         else:
             df = _numbered(reader.text(str(path)).withColumnRenamed("value", "__gw_line"), first=1)
-            df = df.filter(F.trim(F.col("__gw_line")) != "")
+            df = df.filter(~F.col("__gw_line").rlike(r"^(?U)\s*$"))  # blank lines, as gapwatch's reader
         df = df.persist()
         df.createOrReplaceTempView(name)
         self._persisted[name] = df
@@ -120,12 +140,16 @@ class SparkEngine:
             return
         self.spark.read.option("basePath", str(folder)).parquet(str(folder)).createOrReplaceTempView(name)
 
-    def create(self, name: str, sql: str, params: Mapping[str, Any] | None = None) -> None:
+    def create(
+        self, name: str, sql: str, params: Mapping[str, Any] | None = None, *, materialise: bool = True
+    ) -> None:
         self.drop(name)
-        df = self.sql(sql, params).persist()
-        df.count()  # materialised once: later reads must see the same rows
+        df = self.sql(sql, params)
+        if materialise:
+            df = df.persist()
+            df.count()  # materialised once: later reads must see the same rows
+            self._persisted[name] = df
         df.createOrReplaceTempView(name)
-        self._persisted[name] = df
 
     # -- results -----------------------------------------------------------------------------
     def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
@@ -133,7 +157,9 @@ class SparkEngine:
         return table
 
     def write_parquet(self, sql: str, folder: Path, partition: str) -> None:
-        self.sql(sql).write.mode("append").partitionBy(partition).parquet(str(folder))
+        # one file per period and run, not one per task and period (a lake of small files is slow to read)
+        df = self.sql(sql)
+        df.repartition(partition).write.mode("append").partitionBy(partition).parquet(str(folder))
 
     def ibis_table(self, name: str) -> Any:
         import ibis

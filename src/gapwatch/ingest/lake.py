@@ -139,25 +139,24 @@ def _upsert_rejects(rows: str, now: dt.datetime) -> str:
 
 
 def _counts(engine: Engine) -> IngestCounts:
+    """Counts of the stage's codes and of the dedupe's outcomes (one query)."""
     counts = IngestCounts()
-    staged = engine.fetch("SELECT code, count(*) AS n FROM __gw_stage GROUP BY code").to_pylist()
-    for row in staged:
-        if row["code"] is None:
-            counts.accepted += row["n"]
+    found = engine.fetch(
+        "SELECT s.code, d.outcome, count(*) AS n FROM __gw_stage s "
+        "LEFT JOIN __gw_fate d ON d.pos = s.pos GROUP BY s.code, d.outcome"
+    ).to_pylist()
+    for row in found:
+        code, outcome, n = row["code"], row["outcome"], row["n"]
+        if code is not None:
+            counts.rejected += n
+            counts.reasons[code] = counts.reasons.get(code, 0) + n
+        elif outcome == "duplicate":
+            counts.duplicate += n
+        elif outcome == "conflict":
+            counts.rejected += n
+            counts.reasons[RejectCode.CONFLICT.value] = counts.reasons.get(RejectCode.CONFLICT.value, 0) + n
         else:
-            counts.rejected += row["n"]
-            counts.reasons[row["code"]] = counts.reasons.get(row["code"], 0) + row["n"]
-    fates = engine.fetch("SELECT outcome, count(*) AS n FROM __gw_fate GROUP BY outcome").to_pylist()
-    for row in fates:
-        if row["outcome"] == "accepted":
-            continue
-        counts.accepted -= row["n"]
-        if row["outcome"] == "duplicate":
-            counts.duplicate += row["n"]
-        else:
-            counts.rejected += row["n"]
-            code = RejectCode.CONFLICT.value
-            counts.reasons[code] = counts.reasons.get(code, 0) + row["n"]
+            counts.accepted += n
     return counts
 
 
@@ -253,7 +252,7 @@ def _run(
         engine.create(CELLS, prep.cells)
     ipad, opad = hmac_pads(secret)
     keys = f"SELECT id, kind, {hmac_sql('id', KEY_CHARS)} AS key FROM ({prep.ids})"
-    engine.create("__gw_keys", keys, {"ipad": ipad, "opad": opad})
+    engine.create("__gw_keys", keys, {"ipad": ipad, "opad": opad}, materialise=False)
     engine.load_arrow("expectations", expectations)
     engine.create("__gw_stage", bind(prep.stage, dict.fromkeys(MACRO_ARGS, job.closed_through)))
     engine.load_parquet("__gw_lake", lake / prep.target, LAKE_SCHEMAS[prep.target])
@@ -263,7 +262,7 @@ def _run(
     engine.write_parquet(_accepted_sql(prep, now), lake / prep.target, "period")
     if counts.rejected:
         # the sentences: the mapping once more, with them (only files with rejects pay for it)
-        engine.create("__gw_messages", prep.messages)
+        engine.create("__gw_messages", prep.messages, materialise=False)
         engine.write_parquet(_rejects_sql(prep, columns, now), lake / "rejected", "received")
     result = IngestResult(job.source_name, job.file)
     result.counts.add(counts)
