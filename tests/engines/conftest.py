@@ -36,6 +36,7 @@ def spark() -> Iterator[Any]:
 
     session = spark_session("local[2]", "UTC", app="gapwatch-tests")
     session.conf.set("spark.sql.shuffle.partitions", "2")
+    session.conf.set("spark.sql.adaptive.enabled", "false")  # tiny inputs: re-planning costs more
     yield session
     session.stop()
 

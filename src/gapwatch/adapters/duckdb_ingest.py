@@ -62,13 +62,17 @@ class PreparedIngest:
         return f"CREATE OR REPLACE TEMP MACRO {self.macro}({LATE}) AS TABLE {self.stage}"
 
 
-def prepare(job: IngestJob) -> PreparedIngest:
-    """Compile ``job``'s mapping into the chunk's queries."""
+def prepare(job: IngestJob, *, messages_inline: bool = False) -> PreparedIngest:
+    """Compile ``job``'s mapping into the chunk's queries.
+
+    ``messages_inline``: the stage carries each reject's sentence itself (a whole file at
+    once on an engine, where planning the mapping a second time costs more than the sentences).
+    """
     # JSON lines are parsed once per chunk into a temp table (CELLS): the ids and the stage
     # both read the mapped columns, and parsing is the costly part.
     cells = _json_cells(job) if job.layout == "jsonl" else None
     relation = CELLS if cells else CHUNK
-    comp = compiler(job, relation, messages=False)
+    comp = compiler(job, relation, messages=messages_inline)
     messages = f"SELECT {ROW}, entry, message FROM ({compiler(job, relation).sql()}) WHERE code IS NOT NULL"
     target = "outcomes" if job.source.kind == "outcome" else "experiences"
     staged = _scored(job, comp.sql()) if target == "experiences" else _keyed(comp.sql())

@@ -192,6 +192,8 @@ def _numbered(df: Any, first: int) -> Any:
     from pyspark.sql import functions as F
 
     mono = F.monotonically_increasing_id()
+    if df.rdd.getNumPartitions() == 1:  # one file read whole (a CSV with quoted newlines): no count needed
+        return df.withColumn(ROW, mono + first)
     df = df.withColumn("__gw_mono", mono).withColumn("__gw_part", F.spark_partition_id())
     counts = sorted(df.groupBy("__gw_part").count().collect(), key=lambda r: r["__gw_part"])
     offsets: dict[int, int] = {}

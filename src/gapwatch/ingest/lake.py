@@ -110,15 +110,14 @@ def _rejects_sql(prep: PreparedIngest, columns: list[str], now: dt.datetime) -> 
         "SELECT s.*, d.outcome FROM __gw_stage s LEFT JOIN __gw_fate d ON d.pos = s.pos "
         "WHERE s.code IS NOT NULL OR d.outcome = 'conflict'"
     )
-    messages = f"LEFT JOIN __gw_messages mm ON mm.{ROW} = s.{ROW} AND mm.entry = s.entry"
     rows = (
         f"SELECT {lit(prep.job.source_name)} AS source, s.event_id, {lit(prep.job.file)} AS file, "
         f"s.{ROW} AS row_number, CAST({_raw_sql(prep, columns)} AS VARCHAR) AS raw, "
         f"CASE WHEN s.outcome = 'conflict' THEN {conflict} "
-        "ELSE coalesce(s.message, mm.message) END AS reason, "
+        "ELSE s.message END AS reason, "
         f"coalesce(s.code, {lit(RejectCode.CONFLICT.value)}) AS reason_code, "
         "coalesce(s.customer_key, s.anonymous_key) AS customer_key "
-        f"FROM ({bad}) s JOIN {relation} c ON c.{ROW} = s.{ROW} {messages}"
+        f"FROM ({bad}) s JOIN {relation} c ON c.{ROW} = s.{ROW}"
     )
     return _upsert_rejects(rows, now)
 
@@ -219,9 +218,9 @@ def ingest_lake(
         raise IngestError(str(exc)) from exc
     layout: Layout = "jsonl" if fmt == "jsonl" else "columns"
     job = IngestJob(source, mapping, Vocabulary.from_config(config), path.name, layout, None)
-    prep = prepare(job)
+    prep = prepare(job, messages_inline=True)
     malformed: list[Any] = []
-    names = ["__gw_keys", "__gw_stage", "__gw_fate", "__gw_messages", CELLS, CHUNK, "expectations"]
+    names = ["__gw_keys", "__gw_stage", "__gw_fate", CELLS, CHUNK, "expectations"]
     names += ["__gw_lake", "__gw_lake_rejected", "__gw_malformed"]
     try:
         try:
@@ -261,8 +260,6 @@ def _run(
     counts = _counts(engine)
     engine.write_parquet(_accepted_sql(prep, now), lake / prep.target, "period")
     if counts.rejected:
-        # the sentences: the mapping once more, with them (only files with rejects pay for it)
-        engine.create("__gw_messages", prep.messages, materialise=False)
         engine.write_parquet(_rejects_sql(prep, columns, now), lake / "rejected", "received")
     result = IngestResult(job.source_name, job.file)
     result.counts.add(counts)
