@@ -104,7 +104,7 @@ def measure_engine(name: str, data: Path, cores: int) -> dict[str, Any]:
 
         began = time.perf_counter()
         engine.load_parquet("experiences", lake / "experiences", LAKE_SCHEMAS["experiences"])
-        stats = stream_period_stats(engine.ibis_table("experiences")).to_pyarrow()
+        stats = engine.run_ibis(stream_period_stats(engine.ibis_table("experiences")))
         aggregate_s = time.perf_counter() - began
         jvm = 0
         if name == "spark":

@@ -129,4 +129,8 @@ EXOTIC_TIMES = [
     "infinity",
     "2025-03-01 14:30:00 America/New_York",
     "2025-03-01T14:30:00+25:00",
+    # naive times in the summer-time change of the workspace's zone (Europe/Berlin): the hour
+    # that does not exist and the hour that exists twice are resolved differently
+    "2025-03-30T02:30:00",
+    "2025-10-26T02:30:00",
 ]

@@ -120,6 +120,12 @@ class DuckDBEngine:
             warnings.filterwarnings("ignore", r"fetch_arrow_table\(\) is deprecated", DeprecationWarning)
             return ibis.duckdb.from_connection(self.con).table(name)
 
+    def run_ibis(self, expr: Any) -> pa.Table:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", r"fetch_arrow_table\(\) is deprecated", DeprecationWarning)
+            table: pa.Table = expr.to_pyarrow()
+        return table
+
     def drop(self, *names: str) -> None:
         for name in names:
             if name in self._registered:

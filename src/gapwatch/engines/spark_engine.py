@@ -166,6 +166,13 @@ class SparkEngine:
 
         return ibis.pyspark.connect(self.spark).table(name)
 
+    def run_ibis(self, expr: Any) -> pa.Table:
+        """The expression's Spark SQL, run straight to Arrow (Ibis's own path goes through pandas)."""
+        import ibis
+
+        table: pa.Table = self.spark.sql(str(ibis.to_sql(expr, dialect="pyspark"))).toArrow()
+        return table
+
     def drop(self, *names: str) -> None:
         for name in names:
             df = self._persisted.pop(name, None)

@@ -78,11 +78,11 @@ def detect_lake(
     engine.load_parquet("experiences", lake / "experiences", LAKE_SCHEMAS["experiences"])
     try:
         experiences = engine.ibis_table("experiences")
-        horizon = data_horizon(experiences).to_pyarrow().to_pylist()[0]
-        events = int(experiences.count().to_pyarrow().as_py())
+        horizon = engine.run_ibis(data_horizon(experiences)).to_pylist()[0]
+        events = int(engine.run_ibis(experiences.aggregate(n=experiences.count())).column("n")[0].as_py())
         last_event = _utc(horizon["last_event"], engine.timezone)
         closed = closed_through(last_event, config.workspace.timezone, clock, now)
-        table = _sorted(stream_period_stats(experiences).to_pyarrow())
+        table = _sorted(engine.run_ibis(stream_period_stats(experiences)))
         result = detect_all(
             engine,
             table,
