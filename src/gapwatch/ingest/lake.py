@@ -95,7 +95,12 @@ def _raw_sql(prep: PreparedIngest, columns: list[str]) -> str:
         from gapwatch.adapters.duckdb_mapping import mapped_columns
 
         columns = mapped_columns(prep.job)
-    pairs = ", ".join(f"{lit(c)}, {keyed.get(c, f'c.{ident(c)}')}" for c in columns)
+
+    def cell(column: str) -> str:
+        # text, and an empty cell null: Spark's CSV reader cannot tell an unquoted empty cell from none
+        return keyed.get(column, f"NULLIF(CAST(c.{ident(column)} AS VARCHAR), '')")
+
+    pairs = ", ".join(f"{lit(c)}, {cell(c)}" for c in columns)
     return f"json_object({pairs})" if pairs else "json_object()"
 
 
