@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from lakehelpers import SOURCES, read, workspace
 
 from gapwatch.engines.duckdb_engine import DuckDBEngine
@@ -36,3 +37,37 @@ def test_duckdb_lake_equals_the_store(small_world: Path, tmp_path: Path) -> None
     assert by_lake.events == sum(1 for _ in read(lake, "experiences").to_pylist())
     outcomes = read(lake, "outcomes")
     assert outcomes.num_rows > 0 and set(outcomes.column("outcome").to_pylist()) == {"nps"}
+
+
+def test_spark_without_a_lake_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gapwatch.cli import main
+
+    ws = workspace(tmp_path / "ws")
+    for args in (["detect"], ["ingest", str(tmp_path / "x.csv"), "--source", "orders"]):
+        with pytest.raises(SystemExit) as stop:
+            main([*args, "--workspace", str(ws), "--engine", "spark"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert stop.value.code == 2 and len(err) == 1 and "--lake" in err[0]
+
+
+def test_duckdb_cli_over_a_lake(
+    small_world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from gapwatch.cli import main
+
+    ws, lake = workspace(tmp_path / "ws"), tmp_path / "lake"
+    for source in ("orders", "tickets"):
+        args = ["ingest", str(small_world / f"{source}.csv"), "--source", source, "--workspace", str(ws)]
+        main([*args, "--lake", str(lake), "--json"])
+        laked = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert laked["engine"] == "duckdb" and laked["accepted"] > 100
+        main(args)  # and into the store
+    capsys.readouterr()
+    runs = {}
+    for extra in ([], ["--lake", str(lake)]):
+        main(["detect", "--workspace", str(ws), "--clock", "event", "--json", *extra])
+        runs[bool(extra)] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert runs[True]["digest"] == runs[False]["digest"] and runs[True]["events"] == runs[False]["events"]
+    assert runs[True]["signals"] and runs[True]["lake"] == str(lake)
