@@ -88,7 +88,7 @@ def _tickets_jsonl(folder: Path, csv_file: Path) -> Path:
     lines = []
     for i, record in enumerate(records[:60]):
         row: dict[str, Any] = {**record, "ticket_id": f"J-{record['ticket_id']}"}
-        if i % 3 == 0 and _number(row["first_reply_hours"]) is not None:
+        if i % 3 == 0 and _plain_number(row["first_reply_hours"]):
             row["first_reply_hours"] = _number(row["first_reply_hours"])  # a JSON number
         if i % 7 == 0:
             row["topic"] = {"nested": [1, 2]}
@@ -108,6 +108,12 @@ def _number(cell: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _plain_number(cell: str) -> bool:
+    """A number Java writes as plainly as Python (see the declared gap of JSON numbers below)."""
+    value = _number(cell)
+    return value is not None and (value == 0 or 1e-3 <= abs(value) < 1e7)
 
 
 def _web(folder: Path) -> Path:
@@ -253,4 +259,29 @@ def test_exotic_times_are_read_alike(spark: Any, tmp_path: Path) -> None:
         read(tmp_path / "lake-duckdb", "experiences"),
         read(tmp_path / "lake-spark", "experiences"),
     )
+    assert spark_rows.to_pylist() == duck.to_pylist()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not yet: a JSON number written with an exponent (3e+21, 1.5e-05, 12345678.9 as a number) "
+    "keeps its text on DuckDB; Spark's JSON functions re-render it as Java does (3.0E21), so the raw "
+    "cell of its reject differs (the value read, and so every count and code, is the same)",
+)
+def test_json_numbers_keep_their_text_in_rejects(spark: Any, tmp_path: Path) -> None:
+    ws = workspace(tmp_path / "ws", ZONE)
+    base = {"requester": "c@example.com", "opened": "2025-03-02T10:00:00+01:00", "plan": "Standard"}
+    lines = [
+        json.dumps({**base, "ticket_id": f"N-{i}", "first_reply_hours": v, "satisfaction": 4})
+        for i, v in enumerate((3e21, 12345678.9, -2.5))
+    ]
+    files = {"tickets.jsonl": tmp_path / "tickets.jsonl"}
+    files["tickets.jsonl"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with DuckDBEngine(timezone=ZONE) as duck:
+        on_duck = ingest(ws, duck, tmp_path / "lake-duckdb", files)
+    with SparkEngine(spark, timezone=ZONE) as engine:
+        on_spark = ingest(ws, engine, tmp_path / "lake-spark", files)
+    assert _plain(on_spark) == _plain(on_duck)
+    assert on_duck["tickets.jsonl"]["rejected"] >= 2
+    duck, spark_rows = read(tmp_path / "lake-duckdb", "rejected"), read(tmp_path / "lake-spark", "rejected")
     assert spark_rows.to_pylist() == duck.to_pylist()

@@ -22,6 +22,8 @@ compare reject codes, counts and rows; a construct this module does not know fai
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -50,6 +52,11 @@ def _rlike(this: exp.Expression, pattern: str) -> exp.Expression:
     return exp.RegexpLike(this=this, expression=exp.Literal.string(pattern))
 
 
+def _inner(node: exp.Expression) -> exp.Expression:
+    """``node`` rewritten (a rewritten node's children are not visited again by ``transform``)."""
+    return node.transform(_transform)
+
+
 def _guarded(test: exp.Expression, then: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=test, true=then)])
 
@@ -71,8 +78,79 @@ def _try_cast(node: exp.TryCast) -> exp.Expression:
 
 
 def _java_pattern(fmt: str) -> str:
-    python = format_time(fmt, DuckDB.TIME_MAPPING, DuckDB.TIME_TRIE)
-    return str(format_time(python or fmt, Spark.INVERSE_TIME_MAPPING, Spark.INVERSE_TIME_TRIE))
+    """A DuckDB (strftime) format as a Java pattern; literal text quoted (``T`` is no field)."""
+    out = []
+    for code, text in re.findall(r"(%-?.)|([^%]+)", fmt):
+        if code:
+            python = format_time(code, DuckDB.TIME_MAPPING, DuckDB.TIME_TRIE)
+            out.append(str(format_time(python or code, Spark.INVERSE_TIME_MAPPING, Spark.INVERSE_TIME_TRIE)))
+        else:
+            out.append("'" + text.replace("'", "''") + "'" if re.search("[A-Za-z']", text) else text)
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _accents() -> tuple[str, str]:
+    """``translate`` lists of DuckDB's ``strip_accents``: each letter with marks, its base letter.
+
+    Spark has no such function; a letter whose canonical decomposition is one base letter and
+    marks maps to that letter, a mark is dropped (``tests/engines/test_dialect.py`` holds the
+    lists to DuckDB's own function on U+00C0…U+20FF).
+    """
+    marked, base, marks = [], [], []
+    for point in range(0xC0, 0x2100):
+        char = chr(point)
+        if unicodedata.category(char).startswith("M"):
+            marks.append(char)  # a mark on its own is dropped (past the end of the second list)
+            continue
+        bare = "".join(
+            c for c in unicodedata.normalize("NFD", char) if not unicodedata.category(c).startswith("M")
+        )
+        if bare != char and len(bare) == 1:
+            marked.append(char)
+            base.append(bare)
+    return "".join(marked + marks), "".join(base)
+
+
+# DuckDB writes a DOUBLE as the shortest text that reads back (Python's repr: '2.5', '1e+21',
+# '1e-05', '10000000.0'); Spark's cast is Java's (scientific from 1e7 and below 1e-3, '3.0E21').
+# Reject sentences show values this way, so Spark's text is brought to DuckDB's.
+_DOUBLE_TEXT = r"""CASE WHEN __gw_x IS NULL THEN NULL
+ WHEN __gw_x = 0 OR (abs(__gw_x) >= 0.001D AND abs(__gw_x) < 10000000D) THEN CAST(__gw_x AS STRING)
+ WHEN abs(__gw_x) >= 1e16D OR abs(__gw_x) < 0.0001D THEN replace(regexp_replace(regexp_replace(
+   regexp_replace(CAST(__gw_x AS STRING), '\\.0E', 'E'), 'E([0-9])', 'E+$1'),
+   'E([+-])([0-9])$', 'E$10$2'), 'E', 'e')
+ ELSE regexp_replace(regexp_replace(CAST(CAST(__gw_x AS DECIMAL(38, 20)) AS STRING), '0+$', ''), '\\.$', '.0')
+ END"""
+_DOUBLES = ("value", "expected")  # the stage's DOUBLE columns that reject sentences show
+
+
+def _is_double(node: exp.Expression) -> bool:
+    return (isinstance(node, exp.Column) and node.name in _DOUBLES) or isinstance(node, exp.Round)
+
+
+def _double_text(node: exp.Expression) -> exp.Expression:
+    template = sqlglot.parse_one(_DOUBLE_TEXT, read="spark")
+    inner = _inner(node)
+    return template.transform(
+        lambda n: inner.copy() if isinstance(n, exp.Column) and n.name == "__gw_x" else n
+    )
+
+
+def _utc_text(node: exp.TimeToStr) -> exp.Expression:
+    """``strftime(t AT TIME ZONE 'UTC', fmt)``: Spark formats in the session zone, so the
+    instant is shifted to show its UTC wall time first."""
+    at = node.this
+    assert isinstance(at, exp.AtTimeZone) and at.args["zone"].name.upper() == "UTC", node.sql()
+    shifted = _call("to_utc_timestamp", _inner(at.this), _call("current_timezone"))
+    return _call("date_format", shifted, exp.Literal.string(_java_pattern(node.args["format"].name)))
+
+
+def _epoch(node: exp.TimeToUnix) -> exp.Expression:
+    """``epoch(t)``: seconds with the microseconds (Spark's ``unix_timestamp`` drops them)."""
+    double = exp.DataType.build("double")
+    micros = exp.Cast(this=_call("unix_micros", _inner(node.this)), to=double)
+    return exp.Div(this=micros, expression=exp.Cast(this=exp.Literal.number(1_000_000), to=double))
 
 
 def _not_finite(x: exp.Expression) -> exp.Expression:
@@ -91,7 +169,18 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression:
     if name == "suffix":
         return _call("endswith", *args)
     if name == "isfinite":
+        if isinstance(args[0], exp.Column) and args[0].name == "occurred_at":
+            # a time: Spark's have no infinities (the time guard refuses 'infinity')
+            return exp.true()
         return exp.Not(this=exp.Paren(this=_not_finite(args[0])))
+    if name == "strlen":  # bytes, not characters
+        return _call("octet_length", *map(_inner, args))
+    if name == "list_position":  # 1-based, NULL when absent (Spark's array_position gives 0)
+        found = exp.Cast(this=_call("array_position", *map(_inner, args)), to=exp.DataType.build("int"))
+        return exp.Nullif(this=found, expression=exp.Literal.number(0))
+    if name == "strip_accents":
+        marked, base = _accents()
+        return _call("translate", _inner(args[0]), exp.Literal.string(marked), exp.Literal.string(base))
     if name == "hash":
         # Spark's hashes skip NULLs, so (NULL, 'a') and ('a', NULL) would collide: each value
         # is followed by whether it is NULL.
@@ -150,6 +239,21 @@ def _json_object(node: exp.JSONObject) -> exp.Expression:
 
 
 def _transform(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.DPipe) and (_is_double(node.this) or _is_double(node.expression)):
+        parts = [_double_text(e) if _is_double(e) else _inner(e) for e in (node.this, node.expression)]
+        return exp.DPipe(this=parts[0], expression=parts[1], safe=node.args.get("safe"))
+    if isinstance(node, exp.Cast) and node.to.is_type("varchar", "text") and _is_double(node.this):
+        return _double_text(node.this)
+    if isinstance(node, exp.TimeToStr) and isinstance(node.this, exp.AtTimeZone):
+        return _utc_text(node)
+    if isinstance(node, exp.TimeToUnix):
+        return _epoch(node)
+    if isinstance(node, exp.Bracket) and not all(isinstance(e, exp.Literal) for e in node.expressions):
+        # a list index computed per row: 1-based in DuckDB and in Spark's element_at (NULL past the end)
+        return _call("try_element_at", _inner(node.this), *map(_inner, node.expressions))
+    if isinstance(node, exp.CTE) and node.args.get("materialized"):
+        node.set("materialized", None)  # a hint to DuckDB's planner; Spark plans a CTE itself
+        return node
     if isinstance(node, exp.TryCast):
         return _try_cast(node)
     if isinstance(node, exp.Anonymous):

@@ -160,7 +160,9 @@ def _rejects_sql(prep: PreparedIngest, columns: list[str], now: dt.datetime) -> 
     relation = CELLS if prep.job.layout == "jsonl" else CHUNK
     bad = (
         "SELECT s.*, d.outcome FROM __gw_stage s LEFT JOIN __gw_fate d ON d.pos = s.pos "
-        "WHERE s.code IS NOT NULL OR d.outcome = 'conflict'"
+        "WHERE (s.code IS NOT NULL OR d.outcome = 'conflict') "
+        # an erased customer's event is counted, never kept (not even as a reject)
+        f"AND s.code IS DISTINCT FROM {lit(RejectCode.ERASED_CUSTOMER.value)}"
     )
     rows = (
         f"SELECT {lit(prep.job.source_name)} AS source, s.event_id, {lit(prep.job.file)} AS file, "
@@ -253,6 +255,7 @@ def ingest_lake(
     window: EventWindow | None = None,
     closed_through: dt.date | None = None,
     as_of: dt.datetime | None = None,
+    erased: list[str] | None = None,
     now: dt.datetime | None = None,
 ) -> IngestResult:
     """Map, validate, key, score and dedupe one file on ``engine``; append it to ``lake``.
@@ -261,7 +264,8 @@ def ingest_lake(
     by its dates); ``secret`` is the workspace's HMAC key (ids are keyed on the engine).
     ``window``, ``closed_through`` and ``as_of`` are the store's ingest bounds
     (:func:`gapwatch.ingest.files.ingest_file`): the accepted event times, the last closed
-    day, the clock open promises are judged by.
+    day, the clock open promises are judged by. ``erased``: the keys of the workspace's
+    suppression list (their events are counted as suppressed, and never written).
     """
     import time
 
@@ -292,7 +296,7 @@ def ingest_lake(
     prep = prepare(job, messages_inline=True)
     malformed: list[Any] = []
     names = ["__gw_keys", "__gw_stage", "__gw_fate", CELLS, CHUNK, "expectations"]
-    names += ["__gw_lake", "__gw_lake_rejected", "__gw_malformed", LABELS]
+    names += ["__gw_lake", "__gw_lake_rejected", "__gw_malformed", LABELS, "__gw_erased"]
     try:
         try:
             columns = engine.read_input(CHUNK, path, fmt, _read(path, fmt, job, malformed))
@@ -300,6 +304,7 @@ def ingest_lake(
             raise IngestError(str(exc)) from exc
         if layout == "columns":
             _check_columns(job, columns)
+        engine.load_arrow("__gw_erased", pa.table({"customer_key": pa.array(erased or [], pa.string())}))
         result = _run(engine, lake, prep, columns, secret, expectations, now)
         result.counts.add(_write_malformed(engine, lake, job, malformed, now))
     finally:
@@ -321,7 +326,8 @@ def _run(
     if prep.cells is not None:
         engine.create(CELLS, prep.cells)
     ipad, opad = hmac_pads(secret)
-    keys = f"SELECT id, kind, {hmac_sql('id', KEY_CHARS)} AS key FROM ({prep.ids})"
+    keyed = f"SELECT id, kind, {hmac_sql('id', KEY_CHARS)} AS key FROM ({prep.ids})"
+    keys = f"SELECT *, key IN (SELECT customer_key FROM __gw_erased) AS erased FROM ({keyed})"
     engine.create("__gw_keys", keys, {"ipad": ipad, "opad": opad}, materialise=False)
     engine.load_arrow("expectations", expectations)
     engine.load_parquet("__gw_lake", lake / prep.target, LAKE_SCHEMAS[prep.target])
@@ -374,4 +380,5 @@ def ingest_workspace_lake(ws: Workspace, engine: Engine, lake: Path, path: Path,
         secret=read_secret(ws.root),
         expectations=expectations,
         window=accepted_window(ws.store, ws.config),
+        erased=ws.store.table("erased").column("customer_key").to_pylist(),
     )
