@@ -113,7 +113,8 @@ def synthetic_records(days: int = 45, seed: int = 11, source: str = "api") -> li
                             "moment": moment,
                             "segment": segment,
                             "metric": metric,
-                            "value": round(adequate + sign * step * width, 4),
+                            # durations and scores are never negative (ingest rejects them)
+                            "value": round(max(0.0, adequate + sign * step * width), 4),
                         },
                     )
                 )

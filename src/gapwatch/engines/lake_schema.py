@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["LAKE_SCHEMAS", "LAKE_TABLES", "lake_columns"]
+from gapwatch.domain.gap import Status
+
+__all__ = ["LAKE_SCHEMAS", "LAKE_TABLES", "current_sql", "lake_columns"]
 
 _TS = pa.timestamp("us", tz="UTC")
 LAKE_SCHEMAS: dict[str, pa.Schema] = {
@@ -89,3 +91,22 @@ _SQL_TYPES = {
 def lake_columns(table: str) -> list[tuple[str, str]]:
     """(column, SQL type) of a lake table, partition column last."""
     return [(f.name, _SQL_TYPES[f.type]) for f in LAKE_SCHEMAS[table]]
+
+
+def current_sql(relation: str, as_of: str | None = None) -> str:
+    """The lake's experiences in ``relation`` as the store holds them: the latest copy of each
+    (source, event_id) (a promise updated since is appended again), and with ``as_of`` (a SQL
+    timestamp) a pending promise due by then missed, as ``monitor/promises`` marks it."""
+    latest = (
+        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY source, event_id "
+        f"ORDER BY ingested_at DESC, value IS NULL) AS __gw_v FROM {relation}) WHERE __gw_v = 1"
+    )
+    columns = ", ".join(name for name, _ in lake_columns("experiences"))
+    if as_of is None:
+        return f"SELECT {columns} FROM ({latest})"
+    missed = int(Status.MISSED)
+    status = (
+        f"CAST(CASE WHEN status IS NULL AND due_at IS NOT NULL AND due_at <= {as_of} THEN {missed} "
+        "ELSE status END AS TINYINT)"
+    )
+    return f"SELECT {columns.replace('status', f'{status} AS status', 1)} FROM ({latest})"

@@ -14,8 +14,9 @@ already in the lake (same source, raw row, reason and event id).
 
 Parquet is append-only, so an open promise (an experience with no value yet, see
 ``adapters/duckdb_derived``) that is kept or broken later is *appended* again (an ``update``);
-:func:`current_sql` reads the lake's experiences as the store holds them: the latest copy of
-each (source, event_id), and a pending promise missed once the clock has passed its due time.
+:func:`gapwatch.engines.lake_schema.current_sql` reads the lake's experiences as the store
+holds them: the latest copy of each (source, event_id), and a pending promise missed once the
+clock has passed its due time.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from gapwatch.adapters.duckdb_sql import PAYLOAD, hmac_pads, hmac_sql, ident, li
 from gapwatch.config.schema import WorkspaceConfig
 from gapwatch.domain.bounds import EventWindow
 from gapwatch.domain.experience import KEY_CHARS, IngestCounts, IngestJob, Layout, RejectCode
-from gapwatch.domain.gap import Status
 from gapwatch.engines.dialect import bind
-from gapwatch.engines.lake_schema import LAKE_SCHEMAS, lake_columns
+from gapwatch.engines.lake_schema import LAKE_SCHEMAS, current_sql, lake_columns
 from gapwatch.ingest import readers
 from gapwatch.ingest.files import CHUNK_ROWS, IngestError, IngestResult, _check_columns
 from gapwatch.ingest.jobs import accepted_window, ingest_job
@@ -44,7 +44,7 @@ from gapwatch.ports import Engine
 if TYPE_CHECKING:
     from gapwatch.workspace import Workspace
 
-__all__ = ["current_sql", "dedupe_sql", "ingest_lake", "ingest_workspace_lake"]
+__all__ = ["dedupe_sql", "ingest_lake", "ingest_workspace_lake"]
 
 
 def macro_args(prep: PreparedIngest, now: dt.datetime) -> dict[str, Any]:
@@ -60,25 +60,6 @@ def macro_args(prep: PreparedIngest, now: dt.datetime) -> dict[str, Any]:
         "$lo": lo,
         "$hi": hi,
     }
-
-
-def current_sql(relation: str, as_of: str | None = None) -> str:
-    """The lake's experiences in ``relation`` as the store holds them: the latest copy of each
-    (source, event_id) (a promise updated since is appended again), and with ``as_of`` (a SQL
-    timestamp) a pending promise due by then missed, as ``monitor/promises`` marks it."""
-    latest = (
-        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY source, event_id "
-        f"ORDER BY ingested_at DESC, value IS NULL) AS __gw_v FROM {relation}) WHERE __gw_v = 1"
-    )
-    columns = ", ".join(name for name, _ in lake_columns("experiences"))
-    if as_of is None:
-        return f"SELECT {columns} FROM ({latest})"
-    missed = int(Status.MISSED)
-    status = (
-        f"CAST(CASE WHEN status IS NULL AND due_at IS NOT NULL AND due_at <= {as_of} THEN {missed} "
-        "ELSE status END AS TINYINT)"
-    )
-    return f"SELECT {columns.replace('status', f'{status} AS status', 1)} FROM ({latest})"
 
 
 def _same(columns: tuple[str, ...], a: str, b: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from gapwatch.config.schema import WorkspaceConfig
-from gapwatch.engines.lake_schema import LAKE_SCHEMAS
+from gapwatch.engines.lake_schema import LAKE_SCHEMAS, current_sql
 from gapwatch.metrics import data_horizon, stream_period_stats
 from gapwatch.monitor.charts import Signal
 from gapwatch.monitor.phases import Phases
@@ -83,8 +83,6 @@ def detect_lake(
     event on the event clock, else ``now``) count as missed, and ``phases`` (the workspace's
     cases that accepted a new normal) judge their streams from the phase start.
     """
-    from gapwatch.ingest.lake import current_sql
-
     engine.load_parquet(_RAW, lake / "experiences", LAKE_SCHEMAS["experiences"])
     try:
         engine.create("experiences", current_sql(_RAW))
