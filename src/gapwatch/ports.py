@@ -8,7 +8,8 @@ Capabilities are separate Protocols, so an adapter states what it can do.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -124,3 +125,54 @@ class EventStore(ReadStore, Protocol):
 @runtime_checkable
 class Store(EventStore, ExpectationStore, Protocol):
     """Everything the ingest and expectation services need from one store."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Runs gapwatch's set-wise steps, written once as DuckDB SQL, on one engine.
+
+    Relations are named views of the engine's session; every query is DuckDB SQL (the
+    Spark engine rewrites it, ``engines/dialect.py``), with ``$name`` parameters.
+    Implemented by ``engines.duckdb_engine`` (the embedded default) and ``engines.spark_engine``.
+    """
+
+    name: str
+    timezone: str
+
+    def read_input(self, name: str, path: Path, fmt: str, chunks: Iterable[pa.Table]) -> list[str]:
+        """Make ``name`` the raw text cells of a file, with ``__gw_row``; return its columns.
+
+        ``chunks`` are gapwatch's own reader's chunks of the file (an engine that reads the
+        file itself, in parallel, may ignore them).
+        """
+        ...
+
+    def load_arrow(self, name: str, table: pa.Table) -> None: ...
+
+    def load_parquet(self, name: str, folder: Path, schema: pa.Schema) -> None:
+        """``name`` over a Hive-partitioned Parquet folder (an empty relation when it holds none)."""
+        ...
+
+    def create(
+        self, name: str, sql: str, params: Mapping[str, Any] | None = None, *, materialise: bool = True
+    ) -> None:
+        """``sql`` as ``name``: materialised when it is read several times, else a view where possible."""
+        ...
+
+    def fetch(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table: ...
+
+    def write_parquet(self, sql: str, folder: Path, partition: str) -> None:
+        """Append the rows of ``sql`` to a Parquet folder, Hive-partitioned by ``partition``."""
+        ...
+
+    def ibis_table(self, name: str) -> Any:
+        """``name`` as an Ibis table of this engine (the metric expressions run on it)."""
+        ...
+
+    def run_ibis(self, expr: Any) -> pa.Table:
+        """Run an Ibis expression built on :meth:`ibis_table` to Arrow."""
+        ...
+
+    def drop(self, *names: str) -> None: ...
+
+    def close(self) -> None: ...

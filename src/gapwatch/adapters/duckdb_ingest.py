@@ -84,13 +84,17 @@ class PreparedIngest:
         return self.target == "experiences" and spec is not None and spec.labels == "auto"
 
 
-def prepare(job: IngestJob) -> PreparedIngest:
-    """Compile ``job``'s mapping into the chunk's queries."""
+def prepare(job: IngestJob, *, messages_inline: bool = False) -> PreparedIngest:
+    """Compile ``job``'s mapping into the chunk's queries.
+
+    ``messages_inline``: the stage carries each reject's sentence itself (a whole file at
+    once on an engine, where planning the mapping a second time costs more than the sentences).
+    """
     # JSON lines are parsed once per chunk into a temp table (CELLS): the ids and the stage
     # both read the mapped columns, and parsing is the costly part.
     cells = _json_cells(job) if job.layout == "jsonl" else None
     relation = CELLS if cells else CHUNK
-    comp = compiler(job, relation, messages=False)
+    comp = compiler(job, relation, messages=messages_inline)
     checked = compiler(job, relation).sql()
     messages = f"SELECT {ROW}, entry, message, bad_value FROM ({checked}) WHERE code IS NOT NULL"
     target = "outcomes" if job.source.kind == "outcome" else "experiences"

@@ -6,6 +6,7 @@ gives (same IEEE operations in the same order); a hypothesis test holds them tog
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -101,3 +102,10 @@ def hmac_sql(expr: str, chars: int) -> str:
     """
     inner = f"unhex(sha256($ipad || encode({expr})))"
     return f"left(sha256($opad || {inner}), {chars})"
+
+
+def hmac_pads(secret: bytes) -> tuple[bytes, bytes]:
+    """RFC 2104 inner and outer padded keys of ``secret``, the parameters of :func:`hmac_sql`."""
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import threading
 import time
@@ -27,7 +26,7 @@ import pyarrow as pa
 
 from gapwatch.adapters import duckdb_collect, duckdb_ingest, duckdb_maintenance
 from gapwatch.adapters.duckdb_schema import MIGRATIONS, SCHEMA
-from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, ident, lit
+from gapwatch.adapters.duckdb_sql import CANARY, PAYLOAD, hash64, hmac_pads, ident, lit
 from gapwatch.adapters.key_filter import KeyFilter
 from gapwatch.domain.bounds import EventWindow, IdCase
 from gapwatch.domain.experience import (
@@ -46,9 +45,7 @@ TABLES = ("expectations", "experiences", "outcomes", "rejected", "identities")
 
 def _pads(secret: bytes) -> tuple[bytes, bytes]:
     """RFC 2104 inner and outer padded keys, so SQL can compute HMAC-SHA256."""
-    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
-    key = key.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+    return hmac_pads(secret)
 
 
 def _usable_cores() -> int:

@@ -70,3 +70,44 @@ def report_counts(counts: dict[str, Any], as_json: bool, where: str = "") -> Non
     )
     for code, n in sorted(counts["reasons"].items()):
         click.echo(f"  rejected {n:,}: {code}", err=True)
+
+
+def engine_options(command: Any) -> Any:
+    """``--engine``, ``--lake`` and ``--spark-master``: where the set-wise steps run, and on what."""
+    command = click.option(
+        "--spark-master",
+        default="local[2]",
+        show_default=True,
+        help="With --engine spark: local[N], a cluster master (spark://, yarn, k8s://) or sc:// (Connect).",
+    )(command)
+    command = click.option(
+        "--lake",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="A Parquet lake (experiences, outcomes, rejected; Hive-partitioned) instead of the store.",
+    )(command)
+    return click.option(
+        "--engine",
+        type=click.Choice(["duckdb", "spark"]),
+        default="duckdb",
+        show_default=True,
+        help="Where mapping, scoring and aggregation run: DuckDB (embedded) or Spark (Java 17).",
+    )(command)
+
+
+def open_cli_engine(engine: str, lake: Path | None, master: str, timezone: str) -> Any:
+    """The engine for a command, or a usage error (Spark needs a lake, and PySpark with Java)."""
+    import shutil
+
+    if engine == "spark":
+        if lake is None:
+            fail("--engine spark needs --lake DIR (Spark reads and writes a Parquet lake, not the store)")
+        try:
+            import pyspark  # noqa: F401
+        except ImportError:
+            fail("--engine spark needs PySpark: pip install 'gapwatch[spark]'")
+        if not master.startswith("sc://") and shutil.which("java") is None:
+            fail("--engine spark needs Java 17 on the PATH (e.g. apt-get install openjdk-17-jre-headless)")
+    from gapwatch.engines import open_engine
+
+    return open_engine(engine, timezone=timezone, master=master)

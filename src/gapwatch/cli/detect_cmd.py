@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
-from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
+from gapwatch.cli.common import (
+    emit_json,
+    engine_options,
+    fail,
+    json_option,
+    open_cli_engine,
+    workspace_option,
+)
 
 
 @click.command("detect")
@@ -19,15 +26,26 @@ from gapwatch.cli.common import emit_json, fail, json_option, workspace_option
     show_default=True,
     help="Which periods are closed: by the wall clock, or by the latest event (a replay).",
 )
+@engine_options
 @json_option
-def command(workspace: Path, clock: str, as_json: bool) -> None:
+def command(
+    workspace: Path, clock: str, engine: str, lake: Path | None, spark_master: str, as_json: bool
+) -> None:
     """Aggregate every stream (moment x segment x metric, and each moment as a whole) per day, run
     the charts chosen by volume against each stream's baseline, store the `stream_periods` and
     `signals` tables, and print the signals per stream: "worse" ones (they make alerts, one per
-    episode) and "better" ones apart, with the alerts per moment and month beside the signals."""
+    episode) and "better" ones apart, with the alerts per moment and month beside the signals.
+
+    With --lake the experiences are read from a Parquet lake (written by `gapwatch ingest --lake`)
+    and aggregated by --engine (DuckDB or Spark); detection, the false-alarm budget and the stored
+    results are the workspace's as without it. The JSON's `digest` (SHA-256 over the sorted signal
+    rows: stream, period, chart, rule, direction) is equal across engines when the signals are."""
     from gapwatch.config import ConfigError
     from gapwatch.domain.alerts import episodes
+    from gapwatch.monitor.on_engine import detect_lake, signal_digest
+    from gapwatch.monitor.phases import read_phases
     from gapwatch.monitor.run import run_monitor
+    from gapwatch.monitor.store import store_result, stream_periods_table
     from gapwatch.monitor.summary import monthly, stream_states
     from gapwatch.workspace import Workspace
 
@@ -39,8 +57,23 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc).splitlines()[0])
         return
+    mode: Literal["event", "wall"] = "event" if clock == "event" else "wall"
     with ws:
-        result = run_monitor(ws.store, ws.config, clock="event" if clock == "event" else "wall")
+        if lake is None:
+            if engine != "duckdb":
+                fail("--engine spark needs --lake DIR (Spark reads and writes a Parquet lake, not the store)")
+            result = run_monitor(ws.store, ws.config, clock=mode)
+            events = ws.store.count("experiences")
+        else:
+            runner = open_cli_engine(engine, lake, spark_master, ws.config.workspace.timezone)
+            try:
+                phases = read_phases(ws.store.reader())  # cases that accepted a new normal
+                run = detect_lake(runner, lake, ws.config, clock=mode, phases=phases)
+            finally:
+                runner.close()
+            result, events = run.result, run.events
+            with ws.store.transaction() as con:
+                store_result(con, result, in_transaction=True)
         states = stream_states(result, ws.lifecycle)
         detection = ws.config.detection
     eps = episodes(result.signals, detection.episode_days)
@@ -49,6 +82,11 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
     if as_json:
         emit_json(
             {
+                "engine": engine,
+                "lake": None if lake is None else str(lake),
+                "events": events,
+                "stream_periods": stream_periods_table(result).num_rows,
+                "digest": signal_digest(result.signals),
                 "streams": [s.to_dict() for s in states],
                 "signals": [_signal(s) for s in result.signals],
                 "alerts": [_episode(e) for e in eps],
@@ -59,7 +97,7 @@ def command(workspace: Path, clock: str, as_json: bool) -> None:
             }
         )
         return
-    _print(workspace, result, states, eps, months, limits)
+    _print(workspace, result, states, eps, months, limits, f"{events:,} events · engine {engine}")
 
 
 def _limits(result: Any, detection: Any) -> dict[str, Any]:
@@ -72,8 +110,11 @@ def _limits(result: Any, detection: Any) -> dict[str, Any]:
     }
 
 
-def _print(workspace: Path, result: Any, states: Any, eps: Any, months: Any, limits: dict[str, Any]) -> None:
+def _print(
+    workspace: Path, result: Any, states: Any, eps: Any, months: Any, limits: dict[str, Any], source: str
+) -> None:
     from gapwatch.cli.demo_view import lifecycle_table, month_table, wide_console
+    from gapwatch.monitor.on_engine import signal_digest
 
     console = wide_console()
     budget, floor = limits["false_alarms_per_week"], limits["min_arl0_weeks"]
@@ -104,6 +145,7 @@ def _print(workspace: Path, result: Any, states: Any, eps: Any, months: Any, lim
         f"{len(result.signals)} signals stored: {n_worse} worse, {len(result.signals) - n_worse} better; "
         f"{len(eps)} alert(s) (episodes of worse signals) (* = provisional: the period is still open)"
     )
+    console.print(f"digest {signal_digest(result.signals)[:16]} · {source}")
 
 
 def _episode(e: Any) -> dict[str, Any]:
@@ -118,8 +160,8 @@ def _episode(e: Any) -> dict[str, Any]:
     }
 
 
-def _signal(s: object) -> dict[str, object]:
+def _signal(s: Any) -> dict[str, object]:
     import dataclasses
 
-    out = dataclasses.asdict(s)  # type: ignore[call-overload]
+    out = dataclasses.asdict(s)
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in out.items()}

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import click
 
-from gapwatch.cli.common import fail, json_option, report_counts, server_client, workspace_option
+from gapwatch.cli.common import (
+    engine_options,
+    fail,
+    json_option,
+    open_cli_engine,
+    report_counts,
+    server_client,
+    workspace_option,
+)
 
 
 @click.command("ingest")
@@ -24,9 +32,18 @@ from gapwatch.cli.common import fail, json_option, report_counts, server_client,
     "--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal)."
 )
 @workspace_option
+@engine_options
 @json_option
 def command(
-    file: Path, source: str, chunk_rows: int, progress: bool | None, workspace: Path, as_json: bool
+    file: Path,
+    source: str,
+    chunk_rows: int,
+    progress: bool | None,
+    workspace: Path,
+    engine: str,
+    lake: Path | None,
+    spark_master: str,
+    as_json: bool,
 ) -> None:
     """Ingest FILE (CSV, CSV.gz, Parquet, JSONL) with the source mapping NAME.
 
@@ -38,6 +55,9 @@ def command(
     from gapwatch.ingest.files import IngestError, ingest_file
     from gapwatch.workspace import Workspace
 
+    if lake is not None or engine != "duckdb":
+        _into_lake(file, source, workspace, engine, lake, spark_master, as_json)
+        return
     if _through_server(file, source, workspace, as_json):
         return
     try:
@@ -79,3 +99,32 @@ def _through_server(file: Path, source: str, workspace: Path, as_json: bool) -> 
         return True
     report_counts(result, as_json, f" (through the server at {client.url})")
     return True
+
+
+def _into_lake(
+    file: Path, source: str, workspace: Path, engine: str, lake: Path | None, master: str, as_json: bool
+) -> None:
+    from gapwatch.config import ConfigError
+    from gapwatch.ingest.files import IngestError
+    from gapwatch.ingest.lake import ingest_workspace_lake
+    from gapwatch.workspace import Workspace
+
+    if lake is None:
+        fail(f"--engine {engine} needs --lake DIR (Spark reads and writes a Parquet lake, not the store)")
+        return
+    try:
+        ws = Workspace.open(workspace)
+    except (ConfigError, FileNotFoundError) as exc:
+        fail(str(exc).splitlines()[0] if isinstance(exc, FileNotFoundError) else f"{exc}".replace("\n", " "))
+        return
+    with ws:
+        runner = open_cli_engine(engine, lake, master, ws.config.workspace.timezone)
+        try:
+            result = ingest_workspace_lake(ws, runner, lake, file, source)
+        except IngestError as exc:
+            fail(str(exc), code=exc.exit_code)
+            return
+        finally:
+            runner.close()
+    counts = {**result.as_dict(), "engine": engine, "lake": str(lake)}
+    report_counts(counts, as_json, f" (into the lake {lake}, engine {engine})")

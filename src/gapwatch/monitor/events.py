@@ -55,6 +55,7 @@ from gapwatch.monitor.arrays import ALL_SEGMENTS, StreamArrays
 from gapwatch.monitor.charts import Signal
 from gapwatch.monitor.plan import NP_MIN, Plan
 from gapwatch.monitor.result import EventTrace, MonitorResult
+from gapwatch.ports import Engine
 
 __all__ = [
     "ODDS_RATIO",
@@ -261,10 +262,26 @@ class EventSequences:
         return x, d
 
 
+def _events_sql(table: str) -> str:
+    """Each scored experience of the wanted streams: its day and miss flag, in event order.
+
+    Ties in time are broken by event id, then source, so every engine gives the same order.
+    """
+    return f"""SELECT k.stream, datediff('day', DATE '1970-01-01', e.period) AS day,
+                       e.status = {int(Status.MISSED)} AS miss, e.segment
+                FROM "{table}" e JOIN "{_QUERY_VIEW}" k
+                  ON e.moment = k.moment AND e.metric = k.metric
+                 AND (k.segment = '{ALL_SEGMENTS}' OR e.segment = k.segment)
+                WHERE e.status IS NOT NULL
+                ORDER BY k.stream, e.occurred_at, e.event_id, e.source"""
+
+
 def event_sequences(
     con: Any, keys: Sequence[tuple[str, str, str]], table: str = "experiences"
 ) -> EventSequences:
     """Scored experiences of ``keys`` in event order, one query for all streams (sorted by stream).
+
+    ``con`` is a DuckDB connection holding ``table``, or an :class:`~gapwatch.ports.Engine`.
 
     A key whose segment is ``ALL_SEGMENTS`` reads every segment of its moment and metric.
     """
@@ -279,20 +296,21 @@ def event_sequences(
             "metric": [k[2] for k in keys],
         }
     )
-    cur = con.cursor()  # its own cursor: the view and the result stay off the caller's connection
-    try:
-        cur.register(_QUERY_VIEW, wanted)
-        out: pa.Table = cur.sql(
-            f"""SELECT k.stream, datediff('day', DATE '1970-01-01', e.period) AS day,
-                       e.status = {int(Status.MISSED)} AS miss, e.segment
-                FROM "{table}" e JOIN "{_QUERY_VIEW}" k
-                  ON e.moment = k.moment AND e.metric = k.metric
-                 AND (k.segment = '{ALL_SEGMENTS}' OR e.segment = k.segment)
-                WHERE e.status IS NOT NULL
-                ORDER BY k.stream, e.occurred_at, e.event_id"""
-        ).to_arrow_table()
-    finally:
-        cur.close()
+    query = _events_sql(table)
+    out: pa.Table
+    if isinstance(con, Engine):  # a lake on DuckDB or Spark: the same query, run by the engine
+        con.load_arrow(_QUERY_VIEW, wanted)
+        try:
+            out = con.fetch(query)
+        finally:
+            con.drop(_QUERY_VIEW)
+    else:
+        cur = con.cursor()  # its own cursor: the view and the result stay off the caller's connection
+        try:
+            cur.register(_QUERY_VIEW, wanted)
+            out = cur.sql(query).to_arrow_table()
+        finally:
+            cur.close()
     return EventSequences(
         np.asarray(out.column("stream").to_numpy(), dtype=np.int64),
         np.asarray(out.column("day").to_numpy(), dtype=np.int64),
