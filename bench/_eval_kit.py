@@ -58,36 +58,6 @@ def _families(truth: dict[str, Any]) -> tuple[set[tuple[str, str]], set[tuple[st
     return incident, drift
 
 
-def top_segment(result: Any, signal: Any) -> str | None:
-    """The child segment with the most excess misses in a parent signal's period."""
-    from gapwatch.detectors.choose import explain_by_children
-
-    daily, base = result.daily, result.baseline
-    if daily is None or base is None:
-        return None
-    rows = [
-        i for i, (m, s, k) in enumerate(daily.keys) if (m, k) == (signal.moment, signal.metric) and s != ALL
-    ]
-    days = (daily.periods >= np.datetime64(signal.period_start, "D")) & (
-        daily.periods <= np.datetime64(signal.period, "D")
-    )
-    if not rows or not days.any():
-        return None
-    missed = np.nan_to_num(daily.sums["missed"][rows])
-    n = np.nan_to_num(daily.sums["n"][rows])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p0 = np.where(base[rows], missed, 0).sum(axis=1) / np.where(base[rows], n, 0).sum(axis=1)
-    ranked = explain_by_children(
-        missed[:, days].sum(axis=1, keepdims=True),
-        n[:, days].sum(axis=1, keepdims=True),
-        np.nan_to_num(p0),
-        0,
-    )
-    if not ranked or ranked[0].excess <= 0:
-        return None
-    return str(daily.keys[rows[ranked[0].child]][1])
-
-
 def _counts_for(result: Any, s: Any, inc: dict[str, Any]) -> bool:
     if (s.moment, s.metric) != (inc["moment"], inc["metric"]) or s.direction != "worse":
         return False
@@ -95,6 +65,8 @@ def _counts_for(result: Any, s: Any, inc: dict[str, Any]) -> bool:
         return False
     if inc.get("systemic") or s.segment == inc["segment"]:
         return True
+    from gapwatch.demo.score import top_segment  # the demo's own rule (every version measured has it)
+
     return s.segment == ALL and top_segment(result, s) == inc["segment"]
 
 

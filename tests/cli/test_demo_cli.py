@@ -8,20 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clihelpers import run
 
 from gapwatch.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 Demo = tuple[Path, dict[str, Any], str]  # folder, the --json object, the tables printed on stderr

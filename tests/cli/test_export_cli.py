@@ -11,9 +11,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from clihelpers import run
 
 import gapwatch
-from gapwatch.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "durability"))
 from durahelpers import GAPWATCH, ServerProcess, free_port
@@ -23,16 +23,6 @@ STORE_EXPERIENCES = (
     "SELECT * EXCLUDE (key_hash, payload_hash, attributes, text), CAST(attributes AS VARCHAR) AS attributes "
     "FROM experiences"
 )
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from gapwatch.cli import main
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+from clihelpers import run
 
 
 def test_init_writes_config_secret_and_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from gapwatch.cli import main
+from clihelpers import run
 
 HEADER = "order_no,cust_no,delivered_at,customer_tier,delivery_days,promised_days,carrier,region,ordered_at"
 ROWS = [
@@ -17,16 +16,6 @@ ROWS = [
     "A4,C4,2025-03-01T10:00:00Z,STD,2025-03-05 10:00:00,,DHL,north,x",
     "A5,C5,2025-03-01T10:00:00Z,SILVER,4,,DHL,north,x",
 ]
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture
