@@ -146,6 +146,7 @@ def _synthetic(rng: np.random.Generator, first: int, count: int, periods: int) -
             "metric": _labels("x", np.zeros(stream.size, dtype=np.int64)),
             "period": pa.array(start + day.astype("timedelta64[D]")),
             "n": n,
+            "n_gap": n,  # every experience has a gap (no open promise in this set)
             "missed": missed.astype(np.int64),
             "exceeded": exceeded.astype(np.int64),
             "sum_gap_norm": s1,
