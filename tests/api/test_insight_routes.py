@@ -76,7 +76,7 @@ def test_text_analysis_makes_streams(client: Client, runtime: Runtime, tokens: T
     ]
     assert (
         client.post(
-            "/v1/events", json={"source": "crm", "events": events}, headers=bearer(tokens.admin)
+            "/v1/events", json={"source": "tickets", "events": events}, headers=bearer(tokens.admin)
         ).json()["accepted"]
         == 40
     )
