@@ -66,6 +66,7 @@ def test_journey_export_and_erasure(client: Client, runtime: Runtime, tokens: To
         "identity_links": 0,
         "compacted": True,
         "seconds": erased["seconds"],
+        "extra": {},
     }
     assert client.get("/v1/customers/C-7", headers=admin).status_code == 404
     assert client.get("/v1/customers/C-7/export", headers=admin).status_code == 404

@@ -538,6 +538,10 @@ class ErasurePublic(Public):
     identity_links: int = Field(0, description="Identity links deleted (stitched anonymous ids).")
     compacted: bool = Field(description="The store's file was rewritten: no byte of the erased data is left.")
     seconds: float = Field(description="How long the rewrite of the store's file took.")
+    extra: dict[str, int] = Field(
+        default_factory=dict,
+        description="Other rows removed or unlinked, by kind (text signals, perception answers).",
+    )
 
 
 # ---- streams and charts ------------------------------------------------------------------------------
