@@ -46,7 +46,7 @@ def get_perspectives(
     "/perspectives/answers",
     operation_id="ingest_answers",
     response_model=CountsPublic,
-    **access(RouteGroup.INGEST, 503),
+    **access(RouteGroup.INGEST, 400, 503),
 )
 def ingest_answers(body: AnswersCreate, principal: PrincipalDep, runtime: RuntimeDep) -> CountsPublic:
     """Store perception survey answers (one per row); rejected rows are kept with their reason."""
