@@ -266,7 +266,12 @@ def test_insight_pages_for_a_member_and_an_analyst(served: Served, open_page: ob
             rows.first.locator("a").click()
             p.wait_for_url(f"{served.url}/customers/**")
             assert "at risk" in p.locator("section[aria-label='outcome risk']").inner_text()
-            assert p.locator("section[aria-label='outcome risk'] ul.reasons li").count() >= 1
+            # the moments behind the risk, or the page says that no single moment raises it (a fresh
+            # fit can saturate the small world's risks, where neutralising one moment moves < ½ point)
+            explained = p.locator("section[aria-label='outcome risk'] ul.reasons li").count() >= 1
+            assert explained or "No single moment of truth raises" in p.locator(
+                "section[aria-label='outcome risk']"
+            ).inner_text()
             p = page.go("/perspectives")
             assert p.locator("main h1").inner_text() == f"Perspectives: {own or 'marketing'}"
             assert p.locator("figure.intervals svg.iv").count() == 3
