@@ -39,28 +39,62 @@ OUT = Path(__file__).resolve().parent / "out"
 ROW_GROUP = 1_000_000
 
 
+#: One row in this many is spoiled, each with one fault a careless export has (both engines must
+#: reject, or accept, it alike): (column, value) or a copy of an earlier row.
+SPOIL_EVERY = 500
+_FAULTS: tuple[tuple[str, str], ...] = (
+    ("delivery_days", "n/a"),  # bad_value
+    ("delivery_days", "0x10"),  # Java reads it, DuckDB does not: refused on both
+    ("delivery_days", "-3"),  # a negative duration
+    ("delivery_days", "1e400"),  # out of any range
+    ("delivery_days", "1_0"),  # DuckDB's digit separator: 10 on both
+    ("cust_no", ""),  # missing_customer
+    ("cust_no", " c17 "),  # blank-trimmed, case-folded: the same person as C17
+    ("order_no", ""),  # missing_event_id
+    ("order_no", "X" * 300),  # event_id_too_long
+    ("delivered_at", "2025-02-30T10:00:00Z"),  # bad_timestamp
+    ("delivered_at", ""),  # missing_timestamp
+    ("delivered_at", "2099-01-01T00:00:00Z"),  # occurred_in_future
+    ("customer_tier", "GOLD"),  # unmapped_label
+    ("promised_days", "soon"),  # bad_expected
+    ("promised_days", "-1"),  # expected out of range
+)
+
+
 def _orders(rng: np.random.Generator, start: int, n: int) -> pa.Table:
     ordered = np.datetime64("2025-01-01T00:00:00") + rng.integers(0, 365 * 86400, n).astype("timedelta64[s]")
     days = np.round(rng.gamma(3.0, 1.2, n), 2)
     delivered = ordered + (days * 86400).astype("int64").astype("timedelta64[s]")
     promised = np.where(rng.random(n) < 0.3, rng.integers(2, 7, n).astype(str), "")
-    return pa.table(
-        {
-            "order_no": np.char.add("ORD-", np.arange(start, start + n).astype(str)),
-            "cust_no": np.char.add("C", rng.integers(0, max(n // 5, 1), n).astype(str)),
-            "delivered_at": np.char.add(np.datetime_as_string(delivered), "Z"),
-            "customer_tier": np.array(["STD", "PREM", "B2B"])[rng.choice(3, n, p=[0.7, 0.2, 0.1])],
-            "delivery_days": days.astype(str),
-            "promised_days": promised,
-            "carrier": np.array(["DHL", "UPS", "Post"])[rng.integers(0, 3, n)],
-            "region": np.array(["north", "south", "east", "west"])[rng.integers(0, 4, n)],
-            "ordered_at": np.datetime_as_string(ordered),
-        }
-    )
+    cols: dict[str, np.ndarray[Any, Any]] = {
+        "order_no": np.char.add("ORD-", np.arange(start, start + n).astype(str)),
+        "cust_no": np.char.add("C", rng.integers(0, max(n // 5, 1), n).astype(str)),
+        "delivered_at": np.char.add(np.datetime_as_string(delivered), "Z"),
+        "customer_tier": np.array(["STD", "PREM", "B2B"])[rng.choice(3, n, p=[0.7, 0.2, 0.1])],
+        "delivery_days": days.astype(str),
+        "promised_days": promised,
+        "carrier": np.array(["DHL", "UPS", "Post"])[rng.integers(0, 3, n)],
+        "region": np.array(["north", "south", "east", "west"])[rng.integers(0, 4, n)],
+        "ordered_at": np.datetime_as_string(ordered),
+    }
+    cols = {k: v.astype(object) for k, v in cols.items()}
+    spoiled = np.flatnonzero(rng.random(n) < 1 / SPOIL_EVERY)
+    spoiled = spoiled[spoiled > 0]
+    kinds = rng.integers(0, len(_FAULTS) + 2, spoiled.size)
+    for row, kind in zip(spoiled.tolist(), kinds.tolist(), strict=True):
+        if kind < len(_FAULTS):
+            column, value = _FAULTS[kind]
+            cols[column][row] = value
+        else:  # a resent row: the same payload (a duplicate), or the same order number changed (a conflict)
+            for column in cols:
+                cols[column][row] = cols[column][row - 1]
+            if kind == len(_FAULTS) + 1:
+                cols["delivery_days"][row] = "99.5"
+    return pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()})
 
 
 def generate(events: int) -> Path:
-    path = OUT / f"spark_orders_{events}.parquet"
+    path = OUT / f"spark_orders_{events}_spoiled{SPOIL_EVERY}.parquet"
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +118,10 @@ def _hwm_kib(pid: int) -> int:
 def measure_engine(name: str, data: Path, cores: int) -> dict[str, Any]:
     """One engine, in this (fresh) process: lake ingest, then the aggregate over the lake."""
     from gapwatch.engines import open_engine
+    from gapwatch.engines.lake_schema import LAKE_SCHEMAS
     from gapwatch.ingest.lake import ingest_workspace_lake
     from gapwatch.metrics import stream_period_stats
+    from gapwatch.monitor.on_engine import detect_lake, signal_digest
     from gapwatch.workspace import Workspace, init_workspace
 
     root = Path(tempfile.mkdtemp(prefix=f"gapwatch-bench-{name}-", dir=OUT))
@@ -100,12 +136,17 @@ def measure_engine(name: str, data: Path, cores: int) -> dict[str, Any]:
             began = time.perf_counter()
             counts = ingest_workspace_lake(ws, engine, lake, data, "orders").counts
             ingest_s = time.perf_counter() - began
-        from gapwatch.engines.lake_schema import LAKE_SCHEMAS
-
+            config = ws.config
         began = time.perf_counter()
         engine.load_parquet("experiences", lake / "experiences", LAKE_SCHEMAS["experiences"])
         stats = engine.run_ibis(stream_period_stats(engine.ibis_table("experiences")))
         aggregate_s = time.perf_counter() - began
+        engine.drop("experiences")
+        # The whole of `gapwatch detect --lake`: the aggregate again, then the driver's detection.
+        began = time.perf_counter()
+        run = detect_lake(engine, lake, config, clock="event")
+        detect_s = time.perf_counter() - began
+        pq.write_table(run.aggregate, OUT / f"stats_{name}.parquet")
         jvm = 0
         if name == "spark":
             jvm = _hwm_kib(engine.spark.sparkContext._gateway.proc.pid)  # type: ignore[attr-defined]
@@ -116,15 +157,38 @@ def measure_engine(name: str, data: Path, cores: int) -> dict[str, Any]:
             "start_s": started,
             "ingest_s": ingest_s,
             "aggregate_s": aggregate_s,
+            "detect_s": detect_s,
             "accepted": counts.accepted,
             "rejected": counts.rejected,
+            "duplicate": counts.duplicate,
+            "reasons": dict(sorted(counts.reasons.items())),
+            "events": run.events,
             "stream_periods": stats.num_rows,
+            "signals": len(run.result.signals),
+            "digest": signal_digest(run.result.signals),
             "bytes_per_experience": lake_bytes / max(counts.accepted, 1),
             "python_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "jvm_rss_mib": jvm / 1024,
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def compare_stats(a: Path, b: Path) -> tuple[bool, float]:
+    """Same streams and periods, equal counts, and the largest relative difference of the sums."""
+    ta, tb = pq.read_table(a), pq.read_table(b)
+    if ta.num_rows != tb.num_rows or ta.schema.names != tb.schema.names:
+        return False, float("inf")
+    same, worst = True, 0.0
+    for name in ta.schema.names:
+        x, y = ta.column(name), tb.column(name)
+        if pa.types.is_floating(x.type):
+            u, v = x.to_numpy(zero_copy_only=False), y.to_numpy(zero_copy_only=False)
+            scale = np.maximum(np.maximum(np.abs(u), np.abs(v)), 1.0)
+            worst = max(worst, float(np.max(np.abs(u - v) / scale, initial=0.0)))
+        elif not x.equals(y):
+            same = False
+    return same and worst < 1e-9, worst
 
 
 def _synthetic(rng: np.random.Generator, first: int, count: int, periods: int) -> pa.Table:
@@ -238,23 +302,30 @@ def main() -> None:
         }
         print(f"{args.events:,} orders events, ingest into a lake + aggregate, {args.cores} cores each")
         print(
-            f"{'engine':8} {'start s':>8} {'ingest s':>9} {'agg s':>7} {'events/s':>10} {'B/exp':>6} "
+            f"{'engine':8} {'start s':>8} {'ingest s':>9} {'agg s':>7} {'detect s':>9} "
+            f"{'events/s':>10} {'B/exp':>6} "
             f"{'py RSS MiB':>10} {'JVM RSS MiB':>11}"
         )
         for e, r in runs.items():
             rate = r["accepted"] / (r["ingest_s"] + r["aggregate_s"])
             print(
-                f"{e:8} {r['start_s']:8.1f} {r['ingest_s']:9.1f} {r['aggregate_s']:7.1f} {rate:10,.0f} "
+                f"{e:8} {r['start_s']:8.1f} {r['ingest_s']:9.1f} {r['aggregate_s']:7.1f} "
+                f"{r['detect_s']:9.1f} "
+                f"{rate:10,.0f} "
                 f"{r['bytes_per_experience']:6.1f} {r['python_rss_mib']:10.0f} {r['jvm_rss_mib']:11.0f}"
             )
         d, s = runs["duckdb"], runs["spark"]
-        same = (d["accepted"], d["rejected"], d["stream_periods"]) == (
-            s["accepted"],
-            s["rejected"],
-            s["stream_periods"],
+        keys = ["accepted", "rejected", "duplicate", "reasons", "events", "stream_periods", "signals"]
+        keys.append("digest")
+        differ = [k for k in keys if d[k] != s[k]]
+        same_stats, worst = compare_stats(OUT / "stats_duckdb.parquet", OUT / "stats_spark.parquet")
+        print(f"rejects by reason (both): {d['reasons']}" if not differ else f"DIFFER: {differ}")
+        print(
+            f"digest {d['digest'][:16]}… on DuckDB, {s['digest'][:16]}… on Spark; {d['signals']:,} signals; "
+            f"stream statistics equal: {same_stats} (largest relative difference of a sum {worst:.1e})"
         )
         ratio = (s["ingest_s"] + s["aggregate_s"]) / (d["ingest_s"] + d["aggregate_s"])
-        print(f"ratio Spark / DuckDB time: {ratio:.2f} (same counts and stream periods: {same})")
+        print(f"ratio Spark / DuckDB time (ingest + aggregate): {ratio:.2f}")
         print(json.dumps({"engines": runs, "ratio": ratio}))
     if "detect" not in args.skip:
         r = _child(
