@@ -774,6 +774,7 @@ class ExperienceCompiler(Compiler):
         bounds = [domains[str(c)] for c in constants]
         tests = [f"coalesce({column} < {lit(lo)} OR {column} > {lit(hi)}, FALSE)" for lo, hi in bounds]
         return _per_entry(tests)
+
     def _bad_value_cell(self, i: int) -> str:
         spec = self.job.source.experiences[i].value
         if not spec.derived:

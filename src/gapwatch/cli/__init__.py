@@ -43,6 +43,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Predict an outcome: a model from one table judged on another, or a workspace's risk.",
     ),
     "report": ("report_cmd", "Write a workspace's charts as one self-contained HTML report."),
+    "erase": (
+        "erase_cmd",
+        "Erase customers for good: in the store and, with --lake, in a Parquet lake.",
+    ),
     "export": ("export_cmd", "Export experiences, signals, alerts, cases or streams as Parquet or CSV."),
 }
 

@@ -202,6 +202,7 @@ class GapwatchClient:
                 raise ClientError(response.status_code, _message(response))
             # Buffered: a read of n bytes returns n bytes (pyarrow reads a message body in one read).
             yield io.BufferedReader(_Readable(response.iter_bytes()), buffer_size=1 << 20)
+
     def list_rejected(self, **filters: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", "/v1/rejected", params=_clean(filters))
         return result

@@ -165,9 +165,7 @@ def _rest(
                 rej[key].append(value)
     if not (b["pos"] or links["customer_id"] or rej["row_number"]):
         return
-    statuses = store.write_collected(
-        source, pa.table(b), pa.table(links), pa.table(rej), items[0].file, case
-    )
+    statuses = store.write_collected(source, pa.table(b), pa.table(links), pa.table(rej), items[0].file, case)
     by_pos = dict(zip(statuses.column("pos").to_pylist(), statuses.column("status").to_pylist(), strict=True))
     for n, c in enumerate(items):
         for row in c.behaviour:

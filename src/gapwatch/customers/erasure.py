@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gapwatch.adapters.duckdb_sql import PAYLOAD, hash64
-from gapwatch.customers.journey import normalised_ids, person_keys, placeholders
+from gapwatch.customers.journey import CustomerNotFound, normalised_ids, person_keys, placeholders
 from gapwatch.domain.bounds import IdCase
 from gapwatch.sqlport import Sql, has_tables, one, rows
 
@@ -205,6 +205,23 @@ def erase_customer(
         done = erase(con, customer_id, actor, case_rules, store.pseudonym)
     seconds = store.compact()
     return dataclasses.replace(done, compacted=True, seconds=round(seconds, 3))
+
+
+def forget_customer(
+    store: ErasableStore, customer_id: str, actor: str, case_rules: Sequence[IdCase] = ("lower",)
+) -> Erasure:
+    """:func:`erase_customer`, and for an id the store never saw (one only a lake holds) its keys
+    put on the suppression list all the same: later events for it are refused, and a lake's
+    erasure (``ingest/lake_erasure.py``) finds its rows by those keys."""
+    try:
+        return erase_customer(store, customer_id, actor, case_rules)
+    except CustomerNotFound:
+        pass
+    now = dt.datetime.now(dt.UTC)
+    with store.transaction() as con:
+        for key in sorted({store.pseudonym(i) for i in normalised_ids(con, customer_id, case_rules)}):
+            con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
+    return Erasure(customer_id, 0, 0, 0, 0, 0)
 
 
 def _drop_text_signals(con: Sql, mine: str, params: list[str]) -> dict[str, int]:
