@@ -272,7 +272,9 @@ def measure_detect(streams: int, periods: int, batch: int) -> dict[str, Any]:
 def _child(*args: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
     if out.returncode != 0:  # the measuring child's own error, not only its exit status
-        sys.exit(f"bench/spark.py {' '.join(args)} failed:\n{out.stderr[-3000:]}")
+        log = OUT / "spark-child.log"
+        log.write_text(out.stderr)
+        sys.exit(f"bench/spark.py {' '.join(args)} failed (whole error in {log}):\n{out.stderr[-3000:]}")
     found: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return found
 

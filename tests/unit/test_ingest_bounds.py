@@ -326,3 +326,27 @@ def test_a_store_holding_far_future_rows_is_repaired_on_open(
         moved = ws.store.query("SELECT event_id, reason_code, file FROM rejected").to_pylist()
     assert moved == [{"event_id": "bad", "reason_code": "occurred_in_future", "file": "(store repair)"}]
     assert "store repair: moved 1 from experiences to `rejected`" in caplog.text
+
+
+def test_an_open_promise_due_next_year_survives_reopening(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ingest accepts an open promise due up to a year past the window; opening the store keeps it."""
+    root = init_workspace(tmp_path / "ws")
+    with Workspace.open(root) as ws:
+        ingest_table(ws, _orders(order_no=["open", "far"], cust_no=["C1", "C2"]), "orders")
+    con = duckdb.connect(str(root / DB_FILE))
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(days=200)
+    con.execute(  # as a pending promise is stored: no value yet, dated when it falls due
+        "UPDATE experiences SET value = NULL, status = NULL, due_at = $at, occurred_at = $at, "
+        "period = CAST($at AS DATE) WHERE event_id = 'open'",
+        {"at": ahead},
+    )
+    con.execute(  # and the same date on an experience already observed: that is in the future
+        "UPDATE experiences SET occurred_at = $at, period = CAST($at AS DATE) WHERE event_id = 'far'",
+        {"at": ahead},
+    )
+    con.close()
+    with caplog.at_level(logging.WARNING, logger="gapwatch.workspace"), Workspace.open(root) as ws:
+        assert [r["event_id"] for r in ws.store.table("experiences").to_pylist()] == ["open"]
+    assert "store repair: moved 1 from experiences" in caplog.text

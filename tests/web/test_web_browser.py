@@ -269,9 +269,11 @@ def test_insight_pages_for_a_member_and_an_analyst(served: Served, open_page: ob
             # the moments behind the risk, or the page says that no single moment raises it (a fresh
             # fit can saturate the small world's risks, where neutralising one moment moves < ½ point)
             explained = p.locator("section[aria-label='outcome risk'] ul.reasons li").count() >= 1
-            assert explained or "No single moment of truth raises" in p.locator(
-                "section[aria-label='outcome risk']"
-            ).inner_text()
+            assert (
+                explained
+                or "No single moment of truth raises"
+                in p.locator("section[aria-label='outcome risk']").inner_text()
+            )
             p = page.go("/perspectives")
             assert p.locator("main h1").inner_text() == f"Perspectives: {own or 'marketing'}"
             assert p.locator("figure.intervals svg.iv").count() == 3

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gapwatch.adapters.duckdb_ingest import upsert_rejects
+from gapwatch.adapters.duckdb_mapping import PROMISE_AHEAD_DAYS
 from gapwatch.adapters.duckdb_sql import ident, lit
 from gapwatch.domain.experience import RejectCode
 
@@ -29,6 +30,12 @@ _CODE = (
     f"ELSE {lit(RejectCode.TOO_EARLY.value)} END"
 )
 _OUTSIDE = "(occurred_at < $lo OR occurred_at > $hi OR NOT isfinite(occurred_at))"
+# An open promise is dated when it falls due, which ingest accepts up to a year past the window.
+_OPEN = "(value IS NULL AND due_at IS NOT NULL)"
+_OUTSIDE_EXPERIENCE = (
+    f"(occurred_at < $lo OR NOT isfinite(occurred_at) OR occurred_at > $hi + CASE WHEN {_OPEN} "
+    f"THEN INTERVAL {PROMISE_AHEAD_DAYS} DAY ELSE INTERVAL 0 DAY END)"
+)
 
 
 def repair_window(con: Any, earliest: dt.datetime, latest: dt.datetime, now: dt.datetime) -> dict[str, int]:
@@ -39,7 +46,8 @@ def repair_window(con: Any, earliest: dt.datetime, latest: dt.datetime, now: dt.
     params = {"lo": earliest, "hi": latest}
     moved: dict[str, int] = {}
     for table in ("experiences", "outcomes"):
-        n = int(con.execute(f"SELECT count(*) FROM {table} WHERE {_OUTSIDE}", params).fetchall()[0][0])
+        outside = _OUTSIDE_EXPERIENCE if table == "experiences" else _OUTSIDE
+        n = int(con.execute(f"SELECT count(*) FROM {table} WHERE {outside}", params).fetchall()[0][0])
         if not n:
             continue
         reason = (
@@ -54,11 +62,11 @@ def repair_window(con: Any, earliest: dt.datetime, latest: dt.datetime, now: dt.
             "NULL::BIGINT AS row_number, to_json(t) AS raw, "
             f"{reason} AS reason, {_CODE} AS reason_code, customer_key, "
             "CAST(occurred_at AS VARCHAR) AS value "
-            f"FROM (SELECT * EXCLUDE (payload_hash, key_hash) FROM {table} WHERE {_OUTSIDE}) t",
+            f"FROM (SELECT * EXCLUDE (payload_hash, key_hash) FROM {table} WHERE {outside}) t",
             {**params, "file": REPAIR_FILE},
         )
         upsert_rejects(con, now)
-        con.execute(f"DELETE FROM {table} WHERE {_OUTSIDE}", params)
+        con.execute(f"DELETE FROM {table} WHERE {outside}", params)
         moved[table] = n
     return moved
 
