@@ -196,3 +196,26 @@ def test_the_cli_erases_in_the_store_and_the_lake(tmp_path: Path, capsys: pytest
     assert not [c for c in _cells(lake) if "alice.lee@example.com" in c.replace("example.com2", "")]
     main(["erase", "--workspace", str(ws), "--lake", str(lake)])  # again: nothing left to change
     assert "0 rows unlinked" in capsys.readouterr().out
+
+
+def test_a_second_writer_waits_for_the_first(tmp_path: Path) -> None:
+    import threading
+
+    from gapwatch.ingest.lake_lock import lake_writer
+
+    ws_folder, lake = workspace(tmp_path / "ws"), tmp_path / "lake"
+    files = _files(tmp_path)
+    finished = threading.Event()
+
+    def second() -> None:
+        with DuckDBEngine(timezone="UTC") as engine:
+            ingest(ws_folder, engine, lake, {"orders": files["orders"]})
+        finished.set()
+
+    with lake_writer(lake):  # an erasure or an ingest in another process, say
+        worker = threading.Thread(target=second)
+        worker.start()
+        assert not finished.wait(1.0)  # it read its file, and waits to dedupe and append
+        assert not (lake / "experiences").exists()
+    worker.join(60)
+    assert finished.is_set() and read(lake, "experiences").num_rows == 40

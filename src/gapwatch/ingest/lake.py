@@ -39,6 +39,7 @@ from gapwatch.engines.lake_schema import LAKE_SCHEMAS, current_sql, lake_columns
 from gapwatch.ingest import readers
 from gapwatch.ingest.files import CHUNK_ROWS, IngestError, IngestResult, _check_columns
 from gapwatch.ingest.jobs import accepted_window, ingest_job
+from gapwatch.ingest.lake_lock import lake_writer
 from gapwatch.ports import Engine
 
 if TYPE_CHECKING:
@@ -286,8 +287,9 @@ def ingest_lake(
         if layout == "columns":
             _check_columns(job, columns)
         engine.load_arrow("__gw_erased", pa.table({"customer_key": pa.array(erased or [], pa.string())}))
-        result = _run(engine, lake, prep, columns, secret, expectations, now)
-        result.counts.add(_write_malformed(engine, lake, job, malformed, now))
+        with lake_writer(lake):  # what the dedupe reads must be what the append follows
+            result = _run(engine, lake, prep, columns, secret, expectations, now)
+            result.counts.add(_write_malformed(engine, lake, job, malformed, now))
     finally:
         engine.drop(*names)
     result.seconds = time.perf_counter() - started

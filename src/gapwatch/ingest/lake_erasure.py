@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from gapwatch.adapters.duckdb_sql import lit
 from gapwatch.engines.lake_schema import LAKE_SCHEMAS, lake_columns
+from gapwatch.ingest.lake_lock import lake_writer
 from gapwatch.ports import Engine
 
 __all__ = ["LakeErasure", "erase_lake", "word_pattern"]
@@ -146,6 +147,11 @@ def erase_lake(engine: Engine, lake: Path, keys: Sequence[str], ids: Sequence[st
     case, trimmed): rows of other people that spell one of them lose that text. Nothing is
     done to a table without a hit.
     """
+    with lake_writer(lake):
+        return _erase_lake(engine, lake, keys, ids)
+
+
+def _erase_lake(engine: Engine, lake: Path, keys: Sequence[str], ids: Sequence[str]) -> LakeErasure:
     done = LakeErasure(keys=len(set(keys)), restored=_restore(lake))
     if not keys:
         return done
