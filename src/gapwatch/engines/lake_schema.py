@@ -97,11 +97,18 @@ def current_sql(relation: str, as_of: str | None = None) -> str:
     """The lake's experiences in ``relation`` as the store holds them: the latest copy of each
     (source, event_id) (a promise updated since is appended again), and with ``as_of`` (a SQL
     timestamp) a pending promise due by then missed, as ``monitor/promises`` marks it."""
-    latest = (
-        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY source, event_id "
-        f"ORDER BY ingested_at DESC, value IS NULL) AS __gw_v FROM {relation}) WHERE __gw_v = 1"
-    )
     columns = ", ".join(name for name, _ in lake_columns("experiences"))
+    # Only an event that was an open promise (a copy without a value) can have several copies: its
+    # outcome is appended as an update, and any other repeat is a duplicate or a conflict, never
+    # written. So the window (a sort of every column) runs on those few events, not the whole lake.
+    opened = f"SELECT DISTINCT source AS s, event_id AS e FROM {relation} WHERE value IS NULL"
+    theirs = f"EXISTS (SELECT 1 FROM ({opened}) o WHERE o.s = r.source AND o.e = r.event_id)"
+    latest = (
+        f"SELECT {columns} FROM {relation} r WHERE NOT {theirs} UNION ALL "
+        f"SELECT {columns} FROM (SELECT r.*, row_number() OVER (PARTITION BY source, event_id "
+        f"ORDER BY ingested_at DESC, value IS NULL) AS __gw_v FROM {relation} r WHERE {theirs}) "
+        "WHERE __gw_v = 1"
+    )
     if as_of is None:
         return f"SELECT {columns} FROM ({latest})"
     missed = int(Status.MISSED)
