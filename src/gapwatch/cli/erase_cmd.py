@@ -98,6 +98,12 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
         emit_json(report)
         return
     for c in report["customers"]:
+        if not c.get("compacted", True):  # (through a server the answer has no such field)
+            click.echo(
+                f"{c['customer_id']}: not in the store; put on the suppression list "
+                "(later events refused, a lake's rows found by its key)"
+            )
+            continue
         click.echo(
             f"erased {c['customer_id']}: {c['identities']} identities, {c['experiences_unlinked']} "
             f"experiences and {c['outcomes_unlinked']} outcomes unlinked, {c['rejected']} rejects deleted"
