@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from gapwatch.domain.gap import Status
 
-__all__ = ["LAKE_SCHEMAS", "LAKE_TABLES", "current_sql", "lake_columns"]
+__all__ = ["LAKE_SCHEMAS", "LAKE_TABLES", "current_sql", "lake_columns", "opened_sql"]
 
 _TS = pa.timestamp("us", tz="UTC")
 LAKE_SCHEMAS: dict[str, pa.Schema] = {
@@ -93,16 +93,26 @@ def lake_columns(table: str) -> list[tuple[str, str]]:
     return [(f.name, _SQL_TYPES[f.type]) for f in LAKE_SCHEMAS[table]]
 
 
-def current_sql(relation: str, as_of: str | None = None) -> str:
+def opened_sql(relation: str) -> str:
+    """The events of the lake's experiences in ``relation`` that have a copy without a value (open
+    promises, and promises updated since): the only ones with more than one copy."""
+    return f"SELECT DISTINCT source AS s, event_id AS e FROM {relation} WHERE value IS NULL"
+
+
+def current_sql(relation: str, as_of: str | None = None, opened: str | None = None) -> str:
     """The lake's experiences in ``relation`` as the store holds them: the latest copy of each
     (source, event_id) (a promise updated since is appended again), and with ``as_of`` (a SQL
-    timestamp) a pending promise due by then missed, as ``monitor/promises`` marks it."""
+    timestamp) a pending promise due by then missed, as ``monitor/promises`` marks it.
+
+    ``opened`` names a relation of the events with a copy without a value (:func:`opened_sql`,
+    materialised by the caller: a small table Spark can broadcast); by default a subquery.
+    """
     columns = ", ".join(name for name, _ in lake_columns("experiences"))
     # Only an event that was an open promise (a copy without a value) can have several copies: its
     # outcome is appended as an update, and any other repeat is a duplicate or a conflict, never
     # written. So the window (a sort of every column) runs on those few events, not the whole lake.
-    opened = f"SELECT DISTINCT source AS s, event_id AS e FROM {relation} WHERE value IS NULL"
-    theirs = f"EXISTS (SELECT 1 FROM ({opened}) o WHERE o.s = r.source AND o.e = r.event_id)"
+    opened = opened or f"({opened_sql(relation)})"
+    theirs = f"EXISTS (SELECT 1 FROM {opened} o WHERE o.s = r.source AND o.e = r.event_id)"
     latest = (
         f"SELECT {columns} FROM {relation} r WHERE NOT {theirs} UNION ALL "
         f"SELECT {columns} FROM (SELECT r.*, row_number() OVER (PARTITION BY source, event_id "

@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 
 from gapwatch.config.schema import WorkspaceConfig
-from gapwatch.engines.lake_schema import LAKE_SCHEMAS, current_sql
+from gapwatch.engines.lake_schema import LAKE_SCHEMAS, current_sql, opened_sql
 from gapwatch.metrics import data_horizon, stream_period_stats
 from gapwatch.monitor.charts import Signal
 from gapwatch.monitor.phases import Phases
@@ -33,6 +33,7 @@ __all__ = ["SIGNAL_KEY", "LakeRun", "detect_lake", "signal_digest"]
 #: The fields of a signal the digest covers: its stream, period, chart, rule and direction.
 SIGNAL_KEY = ("moment", "segment", "metric", "period", "chart", "rule", "direction")
 _RAW = "__gw_lake_experiences"  # every copy in the lake; ``experiences`` is the current one of each
+_OPENED = "__gw_lake_opened"  # events with a copy without a value: the only ones with several copies
 
 
 def signal_digest(signals: Iterable[Signal]) -> str:
@@ -85,7 +86,9 @@ def detect_lake(
     """
     engine.load_parquet(_RAW, lake / "experiences", LAKE_SCHEMAS["experiences"])
     try:
-        engine.create("experiences", current_sql(_RAW))
+        engine.create(_OPENED, opened_sql(_RAW))  # small, and materialised: Spark broadcasts it
+        # a view where the engine has them: each read then scans only the columns it needs
+        engine.create("experiences", current_sql(_RAW, opened=_OPENED), materialise=False)
         experiences = engine.ibis_table("experiences")
         horizon = engine.run_ibis(data_horizon(experiences)).to_pylist()[0]
         pending = engine.fetch(
@@ -95,7 +98,8 @@ def detect_lake(
             last = _utc(horizon["last_event"], engine.timezone)
             as_of = last if clock == "event" and last is not None else now
             as_of = (as_of or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-            engine.create("experiences", current_sql(_RAW, f"TIMESTAMPTZ '{as_of.isoformat()}'"))
+            as_sql = f"TIMESTAMPTZ '{as_of.isoformat()}'"
+            engine.create("experiences", current_sql(_RAW, as_sql, _OPENED), materialise=False)
             experiences = engine.ibis_table("experiences")
             horizon = engine.run_ibis(data_horizon(experiences)).to_pylist()[0]
         events = int(engine.run_ibis(experiences.aggregate(n=experiences.count())).column("n")[0].as_py())
@@ -112,7 +116,7 @@ def detect_lake(
             phases=phases,
         )
     finally:
-        engine.drop("experiences", _RAW)
+        engine.drop("experiences", _OPENED, _RAW)
     return LakeRun(result, events, table)
 
 
