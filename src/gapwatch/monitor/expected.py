@@ -310,33 +310,31 @@ def _mix(
             parents[(moment, metric)] = i
         else:
             family.setdefault((moment, metric), []).append(i)
+    # NaN as 0 once for all streams: a parent's row is rewritten only in its own turn, after it is read
+    rate0, gap0 = np.nan_to_num(rate), np.nan_to_num(gap)
+    rel_var0 = np.nan_to_num(rel_var, posinf=0.0)
     for fam, j in parents.items():
         kids = [c for c in family.get(fam, []) if complete[c]]
         if len(kids) < 2:
             continue  # one known segment: its rate is the parent's anyway
-        e = np.zeros(n.shape[1])
-        g = np.zeros(n.shape[1])
-        covered, covered_g = np.zeros(n.shape[1]), np.zeros(n.shape[1])
-        spread = np.zeros(n.shape[1])
-        for c in kids:
-            spread += (n[c] * np.nan_to_num(rate[c])) ** 2 * np.nan_to_num(rel_var[c], posinf=0.0)
-            e += n[c] * np.nan_to_num(rate[c])
-            g += ng[c] * np.nan_to_num(gap[c])
-            covered += n[c]
-            covered_g += ng[c]
+        expected_n = n[kids] * rate0[kids]
+        spread = (expected_n**2 * rel_var0[kids]).sum(axis=0)
+        e = expected_n.sum(axis=0)
+        g = (ng[kids] * gap0[kids]).sum(axis=0)
+        covered, covered_g = n[kids].sum(axis=0), ng[kids].sum(axis=0)
         # events of segments without a baseline yet are expected at the parent's own level
         rest, rest_g = n[j] - covered, ng[j] - covered_g
-        e += np.maximum(rest, 0.0) * np.nan_to_num(rate[j])
-        g += np.maximum(rest_g, 0.0) * np.nan_to_num(gap[j])
+        e += np.maximum(rest, 0.0) * rate0[j]
+        g += np.maximum(rest_g, 0.0) * gap0[j]
         with np.errstate(divide="ignore", invalid="ignore"):
             mixed = np.where(n[j] > 0, e / n[j], rate[j])
             mixed_gap = np.where(ng[j] > 0, g / ng[j], gap[j])
             # the mix gives the shape over time; the parent's own baseline keeps the level
-            level = np.where(base[j], n[j] * np.nan_to_num(rate[j]), 0.0).sum()
+            level = np.where(base[j], n[j] * rate0[j], 0.0).sum()
             shape = np.where(base[j], n[j] * np.nan_to_num(mixed), 0.0).sum()
             rate[j] = mixed * (level / shape if shape > 0 else 1.0)
             rel_var[j] = np.where(e > 0, np.maximum(spread / e**2, rel_var[j]), rel_var[j])
-            own_g = np.where(base[j], ng[j] * np.nan_to_num(gap[j]), 0.0).sum()
+            own_g = np.where(base[j], ng[j] * gap0[j], 0.0).sum()
             mix_g = np.where(base[j], ng[j] * np.nan_to_num(mixed_gap), 0.0).sum()
             weight = np.where(base[j], ng[j], 0.0).sum()
             gap[j] = mixed_gap + ((own_g - mix_g) / weight if weight > 0 else 0.0)

@@ -197,6 +197,11 @@ def floor_multiplier(points_per_week: float, min_arl0_weeks: float) -> float:
 def stream_limits(plan: Plan, L: float, min_arl0_weeks: float) -> NDArray[np.float64]:
     """Per stream: the workspace's L, raised to the stream's ARL₀ floor where that is stricter."""
     out = np.full(len(plan.resolution), float(L))
-    for i, res in enumerate(plan.resolution):
-        out[i] = max(L, floor_multiplier(_points_per_week(plan, i, res), min_arl0_weeks))
+    per_week = np.array([_points_per_week(plan, i, res) for i, res in enumerate(plan.resolution)])
+    judged = per_week > 0
+    if min_arl0_weeks <= 0 or not judged.any():
+        return out
+    # floor_multiplier for every stream in one call (one scipy call per stream cost 0.1 s at 1,000)
+    alpha = np.minimum(1.0 / (per_week[judged] * min_arl0_weeks), 1.0)
+    out[judged] = np.maximum(float(L), stats.norm.isf(alpha / 2.0))
     return out
