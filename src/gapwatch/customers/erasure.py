@@ -176,10 +176,7 @@ def erase(
         con.execute(f"DELETE FROM identity_links WHERE {linked}", [*keys, *keys])
     con.execute(f"DELETE FROM identities WHERE customer_key IN {marks}", keys)
     extra |= _unlink_perceptions(con, keys, tomb)
-    suppress = set(keys) | ({pseudonym(i) for i in ids} if pseudonym is not None else set())
-    now = dt.datetime.now(dt.UTC)
-    for key in sorted(suppress):
-        con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
+    _suppress(con, set(keys) | ({pseudonym(i) for i in ids} if pseudonym is not None else set()), actor)
     return Erasure(
         customer_id,
         idents,
@@ -217,11 +214,16 @@ def forget_customer(
         return erase_customer(store, customer_id, actor, case_rules)
     except CustomerNotFound:
         pass
-    now = dt.datetime.now(dt.UTC)
     with store.transaction() as con:
-        for key in sorted({store.pseudonym(i) for i in normalised_ids(con, customer_id, case_rules)}):
-            con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
+        _suppress(con, {store.pseudonym(i) for i in normalised_ids(con, customer_id, case_rules)}, actor)
     return Erasure(customer_id, 0, 0, 0, 0, 0)
+
+
+def _suppress(con: Sql, keys: set[str], actor: str) -> None:
+    """Put ``keys`` on the suppression list (a key already there keeps its first entry)."""
+    now = dt.datetime.now(dt.UTC)
+    for key in sorted(keys):
+        con.execute("INSERT INTO erased VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [key, now, actor])
 
 
 def _drop_text_signals(con: Sql, mine: str, params: list[str]) -> dict[str, int]:
